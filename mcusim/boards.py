@@ -1,0 +1,132 @@
+"""Boards as data: cores, clocks and memory maps of the emulated STM32 parts.
+
+A board entry holds no behaviour. Addresses and sizes come from the reference manuals:
+STM32F427 (RM0090 sec. 2.3, 3.3), STM32F746 (RM0385 sec. 2.2), STM32H743 (RM0433 sec. 2.3).
+The linker places .data, .bss, heap and stack in ``ram``; the other RAM regions are mapped and
+reachable through named sections (e.g. ``__attribute__((section(".ccmram")))``) but are not counted
+in the board's SRAM budget unless the firmware uses them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+KB = 1024
+
+
+@dataclass(frozen=True)
+class Region:
+    """One contiguous memory region of a board's memory map.
+
+    name: section-style name used in linker scripts and reports ("FLASH", "RAM", "CCMRAM", ...).
+    base, size: bytes; both multiples of 1 KiB (Unicorn's page size for Cortex-M).
+    kind: "flash" (read-only to firmware, holds code and constants) or "ram".
+    executable: whether code may be fetched from it.
+    """
+
+    name: str
+    base: int
+    size: int
+    kind: str
+    executable: bool = False
+    note: str = ""
+
+    @property
+    def end(self) -> int:
+        return self.base + self.size
+
+    def contains(self, address: int, length: int = 1) -> bool:
+        return self.base <= address and address + length <= self.end
+
+
+@dataclass(frozen=True)
+class Core:
+    """A Cortex-M core as the compiler and Unicorn see it."""
+
+    name: str          # "cortex-m4", "cortex-m7"
+    unicorn_model: str  # name of the UC_CPU_ARM_* constant
+    fpu: str           # -mfpu value
+    dsp: bool = True   # has the DSP extension (SMLAD, SXTB16, SSAT, ...)
+
+
+CORTEX_M4F = Core("cortex-m4", "UC_CPU_ARM_CORTEX_M4", "fpv4-sp-d16")
+CORTEX_M7_SP = Core("cortex-m7", "UC_CPU_ARM_CORTEX_M7", "fpv5-sp-d16")
+CORTEX_M7_DP = Core("cortex-m7", "UC_CPU_ARM_CORTEX_M7", "fpv5-d16")
+
+
+@dataclass(frozen=True)
+class Board:
+    """An emulated board.
+
+    flash: where code, constants and the .data image live.
+    ram: the SRAM the linker fills with .data, .bss, heap and stack; its size is the board's SRAM
+        budget for models.
+    extra: further RAM regions (CCM, TCM, domain SRAMs), mapped and usable by named sections.
+    """
+
+    name: str
+    part: str
+    core: Core
+    clock_hz: int
+    flash: Region
+    ram: Region
+    extra: tuple[Region, ...] = ()
+
+    @property
+    def regions(self) -> tuple[Region, ...]:
+        return (self.flash, self.ram, *self.extra)
+
+    @property
+    def sram_total(self) -> int:
+        return sum(r.size for r in self.regions if r.kind == "ram")
+
+    def region_of(self, address: int, length: int = 1) -> Region | None:
+        for region in self.regions:
+            if region.contains(address, length):
+                return region
+        return None
+
+
+BOARDS: dict[str, Board] = {
+    board.name: board
+    for board in (
+        Board(
+            "stm32f427", "STM32F427VI", CORTEX_M4F, 180_000_000,
+            flash=Region("FLASH", 0x0800_0000, 1024 * KB, "flash", executable=True),
+            ram=Region("RAM", 0x2000_0000, 192 * KB, "ram", executable=True,
+                       note="SRAM1 112K + SRAM2 16K + SRAM3 64K, contiguous"),
+            extra=(Region("CCMRAM", 0x1000_0000, 64 * KB, "ram",
+                          note="core-coupled, data only (no DMA, no code)"),),
+        ),
+        Board(
+            "stm32f746", "STM32F746NG", CORTEX_M7_SP, 216_000_000,
+            flash=Region("FLASH", 0x0800_0000, 1024 * KB, "flash", executable=True,
+                         note="AXIM interface"),
+            ram=Region("RAM", 0x2000_0000, 320 * KB, "ram", executable=True,
+                       note="DTCM 64K at 0x20000000 + SRAM1 240K + SRAM2 16K, contiguous"),
+            extra=(Region("ITCMRAM", 0x0000_0000, 16 * KB, "ram", executable=True),),
+        ),
+        Board(
+            "stm32h743", "STM32H743ZI", CORTEX_M7_DP, 480_000_000,
+            flash=Region("FLASH", 0x0800_0000, 2048 * KB, "flash", executable=True),
+            ram=Region("RAM", 0x2400_0000, 512 * KB, "ram", executable=True, note="AXI SRAM (D1)"),
+            extra=(
+                Region("ITCMRAM", 0x0000_0000, 64 * KB, "ram", executable=True),
+                Region("DTCMRAM", 0x2000_0000, 128 * KB, "ram"),
+                Region("SRAM123", 0x3000_0000, 288 * KB, "ram", note="D2 SRAM1 128K + SRAM2 128K + SRAM3 32K"),
+                Region("SRAM4", 0x3800_0000, 64 * KB, "ram", note="D3"),
+            ),
+        ),
+    )
+}
+
+
+class UnknownBoard(KeyError):
+    def __str__(self) -> str:
+        return f"unknown board {self.args[0]!r}; known boards: {', '.join(BOARDS)}"
+
+
+def get_board(name: str) -> Board:
+    try:
+        return BOARDS[name.lower()]
+    except KeyError:
+        raise UnknownBoard(name) from None

@@ -1,0 +1,504 @@
+"""The Cortex-M emulator: one object owns one Unicorn engine, its hooks and its state.
+
+    emu = Emulator(get_board("stm32f746"), ElfImage("fw.elf"))
+    result = emu.run()                    # from reset until semihosting exit; raises FirmwareFault
+    emu = Emulator(board, elf)
+    addr = emu.put(np.arange(16, dtype=np.int8))
+    ret = emu.call("kernel", addr, 16)    # AAPCS call of one function, then emu.last_call
+
+Memory: every board region is mapped (flash read/execute only, RAM backed by numpy arrays so the
+host paints and inspects it without copies), the guard page below the stack has no access, and the
+private peripheral bus (0xE0000000..0xE00FFFFF) is an MMIO window with the ITM, DWT and a plain
+register file for the rest of the SCS. Nothing else exists: there is no path from emulated code to
+the host.
+
+SRAM measurement (paint, run, diff): before running, the host fills RAM with a 32-bit pattern; after,
+the lowest changed byte of the stack region gives the stack high-water mark and the highest changed
+byte of the heap region the heap high-water mark. No callback runs per memory access. A byte the
+firmware writes with the pattern's own value is invisible, so a peak can be under-read by up to 3
+bytes at its edge.
+
+Hooks are all installed in the constructor, before the first instruction is translated.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from capstone import CS_ARCH_ARM, CS_MODE_MCLASS, CS_MODE_THUMB, Cs
+from unicorn import (UC_ARCH_ARM, UC_ERR_INSN_INVALID, UC_HOOK_INTR, UC_HOOK_MEM_INVALID,
+                     UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED,
+                     UC_MEM_WRITE_PROT, UC_MEM_WRITE_UNMAPPED, UC_MODE_MCLASS, UC_MODE_THUMB, UC_PROT_ALL,
+                     UC_PROT_EXEC, UC_PROT_NONE, UC_PROT_READ, UC_PROT_WRITE, Uc, UcError, arm_const)
+
+from .boards import Board, Region
+from .counting import make_counter
+from .elf import ElfImage
+from .errors import EX_SOFTWARE, McusimError
+from .toolchain import GUARD
+
+DEFAULT_MAX_INSTRUCTIONS = 2_000_000_000
+PAINT = np.frombuffer(struct.pack("<I", 0xDEADBEEF), dtype=np.uint8)
+PPB_BASE, PPB_SIZE = 0xE000_0000, 0x10_0000
+ITM_PORTS, ITM_TER, ITM_TCR = 0x000, 0xE00, 0xE80
+DWT_CTRL, DWT_CYCCNT = 0x1000, 0x1004
+SCB_CPUID = 0xED00
+CPUID = {"cortex-m4": 0x410FC241, "cortex-m7": 0x411FC270}
+STOP_ADDRESS = 0xFFFF_FFFE  # `until` for runs that end by semihosting exit; never a real PC
+
+# Semihosting (Arm "Semihosting for AArch32 and AArch64" v3).
+SYS_WRITEC, SYS_WRITE0, SYS_WRITE, SYS_EXIT, SYS_EXIT_EXTENDED = 0x03, 0x04, 0x05, 0x18, 0x20
+ADP_STOPPED_APPLICATION_EXIT = 0x20026
+SEMIHOSTING_BKPT = 0xBEAB
+
+# QEMU exception numbers that Unicorn reports through UC_HOOK_INTR.
+EXCP_UDEF, EXCP_SWI, EXCP_BKPT, EXCP_NOCP, EXCP_INVSTATE, EXCP_UNALIGNED = 1, 2, 7, 17, 18, 22
+_HARDFAULT_CAUSES = {
+    EXCP_SWI: "SVC with no supervisor emulated",
+    EXCP_BKPT: "BKPT without a debugger",
+    EXCP_NOCP: "coprocessor access (FPU disabled?)",
+    EXCP_INVSTATE: "invalid state: branch to an ARM-state (even) address",
+    EXCP_UNALIGNED: "unaligned access",
+}
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A trace marker the firmware wrote to ITM port 1, stamped with the counts at that point."""
+
+    name: str
+    instructions: int
+    cycles: int
+
+
+@dataclass(frozen=True)
+class SramUsage:
+    """Bytes. static = .data + .bss; peaks measured by painting; total = static + both peaks."""
+
+    static: int
+    stack_peak: int
+    heap_peak: int
+
+    @property
+    def total_peak(self) -> int:
+        return self.static + self.stack_peak + self.heap_peak
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "total_peak": self.total_peak}
+
+
+@dataclass(frozen=True)
+class FlashUsage:
+    text: int
+    rodata: int
+    data: int
+
+    @property
+    def total(self) -> int:
+        return self.text + self.rodata + self.data
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "total": self.total}
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Why emulation stopped abnormally. pc is the instruction's address; address the data address."""
+
+    kind: str  # unmapped_read | unmapped_write | unmapped_fetch | flash_write | protected_fetch |
+    #            stack_overflow | undefined_instruction | hardfault | budget_exhausted | internal
+    pc: int
+    symbol: str
+    address: int | None
+    message: str
+    marker: str | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        where = f" [last marker: {self.marker}]" if self.marker else ""
+        return f"{self.message}{where}"
+
+
+@dataclass
+class RunResult:
+    exit_code: int | None
+    output: str
+    stderr: str
+    instructions: int
+    cycles: int
+    sram: SramUsage
+    flash: FlashUsage
+    markers: list[Marker] = field(default_factory=list)
+    fault: Fault | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "exit_code": self.exit_code,
+            "output": self.output,
+            "instructions": self.instructions,
+            "cycles": self.cycles,
+            "sram": self.sram.to_json(),
+            "flash": self.flash.to_json(),
+            "markers": [asdict(m) for m in self.markers],
+            **({"fault": self.fault.to_json()} if self.fault else {}),
+        }
+
+
+@dataclass(frozen=True)
+class CallStats:
+    instructions: int
+    cycles: int
+    stack_peak: int
+
+
+class FirmwareFault(McusimError):
+    """The firmware faulted. `fault` says how and where; `result` holds what was measured so far."""
+
+    exit_code = EX_SOFTWARE
+
+    def __init__(self, fault: Fault, result: RunResult | None = None):
+        super().__init__(str(fault))
+        self.fault = fault
+        self.result = result
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the heap, guard and stack lie (from the symbols of mcusim's linker script)."""
+
+    heap_start: int
+    heap_limit: int  # also the guard's start
+    stack_limit: int
+    stack_top: int
+
+    @classmethod
+    def of(cls, elf: ElfImage, board: Board, initial_sp: int) -> "Layout":
+        names = ("__heap_start", "__heap_limit", "__stack_limit", "__stack_top")
+        if all(elf.has_symbol(n) for n in names):
+            return cls(*(elf.symbol(n).address for n in names))
+        # A foreign ELF: everything between its static data and the initial SP is stack, no guard.
+        static_end = max((s.vaddr + s.memsz for s in elf.segments if board.ram.contains(s.vaddr)),
+                         default=board.ram.base)
+        return cls(static_end, static_end, static_end, initial_sp)
+
+    @property
+    def has_guard(self) -> bool:
+        return self.stack_limit - self.heap_limit == GUARD
+
+
+def _default_block_cost(disasm: Cs):
+    """Until the cycle model exists, a block costs one cycle per instruction."""
+
+    def cost(code: bytes, address: int) -> tuple[int, int]:
+        n = sum(1 for _ in disasm.disasm_lite(code, address))
+        return n, n
+
+    return cost
+
+
+class Emulator:
+    def __init__(self, board: Board, elf: ElfImage, *, max_instructions: int = DEFAULT_MAX_INSTRUCTIONS,
+                 native: bool | None = None, block_cost=None):
+        elf.check_fits(board)
+        self.board = board
+        self.elf = elf
+        self.max_instructions = max_instructions
+        self.uc = uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
+        uc.ctl_set_cpu_model(getattr(arm_const, board.core.unicorn_model))
+        self._ram: dict[str, np.ndarray] = {}
+        for region in board.regions:
+            self._map(region)
+        for seg in elf.segments:
+            uc.mem_write(seg.paddr, seg.data)
+        self._vectors = struct.unpack("<4I", uc.mem_read(board.flash.base, 16))
+        self.layout = Layout.of(elf, board, self._vectors[0])
+        if self.layout.has_guard:
+            uc.mem_protect(self.layout.heap_limit, GUARD, UC_PROT_NONE)
+        uc.mmio_map(PPB_BASE, PPB_SIZE, self._ppb_read, None, self._ppb_write, None)
+        uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid_memory)
+        self._disasm = Cs(CS_ARCH_ARM, CS_MODE_THUMB | CS_MODE_MCLASS)
+        self.counter = make_counter(uc, block_cost or _default_block_cost(self._disasm), max_instructions, native)
+
+        self._ppb_regs: dict[int, int] = {SCB_CPUID: CPUID[board.core.name]}
+        self._cyccnt_offset = 0
+        self._stdout: list[str] = []
+        self._stderr: list[str] = []
+        self.markers: list[Marker] = []
+        self._exit_code: int | None = None
+        self._fault: Fault | None = None
+        self._host_low = self.layout.heap_limit  # host allocations grow down from the heap's top
+        self._initialized = False
+        self.last_call: CallStats | None = None
+
+    # ---- memory -------------------------------------------------------------------------------
+
+    def _map(self, region: Region) -> None:
+        if region.kind == "flash":
+            self.uc.mem_map(region.base, region.size, UC_PROT_READ | UC_PROT_EXEC)
+            return
+        backing = np.empty(region.size, dtype=np.uint8)
+        backing.reshape(-1, 4)[:] = PAINT
+        self._ram[region.name] = backing
+        perms = UC_PROT_ALL if region.executable else UC_PROT_READ | UC_PROT_WRITE
+        self.uc.mem_map_ptr(region.base, region.size, perms, backing.ctypes.data)
+
+    def _ram_view(self, start: int, end: int) -> np.ndarray:
+        ram = self.board.ram
+        return self._ram[ram.name][start - ram.base:end - ram.base]
+
+    def _paint(self, start: int, end: int) -> None:
+        """Paint [start, end) of the main RAM; both ends are multiples of 4."""
+        self._ram_view(start, end).reshape(-1, 4)[:] = PAINT
+
+    def _untouched(self, start: int, end: int) -> np.ndarray:
+        return (self._ram_view(start, end).reshape(-1, 4) == PAINT).reshape(-1)
+
+    def stack_peak(self) -> int:
+        lay = self.layout
+        touched = np.flatnonzero(~self._untouched(lay.stack_limit, lay.stack_top))
+        return int(lay.stack_top - lay.stack_limit - touched[0]) if touched.size else 0
+
+    def heap_peak(self) -> int:
+        lay = self.layout
+        touched = np.flatnonzero(~self._untouched(lay.heap_start, self._host_low))
+        return int(touched[-1] + 1) if touched.size else 0
+
+    def sram(self) -> SramUsage:
+        return SramUsage(self.elf.sizes.static_ram, self.stack_peak(), self.heap_peak())
+
+    def flash(self) -> FlashUsage:
+        s = self.elf.sizes
+        return FlashUsage(s.text, s.rodata, s.data)
+
+    def alloc(self, nbytes: int, align: int = 8) -> int:
+        """Reserve `nbytes` of RAM for host-placed data, from the top of the heap region down."""
+        low = (self._host_low - nbytes) & ~(align - 1)
+        if low < self.layout.heap_start:
+            raise McusimError(f"no room for {nbytes} bytes of host data in {self.board.name}'s heap region "
+                              f"({self._host_low - self.layout.heap_start} bytes left)")
+        self._host_low = low
+        return low
+
+    def put(self, array: np.ndarray, align: int = 8) -> int:
+        """Copy `array` (C order) into emulated RAM; returns its address."""
+        data = np.ascontiguousarray(array)
+        addr = self.alloc(max(data.nbytes, 1), align)
+        self.uc.mem_write(addr, data.tobytes())
+        return addr
+
+    def write(self, address: int, array: np.ndarray) -> None:
+        self.uc.mem_write(address, np.ascontiguousarray(array).tobytes())
+
+    def read(self, address: int, dtype, shape) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        count = int(np.prod(shape, dtype=np.int64))
+        return np.frombuffer(bytes(self.uc.mem_read(address, count * dtype.itemsize)), dtype).reshape(shape).copy()
+
+    def _read_cstring(self, address: int, limit: int = 4096) -> str:
+        out = bytearray()
+        while len(out) < limit:
+            try:
+                chunk = bytes(self.uc.mem_read(address + len(out), 64))
+            except UcError:
+                chunk = bytes(self.uc.mem_read(address + len(out), 1))
+            nul = chunk.find(0)
+            if nul >= 0:
+                out += chunk[:nul]
+                break
+            out += chunk
+        return out.decode("utf-8", "replace")
+
+    # ---- peripherals --------------------------------------------------------------------------
+
+    @property
+    def cycles(self) -> int:
+        return self.counter.cycles
+
+    @property
+    def instructions(self) -> int:
+        return self.counter.instructions
+
+    def _ppb_read(self, _uc, offset: int, _size: int, _user) -> int:
+        if offset < 0x80:
+            return 1  # every ITM stimulus port is ready
+        if offset == ITM_TER:
+            return 0xFFFF_FFFF
+        if offset == ITM_TCR:
+            return 1  # ITMENA
+        if offset == DWT_CYCCNT:
+            return (self.counter.cycles - self._cyccnt_offset) & 0xFFFF_FFFF
+        return self._ppb_regs.get(offset, 0)
+
+    def _ppb_write(self, _uc, offset: int, size: int, value: int, _user) -> None:
+        if offset == 0:
+            self._stdout.append(chr(value & 0xFF) if size == 1 else struct.pack("<I", value)[:size].decode("latin-1"))
+        elif offset == 4:
+            self.markers.append(Marker(self._read_cstring(value), self.counter.instructions, self.counter.cycles))
+        elif offset == DWT_CYCCNT:
+            self._cyccnt_offset = (self.counter.cycles - value) & 0xFFFF_FFFF
+        elif offset != SCB_CPUID:
+            self._ppb_regs[offset] = value
+
+    # ---- exceptions, semihosting, faults -------------------------------------------------------
+
+    def _reg(self, name: str) -> int:
+        return self.uc.reg_read(getattr(arm_const, f"UC_ARM_REG_{name}"))
+
+    def _stop_with(self, kind: str, pc: int, address: int | None, what: str) -> None:
+        symbol = self.elf.symbolize(pc)
+        marker = self.markers[-1].name if self.markers else None
+        self._fault = Fault(kind, pc, symbol, address, f"{what} at {symbol} (pc {pc:#010x})", marker)
+        self.uc.emu_stop()
+
+    def _on_interrupt(self, uc: Uc, intno: int, _user) -> None:
+        pc = self._reg("PC")
+        if intno == EXCP_BKPT and struct.unpack("<H", uc.mem_read(pc, 2))[0] == SEMIHOSTING_BKPT:
+            self._semihost()
+            if self._exit_code is None:
+                uc.reg_write(arm_const.UC_ARM_REG_PC, (pc + 2) | 1)
+            return
+        if intno == EXCP_UDEF:
+            self._stop_with("undefined_instruction", pc, None, "undefined instruction")
+            return
+        cause = _HARDFAULT_CAUSES.get(intno, f"exception {intno}")
+        handler = self.elf.symbolize(self._vectors[3])
+        self._stop_with("hardfault", pc, None, f"HardFault ({cause}) taken to {handler}")
+
+    def _semihost(self) -> None:
+        op, arg = self._reg("R0"), self._reg("R1")
+        words = lambda n: struct.unpack(f"<{n}I", self.uc.mem_read(arg, 4 * n))  # noqa: E731
+        result = 0
+        if op == SYS_WRITEC:
+            self._stdout.append(chr(self.uc.mem_read(arg, 1)[0]))
+        elif op == SYS_WRITE0:
+            self._stdout.append(self._read_cstring(arg, limit=1 << 20))
+        elif op == SYS_WRITE:
+            handle, ptr, length = words(3)
+            stream = {1: self._stdout, 2: self._stderr}.get(handle)
+            if stream is None:
+                result = length  # nothing written
+            else:
+                stream.append(bytes(self.uc.mem_read(ptr, length)).decode("utf-8", "replace"))
+        elif op == SYS_EXIT:
+            self._exit_code = 0 if arg == ADP_STOPPED_APPLICATION_EXIT else 1
+        elif op == SYS_EXIT_EXTENDED:
+            reason, subcode = words(2)
+            code = struct.unpack("<i", struct.pack("<I", subcode))[0]
+            self._exit_code = code if reason == ADP_STOPPED_APPLICATION_EXIT else (code or 1)
+        else:
+            result = -1  # files, clock, system, command line...: refused, the host is not reachable
+        if self._exit_code is not None:
+            self.uc.emu_stop()
+        self.uc.reg_write(arm_const.UC_ARM_REG_R0, result & 0xFFFF_FFFF)
+
+    def _on_invalid_memory(self, uc: Uc, access: int, address: int, size: int, _value, _user) -> bool:
+        pc = self._reg("PC")
+        lay = self.layout
+        if lay.has_guard and lay.heap_limit <= address < lay.stack_limit:
+            what = (f"stack overflow: access to {address:#010x} in the guard below the stack "
+                    f"({lay.stack_top - lay.stack_limit} bytes, {lay.stack_limit:#010x}..{lay.stack_top:#010x})")
+            self._stop_with("stack_overflow", pc, address, what)
+            return False
+        if access == UC_MEM_WRITE_PROT and self.board.flash.contains(address):
+            kind, what = "flash_write", f"write of {size} bytes to flash at {address:#010x}"
+        elif access in (UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED):
+            region = self.board.region_of(address)
+            kind = "protected_fetch" if access == UC_MEM_FETCH_PROT else "unmapped_fetch"
+            what = (f"instruction fetch from non-executable {region.name} at {address:#010x}" if region
+                    else f"instruction fetch from unmapped address {address:#010x}")
+            pc = address if access == UC_MEM_FETCH_UNMAPPED else pc
+        else:
+            verb = "read" if access in (UC_MEM_READ_UNMAPPED, UC_MEM_READ_PROT) else "write"
+            kind = f"unmapped_{verb}"
+            what = f"{verb} of {size} bytes at unmapped address {address:#010x}"
+        self._stop_with(kind, pc, address, what)
+        return False
+
+    # ---- running ------------------------------------------------------------------------------
+
+    def _emulate(self, begin: int, until: int) -> None:
+        """Run from `begin` (Thumb) until `until`, exit, fault or budget; sets self._fault."""
+        try:
+            self.uc.emu_start(begin | 1, until)
+        except UcError as e:
+            if self._fault is None:
+                pc = self._reg("PC")
+                if e.errno == UC_ERR_INSN_INVALID:
+                    self._stop_with("undefined_instruction", pc, None, "undefined instruction")
+                else:
+                    self._stop_with("internal", pc, None, f"emulation error: {e}")
+        if self._fault is None and self.counter.error is not None:
+            raise self.counter.error
+        if self._fault is None and self.counter.exhausted:
+            pc = self.counter.last_block
+            self._stop_with("budget_exhausted", pc, None,
+                            f"instruction budget of {self.counter.budget:,} exhausted (runaway code?)")
+
+    def _result(self) -> RunResult:
+        return RunResult(self._exit_code, "".join(self._stdout), "".join(self._stderr), self.instructions,
+                         self.cycles, self.sram(), self.flash(), list(self.markers), self._fault)
+
+    def run(self) -> RunResult:
+        """Run from reset until the firmware exits (semihosting SYS_EXIT[_EXTENDED]).
+
+        Raises FirmwareFault (with the partial result) on any fault, or if execution stops without
+        an exit.
+        """
+        if self._initialized:
+            raise McusimError("run() starts from reset: create a new Emulator for each run")
+        self._initialized = True
+        sp, reset = self._vectors[:2]
+        self.uc.reg_write(arm_const.UC_ARM_REG_SP, sp)
+        self.counter.budget = self.max_instructions
+        self._emulate(reset, STOP_ADDRESS)
+        if self._fault is None and self._exit_code is None:
+            pc = self._reg("PC")
+            self._stop_with("internal", pc, None, "emulation stopped without a semihosting exit")
+        result = self._result()
+        if result.fault:
+            raise FirmwareFault(result.fault, result)
+        return result
+
+    def call(self, function: str, *args: int) -> int:
+        """Call `function` with integer/pointer arguments (AAPCS: r0-r3, then the stack).
+
+        Returns r0 as a signed 32-bit value; self.last_call holds its instructions, cycles and
+        stack peak. The first call runs the firmware's mcusim_startup_init (.data, .bss,
+        constructors) if it has one.
+        """
+        if not self._initialized:
+            self._initialized = True
+            if self.elf.has_symbol("mcusim_startup_init"):
+                self._call(self.elf.symbol("mcusim_startup_init").address, ())
+        return self._call(self.elf.symbol(function).address, args)
+
+    def _call(self, address: int, args: tuple[int, ...]) -> int:
+        uc, lay = self.uc, self.layout
+        words = [int(a) & 0xFFFF_FFFF for a in args]
+        for a in args:
+            if not -(1 << 31) <= int(a) < (1 << 32):
+                raise McusimError(f"argument {a} does not fit a 32-bit register")
+        self._paint(lay.stack_limit, lay.stack_top)
+        stacked = words[4:]
+        sp = (lay.stack_top - 4 * len(stacked)) & ~7
+        if stacked:
+            uc.mem_write(sp, struct.pack(f"<{len(stacked)}I", *stacked))
+        for i, w in enumerate(words[:4]):
+            uc.reg_write(getattr(arm_const, f"UC_ARM_REG_R{i}"), w)
+        ret = self.elf.symbol("mcusim_call_return").address
+        uc.reg_write(arm_const.UC_ARM_REG_SP, sp)
+        uc.reg_write(arm_const.UC_ARM_REG_LR, ret | 1)
+        start_insns, start_cycles = self.instructions, self.cycles
+        self.counter.budget = start_insns + self.max_instructions
+        self._fault = None
+        self._emulate(address, ret)
+        if self._fault is not None:
+            raise FirmwareFault(self._fault, self._result())
+        if self._exit_code is not None:
+            raise McusimError(f"{self.elf.symbolize(address)} called exit({self._exit_code}) instead of returning")
+        self.last_call = CallStats(self.instructions - start_insns, self.cycles - start_cycles, self.stack_peak())
+        return struct.unpack("<i", struct.pack("<I", self._reg("R0")))[0]
