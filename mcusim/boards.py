@@ -49,8 +49,8 @@ class Core:
 
 
 CORTEX_M4F = Core("cortex-m4", "UC_CPU_ARM_CORTEX_M4", "fpv4-sp-d16")
-CORTEX_M7_SP = Core("cortex-m7", "UC_CPU_ARM_CORTEX_M7", "fpv5-sp-d16")
-CORTEX_M7_DP = Core("cortex-m7", "UC_CPU_ARM_CORTEX_M7", "fpv5-d16")
+CORTEX_M7_SP = Core("cortex-m7", "UC_CPU_ARM_CORTEX_M7", "fpv5-sp-d16")  # STM32F7: single precision
+CORTEX_M7_DP = Core("cortex-m7", "UC_CPU_ARM_CORTEX_M7", "fpv5-d16")     # STM32H7: double precision
 
 
 @dataclass(frozen=True)

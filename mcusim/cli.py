@@ -45,10 +45,10 @@ def cmd_boards(args) -> int:
 
 
 def cmd_build(args) -> int:
-    out = build(args.sources, _board(args.board), args.output, include_dirs=args.include, defines=args.define,
+    board = _board(args.board)
+    out = build(args.sources, board, args.output, include_dirs=args.include, defines=args.define,
                 opt=args.opt, stack_size=args.stack_size)
-    elf = ElfImage(out)
-    s = elf.sizes
+    s = ElfImage(out).sizes(board)
     print(f"{out}: text {s.text} B, rodata {s.rodata} B, data {s.data} B, bss {s.bss} B", file=sys.stderr)
     return 0
 

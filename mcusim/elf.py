@@ -14,7 +14,6 @@ from .errors import ElfError
 
 EM_ARM = "EM_ARM"
 SHF_ALLOC = 0x2
-SHF_WRITE = 0x1
 SHF_EXECINSTR = 0x4
 STACK_SECTION = ".stack"  # reserved by mcusim's linker script; measured at run time, not static
 
@@ -36,6 +35,7 @@ class Symbol:
     address: int  # Thumb bit cleared for functions
     size: int
     is_function: bool
+    is_weak: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,14 @@ class SectionSizes:
     @property
     def static_ram(self) -> int:
         return self.data + self.bss
+
+
+@dataclass(frozen=True)
+class _Section:
+    address: int
+    size: int
+    nobits: bool
+    executable: bool
 
 
 class ElfImage:
@@ -96,10 +104,9 @@ class ElfImage:
             raise ElfError(f"{self.path}: no loadable segments")
         self.segments = tuple(segments)
 
-        text = rodata = data = bss = 0
         symbols: list[Symbol] = []
+        sections: list[_Section] = []
         for sec in elf.iter_sections():
-            flags = sec["sh_flags"]
             if sec["sh_type"] == "SHT_SYMTAB":
                 for s in sec.iter_symbols():
                     kind = s["st_info"]["type"]
@@ -108,24 +115,35 @@ class ElfImage:
                             continue  # mapping symbols $t, $d, $a
                         is_fn = kind == "STT_FUNC"
                         addr = s["st_value"] & ~1 if is_fn else s["st_value"]
-                        symbols.append(Symbol(s.name, addr, s["st_size"], is_fn))
-            if not flags & SHF_ALLOC or sec["sh_size"] == 0 or sec.name == STACK_SECTION:
-                continue
-            size = sec["sh_size"]
-            if sec["sh_type"] == "SHT_NOBITS":
-                bss += size
-            elif flags & SHF_EXECINSTR:
-                text += size
-            elif flags & SHF_WRITE:
-                data += size
-            else:
-                rodata += size
-        self.sizes = SectionSizes(text, rodata, data, bss)
+                        weak = s["st_info"]["bind"] == "STB_WEAK"
+                        symbols.append(Symbol(s.name, addr, s["st_size"], is_fn, weak))
+            flags = sec["sh_flags"]
+            if flags & SHF_ALLOC and sec["sh_size"] and sec.name != STACK_SECTION:
+                sections.append(_Section(sec["sh_addr"], sec["sh_size"], sec["sh_type"] == "SHT_NOBITS",
+                                         bool(flags & SHF_EXECINSTR)))
+        self._sections = tuple(sections)
         self._symbols = {s.name: s for s in symbols}
-        # Address index for symbolization: functions first so they win ties over labels.
-        ordered = sorted(symbols, key=lambda s: (s.address, not s.is_function))
+        # Address index for symbolization. At one address the last entry wins a lookup, so sort the
+        # preferred names last: functions over data and labels, strong definitions over weak aliases.
+        ordered = sorted(symbols, key=lambda s: (s.address, s.is_function, not s.is_weak))
         self._sym_addrs = [s.address for s in ordered]
         self._sym_sorted = ordered
+
+    def sizes(self, board: Board) -> SectionSizes:
+        """Allocated bytes by kind. In flash: code is text, everything else rodata (constants, the
+        vector table, init arrays); in RAM: initialized sections are data, zero-filled ones bss."""
+        text = rodata = data = bss = 0
+        for sec in self._sections:
+            if sec.nobits:
+                bss += sec.size
+            elif board.flash.contains(sec.address):
+                if sec.executable:
+                    text += sec.size
+                else:
+                    rodata += sec.size
+            else:
+                data += sec.size
+        return SectionSizes(text, rodata, data, bss)
 
     def check_fits(self, board: Board) -> None:
         """Every segment's load image and runtime extent must lie inside one region of the board."""
@@ -150,9 +168,11 @@ class ElfImage:
         """``name+0xOFF`` of the symbol containing ``address`` (Thumb bit ignored), or the hex address."""
         address &= ~1
         i = bisect.bisect_right(self._sym_addrs, address) - 1
-        while i >= 0:
+        # Walk down over symbols that start at or below the address; the first that covers it wins.
+        # Sizeless labels (linker symbols) only name their exact address.
+        while i >= 0 and address - self._sym_addrs[i] < 1 << 20:
             s = self._sym_sorted[i]
-            if s.size == 0 or address < s.address + s.size:
+            if address < s.address + s.size or address == s.address:
                 off = address - s.address
                 return f"{s.name}+{off:#x}" if off else s.name
             i -= 1

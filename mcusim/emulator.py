@@ -29,7 +29,7 @@ import numpy as np
 from capstone import CS_ARCH_ARM, CS_MODE_MCLASS, CS_MODE_THUMB, Cs
 from unicorn import (UC_ARCH_ARM, UC_ERR_INSN_INVALID, UC_HOOK_INTR, UC_HOOK_MEM_INVALID,
                      UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED,
-                     UC_MEM_WRITE_PROT, UC_MEM_WRITE_UNMAPPED, UC_MODE_MCLASS, UC_MODE_THUMB, UC_PROT_ALL,
+                     UC_MEM_WRITE_PROT, UC_MEM_WRITE_UNMAPPED, UC_MODE_THUMB, UC_PROT_ALL,
                      UC_PROT_EXEC, UC_PROT_NONE, UC_PROT_READ, UC_PROT_WRITE, Uc, UcError, arm_const)
 
 from .boards import Board, Region
@@ -53,13 +53,10 @@ ADP_STOPPED_APPLICATION_EXIT = 0x20026
 SEMIHOSTING_BKPT = 0xBEAB
 
 # QEMU exception numbers that Unicorn reports through UC_HOOK_INTR.
-EXCP_UDEF, EXCP_SWI, EXCP_BKPT, EXCP_NOCP, EXCP_INVSTATE, EXCP_UNALIGNED = 1, 2, 7, 17, 18, 22
+EXCP_UDEF, EXCP_SWI, EXCP_BKPT = 1, 2, 7
 _HARDFAULT_CAUSES = {
-    EXCP_SWI: "SVC with no supervisor emulated",
-    EXCP_BKPT: "BKPT without a debugger",
-    EXCP_NOCP: "coprocessor access (FPU disabled?)",
-    EXCP_INVSTATE: "invalid state: branch to an ARM-state (even) address",
-    EXCP_UNALIGNED: "unaligned access",
+    EXCP_SWI: "SVC: no supervisor is emulated",
+    EXCP_BKPT: "BKPT other than semihosting's 0xAB, with no debugger attached",
 }
 
 
@@ -205,8 +202,11 @@ class Emulator:
         elf.check_fits(board)
         self.board = board
         self.elf = elf
+        self.sizes = elf.sizes(board)
         self.max_instructions = max_instructions
-        self.uc = uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
+        # No UC_MODE_MCLASS: Unicorn 2.1 answers it by forcing a Cortex-M33 whatever model is set.
+        # The M4/M7 models are M-profile by themselves.
+        self.uc = uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
         uc.ctl_set_cpu_model(getattr(arm_const, board.core.unicorn_model))
         self._ram: dict[str, np.ndarray] = {}
         for region in board.regions:
@@ -268,10 +268,10 @@ class Emulator:
         return int(touched[-1] + 1) if touched.size else 0
 
     def sram(self) -> SramUsage:
-        return SramUsage(self.elf.sizes.static_ram, self.stack_peak(), self.heap_peak())
+        return SramUsage(self.sizes.static_ram, self.stack_peak(), self.heap_peak())
 
     def flash(self) -> FlashUsage:
-        s = self.elf.sizes
+        s = self.sizes
         return FlashUsage(s.text, s.rodata, s.data)
 
     def alloc(self, nbytes: int, align: int = 8) -> int:
@@ -348,10 +348,12 @@ class Emulator:
     def _reg(self, name: str) -> int:
         return self.uc.reg_read(getattr(arm_const, f"UC_ARM_REG_{name}"))
 
-    def _stop_with(self, kind: str, pc: int, address: int | None, what: str) -> None:
-        symbol = self.elf.symbolize(pc)
+    def _stop_with(self, kind: str, pc: int, address: int | None, what: str, symbol: str | None = None) -> None:
+        """Record a fault at `pc`, named by `symbol` (default: the symbol of pc), and stop."""
+        if symbol is None:
+            symbol = f"{self.elf.symbolize(pc)} (pc {pc:#010x})"
         marker = self.markers[-1].name if self.markers else None
-        self._fault = Fault(kind, pc, symbol, address, f"{what} at {symbol} (pc {pc:#010x})", marker)
+        self._fault = Fault(kind, pc, symbol.split(" ")[0], address, f"{what} at {symbol}", marker)
         self.uc.emu_stop()
 
     def _on_interrupt(self, uc: Uc, intno: int, _user) -> None:
@@ -364,9 +366,9 @@ class Emulator:
         if intno == EXCP_UDEF:
             self._stop_with("undefined_instruction", pc, None, "undefined instruction")
             return
-        cause = _HARDFAULT_CAUSES.get(intno, f"exception {intno}")
+        cause = _HARDFAULT_CAUSES.get(intno, f"CPU exception {intno}")
         handler = self.elf.symbolize(self._vectors[3])
-        self._stop_with("hardfault", pc, None, f"HardFault ({cause}) taken to {handler}")
+        self._stop_with("hardfault", pc, None, f"HardFault ({cause}) taken through the vector table to {handler}")
 
     def _semihost(self) -> None:
         op, arg = self._reg("R0"), self._reg("R1")
@@ -406,11 +408,14 @@ class Emulator:
         if access == UC_MEM_WRITE_PROT and self.board.flash.contains(address):
             kind, what = "flash_write", f"write of {size} bytes to flash at {address:#010x}"
         elif access in (UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED):
+            # The PC is the bad target itself; the code that jumped there is named through LR.
             region = self.board.region_of(address)
             kind = "protected_fetch" if access == UC_MEM_FETCH_PROT else "unmapped_fetch"
             what = (f"instruction fetch from non-executable {region.name} at {address:#010x}" if region
                     else f"instruction fetch from unmapped address {address:#010x}")
-            pc = address if access == UC_MEM_FETCH_UNMAPPED else pc
+            lr = self._reg("LR") & ~1
+            self._stop_with(kind, address, address, what, f"{self.elf.symbolize(lr)} (return address {lr:#010x})")
+            return False
         else:
             verb = "read" if access in (UC_MEM_READ_UNMAPPED, UC_MEM_READ_PROT) else "write"
             kind = f"unmapped_{verb}"
@@ -436,7 +441,7 @@ class Emulator:
         if self._fault is None and self.counter.exhausted:
             pc = self.counter.last_block
             self._stop_with("budget_exhausted", pc, None,
-                            f"instruction budget of {self.counter.budget:,} exhausted (runaway code?)")
+                            f"instruction budget of {self.max_instructions:,} exhausted (runaway code?)")
 
     def _result(self) -> RunResult:
         return RunResult(self._exit_code, "".join(self._stdout), "".join(self._stderr), self.instructions,

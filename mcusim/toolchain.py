@@ -68,7 +68,7 @@ MEMORY
 SECTIONS
 {{
   .isr_vector : {{ KEEP(*(.isr_vector)) }} > FLASH
-  .text : {{ *(.text .text.*) KEEP(*(.init)) KEEP(*(.fini)) . = ALIGN(4); }} > FLASH
+  .text : {{ KEEP(*(.text.mcusim_export)) *(.text .text.*) KEEP(*(.init)) KEEP(*(.fini)) . = ALIGN(4); }} > FLASH
   .rodata : {{ *(.rodata .rodata.*) . = ALIGN(4); }} > FLASH
   .ARM.extab : {{ *(.ARM.extab* .gnu.linkonce.armextab.*) }} > FLASH
   .ARM.exidx : {{ *(.ARM.exidx* .gnu.linkonce.armexidx.*) }} > FLASH
@@ -104,7 +104,7 @@ def _explain_link_error(stderr: str, board: Board, stack_size: int) -> str:
 
 def _first_error(stderr: str) -> str:
     for line in stderr.splitlines():
-        if "error" in line.lower():
+        if re.search(r"\berror:|undefined reference", line):
             return line.strip()
     lines = [line for line in stderr.splitlines() if line.strip()]
     return lines[0].strip() if lines else "unknown error"

@@ -17,6 +17,9 @@
 
 #include <stdint.h>
 
+/* Keep a function that only the host calls (Emulator.call) through the linker's --gc-sections. */
+#define MCUSIM_EXPORT __attribute__((used, section(".text.mcusim_export")))
+
 #define MCUSIM_ITM_PORT(n) (*(volatile uint32_t *)(0xE0000000u + 4u * (n)))
 #define MCUSIM_ITM_PORT8(n) (*(volatile uint8_t *)(0xE0000000u + 4u * (n)))
 #define MCUSIM_DWT_CTRL (*(volatile uint32_t *)0xE0001000u)

@@ -23,7 +23,7 @@ extern void __libc_init_array(void);
 extern int main(void);
 
 /* Copy .data from flash, zero .bss, run constructors. Also called alone before `Emulator.call`. */
-void mcusim_startup_init(void)
+MCUSIM_EXPORT void mcusim_startup_init(void)
 {
     for (uint32_t *src = __data_load, *dst = __data_start; dst < __data_end;) {
         *dst++ = *src++;
@@ -45,7 +45,7 @@ void Reset_Handler(void)
 }
 
 /* `Emulator.call` returns here: the emulator stops when the PC reaches this address. */
-void __attribute__((naked, noreturn)) mcusim_call_return(void)
+MCUSIM_EXPORT void __attribute__((naked, noreturn)) mcusim_call_return(void)
 {
     __asm__ volatile("b .");
 }

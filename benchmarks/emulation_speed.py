@@ -1,0 +1,85 @@
+"""Emulation speed: the full emulator (instruction counting, budget, SRAM painting and measurement)
+against raw Unicorn on the same ELF, in the same process.
+
+    python benchmarks/emulation_speed.py [--board stm32f746] [--passes 100] [--repeat 3]
+
+Raw Unicorn gets only what the firmware needs to finish: the memory map, the PPB window (the firmware
+reads DWT and writes ITM) and a semihosting exit hook. MIPS = instructions / best wall time of
+`--repeat` runs, the instruction count coming from the full emulator (the program is deterministic).
+"""
+from __future__ import annotations
+
+import argparse
+import struct
+import tempfile
+import time
+from pathlib import Path
+
+from unicorn import UC_ARCH_ARM, UC_HOOK_INTR, UC_MODE_THUMB, UC_PROT_ALL, Uc, arm_const
+
+from mcusim.boards import get_board
+from mcusim.elf import ElfImage
+from mcusim.emulator import PPB_BASE, PPB_SIZE, STOP_ADDRESS, Emulator
+from mcusim.toolchain import RUNTIME_C, build
+
+
+def run_raw(board, elf: ElfImage) -> float:
+    uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
+    uc.ctl_set_cpu_model(getattr(arm_const, board.core.unicorn_model))
+    for region in board.regions:
+        uc.mem_map(region.base, region.size, UC_PROT_ALL)
+    for seg in elf.segments:
+        uc.mem_write(seg.paddr, seg.data)
+    uc.mmio_map(PPB_BASE, PPB_SIZE, lambda *a: 1, None, lambda *a: None, None)
+
+    def on_bkpt(uc, intno, _):
+        if uc.reg_read(arm_const.UC_ARM_REG_R0) in (0x18, 0x20):  # SYS_EXIT, SYS_EXIT_EXTENDED
+            uc.emu_stop()
+        else:
+            uc.reg_write(arm_const.UC_ARM_REG_PC, (uc.reg_read(arm_const.UC_ARM_REG_PC) + 2) | 1)
+
+    uc.hook_add(UC_HOOK_INTR, on_bkpt)
+    sp, reset = struct.unpack("<2I", uc.mem_read(board.flash.base, 8))
+    uc.reg_write(arm_const.UC_ARM_REG_SP, sp)
+    t0 = time.perf_counter()
+    uc.emu_start(reset | 1, STOP_ADDRESS)
+    return time.perf_counter() - t0
+
+
+def run_full(board, elf: ElfImage, native: bool):
+    emu = Emulator(board, elf, native=native)
+    t0 = time.perf_counter()
+    result = emu.run()
+    return time.perf_counter() - t0, result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--board", default="stm32f746")
+    ap.add_argument("--passes", type=int, default=100, help="matmul passes (about 1M instructions each)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--python-counter", action="store_true", help="also time the pure-Python fallback counter")
+    args = ap.parse_args()
+    board = get_board(args.board)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build([RUNTIME_C / "examples" / "matmul_bench.c"], board, Path(tmp) / "bench.elf",
+                     defines=[f"BENCH_PASSES={args.passes}"])
+        elf = ElfImage(path)
+    raw = min(run_raw(board, elf) for _ in range(args.repeat))
+    full_runs = [run_full(board, elf, native=True) for _ in range(args.repeat)]
+    full = min(t for t, _ in full_runs)
+    result = full_runs[0][1]
+    n = result.instructions
+    print(f"workload      matmul_bench.c x{args.passes} passes on {board.name} ({board.core.name}), "
+          f"{n:,} instructions")
+    print(f"raw Unicorn   {raw:7.3f} s  {n / raw / 1e6:7.1f} MIPS")
+    print(f"mcusim        {full:7.3f} s  {n / full / 1e6:7.1f} MIPS  (native block counter, budget, SRAM "
+          f"measurement: stack {result.sram.stack_peak} B, heap {result.sram.heap_peak} B)")
+    print(f"ratio         {raw / full:.2f}x of raw speed")
+    if args.python_counter:
+        slow, _ = run_full(board, elf, native=False)
+        print(f"python hook   {slow:7.3f} s  {n / slow / 1e6:7.1f} MIPS  ({raw / slow:.2f}x of raw)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""The `mcusim` command as a user runs it: output, JSON keys, exit statuses (sysexits)."""
+import json
+
+import pytest
+
+from mcusim.cli import main
+
+from .conftest import FIRMWARE
+
+RUN_KEYS = {"exit_code", "output", "instructions", "cycles", "sram", "flash", "markers"}
+
+
+def test_boards_table(capsys):
+    assert main(["boards"]) == 0
+    out = capsys.readouterr().out
+    for name in ("stm32f427", "stm32f746", "stm32h743"):
+        assert name in out
+
+
+def test_unknown_board_is_a_usage_error(capsys):
+    assert main(["run", "x.elf", "--board", "nrf52"]) == 64
+    err = capsys.readouterr().err
+    assert err.startswith("mcusim: unknown board 'nrf52'") and err.count("\n") == 1
+
+
+def test_bad_elf_is_a_data_error(tmp_path, capsys):
+    bad = tmp_path / "bad.elf"
+    bad.write_bytes(b"not an elf")
+    assert main(["run", str(bad), "--board", "stm32f746", "--json"]) == 65
+    out, err = capsys.readouterr()
+    assert "no ELF magic" in json.loads(out)["error"]
+    assert err.count("\n") == 1
+
+
+needs_gcc = pytest.mark.toolchain
+
+
+@needs_gcc
+def test_build_then_run_json(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MCUSIM_CACHE", str(tmp_path / "cache"))
+    elf = tmp_path / "hello.elf"
+    assert main(["build", str(FIRMWARE / "hello.c"), "--board", "stm32f427", "-o", str(elf), "-D", "LOOPS=10",
+                 "-O", "s"]) == 0
+    capsys.readouterr()
+    trace = tmp_path / "t.json"
+    assert main(["run", str(elf), "--board", "stm32f427", "--json", "--trace", str(trace)]) == 3
+    report = json.loads(capsys.readouterr().out)
+    assert RUN_KEYS <= report.keys() and "fault" not in report
+    assert report["exit_code"] == 3 and report["output"].startswith("hello 42")
+    assert set(report["sram"]) == {"static", "stack_peak", "heap_peak", "total_peak"}
+    assert set(report["flash"]) == {"text", "rodata", "data", "total"}
+    assert [m["name"] for m in report["markers"]] == ["start", "end"]
+    events = json.loads(trace.read_text())["traceEvents"]
+    slices = [e for e in events if e["ph"] == "X"]
+    assert [s["name"] for s in slices] == ["start", "end"]
+    assert slices[0]["args"]["cycles"] == report["markers"][1]["cycles"] - report["markers"][0]["cycles"]
+
+
+@needs_gcc
+def test_fault_exits_70_and_still_prints_json(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MCUSIM_CACHE", str(tmp_path / "cache"))
+    src = tmp_path / "crash.c"
+    src.write_text("int main(void) { return *(volatile int *)0x60000000; }\n")
+    elf = tmp_path / "crash.elf"
+    assert main(["build", str(src), "--board", "stm32f746", "-o", str(elf)]) == 0
+    assert main(["run", str(elf), "--board", "stm32f746", "--json"]) == 70
+    out = capsys.readouterr().out
+    fault = json.loads(out)["fault"]
+    assert fault["kind"] == "unmapped_read" and fault["symbol"].startswith("main") and fault["address"] == 0x6000_0000
+    assert main(["run", str(elf), "--board", "stm32f746"]) == 70
+    err = capsys.readouterr().err
+    assert "mcusim: read of 4 bytes at unmapped address 0x60000000 at main" in err
+
+
+@needs_gcc
+def test_runaway_firmware_stops_at_the_budget(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MCUSIM_CACHE", str(tmp_path / "cache"))
+    src = tmp_path / "spin.c"
+    src.write_text("int main(void) { for (;;) { __asm__ volatile(\"nop\"); } }\n")
+    elf = tmp_path / "spin.elf"
+    main(["build", str(src), "--board", "stm32f746", "-o", str(elf)])
+    assert main(["run", str(elf), "--board", "stm32f746", "--json", "--max-instructions", "50000"]) == 70
+    report = json.loads(capsys.readouterr().out)
+    assert report["fault"]["kind"] == "budget_exhausted"
+    assert 50_000 < report["instructions"] < 50_100
+
+
+@needs_gcc
+def test_build_error_exits_65(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MCUSIM_CACHE", str(tmp_path / "cache"))
+    src = tmp_path / "bad.c"
+    src.write_text("int main(void) { return nope; }\n")
+    assert main(["build", str(src), "--board", "stm32f746", "-o", str(tmp_path / "x.elf")]) == 65
+    assert "error" in capsys.readouterr().err
+
+
+@needs_gcc
+def test_demo_prints_a_report(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MCUSIM_CACHE", str(tmp_path / "cache"))
+    assert main(["demo", "--workdir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "matmul_s8 49x64x64" in out and "checksum" in out
+    assert "stm32f746" in out and "SRAM" in out and "cycles" in out
