@@ -56,13 +56,23 @@ def test_build_then_run_json(tmp_path, capsys, monkeypatch):
     assert slices[0]["args"]["cycles"] == report["markers"][1]["cycles"] - report["markers"][0]["cycles"]
 
 
-@needs_gcc
-def test_fault_exits_70_and_still_prints_json(tmp_path, capsys, monkeypatch):
+@pytest.fixture
+def build_main(tmp_path, monkeypatch):
+    """build_main(C text) -> path of the ELF that `mcusim build --board stm32f746` made of it."""
     monkeypatch.setenv("MCUSIM_CACHE", str(tmp_path / "cache"))
-    src = tmp_path / "crash.c"
-    src.write_text("int main(void) { return *(volatile int *)0x60000000; }\n")
-    elf = tmp_path / "crash.elf"
-    assert main(["build", str(src), "--board", "stm32f746", "-o", str(elf)]) == 0
+
+    def make(text: str) -> str:
+        src, elf = tmp_path / "main.c", tmp_path / "main.elf"
+        src.write_text(text)
+        assert main(["build", str(src), "--board", "stm32f746", "-o", str(elf)]) == 0
+        return str(elf)
+
+    return make
+
+
+@needs_gcc
+def test_fault_exits_70_and_still_prints_json(build_main, capsys):
+    elf = build_main("int main(void) { return *(volatile int *)0x60000000; }\n")
     assert main(["run", str(elf), "--board", "stm32f746", "--json"]) == 70
     out = capsys.readouterr().out
     fault = json.loads(out)["fault"]
@@ -73,12 +83,8 @@ def test_fault_exits_70_and_still_prints_json(tmp_path, capsys, monkeypatch):
 
 
 @needs_gcc
-def test_runaway_firmware_stops_at_the_budget(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("MCUSIM_CACHE", str(tmp_path / "cache"))
-    src = tmp_path / "spin.c"
-    src.write_text("int main(void) { for (;;) { __asm__ volatile(\"nop\"); } }\n")
-    elf = tmp_path / "spin.elf"
-    main(["build", str(src), "--board", "stm32f746", "-o", str(elf)])
+def test_runaway_firmware_stops_at_the_budget(build_main, capsys):
+    elf = build_main("int main(void) { for (;;) { __asm__ volatile(\"nop\"); } }\n")
     assert main(["run", str(elf), "--board", "stm32f746", "--json", "--max-instructions", "50000"]) == 70
     report = json.loads(capsys.readouterr().out)
     assert report["fault"]["kind"] == "budget_exhausted"
