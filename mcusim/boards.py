@@ -70,6 +70,8 @@ class Board:
     flash: Region
     ram: Region
     extra: tuple[Region, ...] = ()
+    flash_wait_states: int = 0  # CPU cycles a flash read stalls at clock_hz, from the reference manual
+    flash_line_bytes: int = 16   # bytes one flash read returns
 
     @property
     def regions(self) -> tuple[Region, ...]:
@@ -96,6 +98,7 @@ BOARDS: dict[str, Board] = {
                        note="SRAM1 112K + SRAM2 16K + SRAM3 64K, contiguous"),
             extra=(Region("CCMRAM", 0x1000_0000, 64 * KB, "ram",
                           note="core-coupled, data only (no DMA, no code)"),),
+            flash_wait_states=5, flash_line_bytes=16,  # RM0090 table 12: 5 WS at 180 MHz, 2.7-3.6 V
         ),
         Board(
             "stm32f746", "STM32F746NG", CORTEX_M7_SP, 216_000_000,
@@ -104,6 +107,7 @@ BOARDS: dict[str, Board] = {
             ram=Region("RAM", 0x2000_0000, 320 * KB, "ram", executable=True,
                        note="DTCM 64K at 0x20000000 + SRAM1 240K + SRAM2 16K, contiguous"),
             extra=(Region("ITCMRAM", 0x0000_0000, 16 * KB, "ram", executable=True),),
+            flash_wait_states=7, flash_line_bytes=32,  # RM0385: 7 WS at 216 MHz, 256-bit flash reads
         ),
         Board(
             "stm32h743", "STM32H743ZI", CORTEX_M7_DP, 480_000_000,
@@ -115,6 +119,8 @@ BOARDS: dict[str, Board] = {
                 Region("SRAM123", 0x3000_0000, 288 * KB, "ram", note="D2 SRAM1 128K + SRAM2 128K + SRAM3 32K"),
                 Region("SRAM4", 0x3800_0000, 64 * KB, "ram", note="D3"),
             ),
+            # 4 WS at a 240 MHz AXI clock (VOS0, AN5312) = 8 CPU cycles at 480 MHz; 256-bit flash words
+            flash_wait_states=8, flash_line_bytes=32,
         ),
     )
 }

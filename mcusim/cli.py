@@ -7,12 +7,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from importlib.metadata import entry_points
 from pathlib import Path
 
 from .boards import BOARDS, Board, get_board, UnknownBoard
 from .elf import ElfImage
-from .emulator import DEFAULT_MAX_INSTRUCTIONS, Emulator, FirmwareFault, RunResult
+from .emulator import DEFAULT_MAX_INSTRUCTIONS, Emulator, FirmwareFault, ProfileEntry, RunResult
 from .errors import EX_USAGE, McusimError, UsageError
 from .toolchain import DEFAULT_STACK, RUNTIME_C, build
 from .trace import slices, write_trace
@@ -79,8 +80,16 @@ def report(result: RunResult, board: Board) -> str:
     return "\n".join(lines)
 
 
+def profile_table(entries: list[ProfileEntry], total_cycles: int, top: int = 15) -> str:
+    lines = [f"{'function':32} {'cycles':>14} {'share':>7} {'instructions':>14}"]
+    for e in entries[:top]:
+        share = e.cycles / total_cycles if total_cycles else 0.0
+        lines.append(f"{e.function[:32]:32} {e.cycles:>14,} {share:>7.1%} {e.instructions:>14,}")
+    return "\n".join(lines)
+
+
 def _run_elf(path: str, board: Board, args) -> int:
-    emu = Emulator(board, ElfImage(path), max_instructions=args.max_instructions)
+    emu = Emulator(board, ElfImage(path), max_instructions=args.max_instructions, flash_cache=args.flash_cache)
     try:
         result = emu.run()
         status = result.exit_code & 0xFF
@@ -90,12 +99,18 @@ def _run_elf(path: str, board: Board, args) -> int:
             print(f"mcusim: {f}", file=sys.stderr)
     if args.trace:
         write_trace(args.trace, result.markers, result.cycles, board)
+    profile = emu.profile() if args.profile else None
     if args.json:
-        print(json.dumps(result.to_json()))
+        obj = result.to_json()
+        if profile is not None:
+            obj["profile"] = [asdict(e) for e in profile]
+        print(json.dumps(obj))
     else:
         sys.stdout.write(result.output)
         sys.stderr.write(result.stderr)
         print(report(result, board))
+        if profile is not None:
+            print("\n" + profile_table(profile, result.cycles))
     return status
 
 
@@ -116,6 +131,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-instructions", type=int, default=DEFAULT_MAX_INSTRUCTIONS, metavar="N",
                    help="instruction budget; runaway firmware stops with a fault (default %(default)s)")
     p.add_argument("--trace", metavar="T.json", help="write a Chrome trace-event file (opens in Perfetto)")
+    p.add_argument("--profile", action="store_true", help="print a flat profile: cycles per function")
+    p.add_argument("--no-flash-cache", dest="flash_cache", action="store_false",
+                   help="model flash wait states on every instruction fetch (ART / I-cache off)")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -23,10 +23,10 @@ Hooks are all installed in the constructor, before the first instruction is tran
 from __future__ import annotations
 
 import struct
+import weakref
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from capstone import CS_ARCH_ARM, CS_MODE_MCLASS, CS_MODE_THUMB, Cs
 from unicorn import (UC_ARCH_ARM, UC_ERR_INSN_INVALID, UC_HOOK_INTR, UC_HOOK_MEM_INVALID,
                      UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED,
                      UC_MEM_WRITE_PROT, UC_MEM_WRITE_UNMAPPED, UC_MODE_THUMB, UC_PROT_ALL,
@@ -34,6 +34,7 @@ from unicorn import (UC_ARCH_ARM, UC_ERR_INSN_INVALID, UC_HOOK_INTR, UC_HOOK_MEM
 
 from .boards import Board, Region
 from .counting import make_counter
+from .cycles import block_cost_fn
 from .elf import ElfImage
 from .errors import EX_SOFTWARE, McusimError
 from .toolchain import GUARD
@@ -145,6 +146,15 @@ class RunResult:
 
 
 @dataclass(frozen=True)
+class ProfileEntry:
+    """Cycles and instructions spent in one function (its own blocks, callees excluded)."""
+
+    function: str
+    cycles: int
+    instructions: int
+
+
+@dataclass(frozen=True)
 class CallStats:
     instructions: int
     cycles: int
@@ -186,19 +196,22 @@ class Layout:
         return self.stack_limit - self.heap_limit == GUARD
 
 
-def _default_block_cost(disasm: Cs):
-    """Until the cycle model exists, a block costs one cycle per instruction."""
+def _weak(method):
+    """A hook that holds its emulator weakly. Unicorn keeps hooks alive as long as the engine; a
+    bound method would make engine and emulator a cycle that only the garbage collector breaks,
+    and engines left alive slow down the ones still running."""
+    ref = weakref.WeakMethod(method)
 
-    def cost(code: bytes, address: int) -> tuple[int, int]:
-        n = sum(1 for _ in disasm.disasm_lite(code, address))
-        return n, n
+    def hook(*args):
+        bound = ref()
+        return bound(*args) if bound is not None else 0
 
-    return cost
+    return hook
 
 
 class Emulator:
     def __init__(self, board: Board, elf: ElfImage, *, max_instructions: int = DEFAULT_MAX_INSTRUCTIONS,
-                 native: bool | None = None, block_cost=None):
+                 flash_cache: bool = True, native: bool | None = None):
         elf.check_fits(board)
         self.board = board
         self.elf = elf
@@ -217,11 +230,10 @@ class Emulator:
         self.layout = Layout.of(elf, board, self._vectors[0])
         if self.layout.has_guard:
             uc.mem_protect(self.layout.heap_limit, GUARD, UC_PROT_NONE)
-        uc.mmio_map(PPB_BASE, PPB_SIZE, self._ppb_read, None, self._ppb_write, None)
-        uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
-        uc.hook_add(UC_HOOK_MEM_INVALID, self._on_invalid_memory)
-        self._disasm = Cs(CS_ARCH_ARM, CS_MODE_THUMB | CS_MODE_MCLASS)
-        self.counter = make_counter(uc, block_cost or _default_block_cost(self._disasm), max_instructions, native)
+        uc.mmio_map(PPB_BASE, PPB_SIZE, _weak(self._ppb_read), None, _weak(self._ppb_write), None)
+        uc.hook_add(UC_HOOK_INTR, _weak(self._on_interrupt))
+        uc.hook_add(UC_HOOK_MEM_INVALID, _weak(self._on_invalid_memory))
+        self.counter = make_counter(uc, block_cost_fn(board, flash_cache=flash_cache), max_instructions, native)
 
         self._ppb_regs: dict[int, int] = {SCB_CPUID: CPUID[board.core.name]}
         self._cyccnt_offset = 0
@@ -427,6 +439,7 @@ class Emulator:
 
     def _emulate(self, begin: int, until: int) -> None:
         """Run from `begin` (Thumb) until `until`, exit, fault or budget; sets self._fault."""
+        self.counter.new_start()
         try:
             self.uc.emu_start(begin | 1, until)
         except UcError as e:
@@ -442,6 +455,15 @@ class Emulator:
             pc = self.counter.last_block
             self._stop_with("budget_exhausted", pc, None,
                             f"instruction budget of {self.max_instructions:,} exhausted (runaway code?)")
+
+    def profile(self) -> list[ProfileEntry]:
+        """A flat profile of everything run so far, most cycles first."""
+        totals: dict[str, list[int]] = {}
+        for block in self.counter.blocks():
+            entry = totals.setdefault(self.elf.symbolize(block.address).split("+")[0], [0, 0])
+            entry[0] += block.total_cycles
+            entry[1] += block.hits * block.instructions
+        return sorted((ProfileEntry(name, c, i) for name, (c, i) in totals.items()), key=lambda e: -e.cycles)
 
     def _result(self) -> RunResult:
         return RunResult(self._exit_code, "".join(self._stdout), "".join(self._stderr), self.instructions,

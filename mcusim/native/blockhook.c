@@ -3,11 +3,18 @@
  * in the hot path.
  *
  * Algorithm: an open-addressing hash table keyed by (block address, block size) holds each
- * translated block's instruction count and cycle cost. On a hit the hook adds them to the running
- * totals (two additions). On a miss it calls `miss` (a Python function, once per distinct block)
- * which decodes the block with capstone and returns its costs; the entry is then cached. When the
- * instruction count passes `budget` the hook asks Unicorn to stop (uc_emu_stop, passed in as a
- * pointer so this file needs no Unicorn headers or library at build time).
+ * translated block's costs: instruction count, cycles assuming the block falls through at its end,
+ * and the extra cycles of leaving it by a taken branch. On entering a block the hook
+ *   1. settles the previous block's exit: taken if this block does not start where that one ended.
+ *      The extra cycles depend on that outcome and on a branch predictor kept per block: a 2-bit
+ *      saturating counter for the direction and the last taken target (a branch target cache), so
+ *      a taken exit counts as predicted only when the counter says taken and the target repeats.
+ *      On a core without a predictor the table holds equal costs for both predictions.
+ *   2. adds this block's instruction and cycle counts.
+ * On a miss it calls `miss` (a Python function, once per distinct block), which decodes the block
+ * with capstone and fills in the costs. When the instruction count passes `budget` the hook asks
+ * Unicorn to stop (uc_emu_stop, passed in as a pointer so this file needs no Unicorn headers or
+ * library at build time). Per-block hit counts and exit cycles feed the function profile.
  *
  * This file is built as a plain shared library (loaded with ctypes); it is not a Python module.
  */
@@ -16,12 +23,20 @@
 
 typedef struct {
     uint32_t addr;
-    uint32_t size; /* 0 marks an empty slot: Unicorn never reports empty blocks */
+    uint32_t size;         /* 0 marks an empty slot: Unicorn never reports empty blocks */
     uint32_t insns;
-    uint32_t cycles;
+    uint32_t cycles;       /* falling through at the end */
+    uint8_t exit[4];       /* extra cycles of the exit, indexed by taken << 1 | predicted taken:
+                              [0] fall-through as predicted (always 0), [1] fall-through predicted
+                              taken, [2] taken predicted not taken, [3] taken as predicted */
+    uint8_t counter;       /* 2-bit saturating predictor state: >= 2 predicts taken */
+    uint8_t reserved[3];
+    uint32_t last_target;  /* where the last taken exit went */
+    uint64_t hits;         /* times entered */
+    uint64_t exit_cycles;  /* extra exit cycles charged to this block */
 } mcusim_block;
 
-typedef int (*mcusim_miss_fn)(void *uc, uint32_t addr, uint32_t size, uint32_t *insns, uint32_t *cycles);
+typedef int (*mcusim_miss_fn)(void *uc, uint32_t addr, uint32_t size, mcusim_block *block);
 typedef int (*mcusim_stop_fn)(void *uc);
 
 typedef struct {
@@ -30,9 +45,10 @@ typedef struct {
     uint64_t budget;       /* stop once instructions > budget */
     uint32_t exhausted;    /* set when the budget stopped emulation */
     uint32_t last_block;   /* address of the block entered last */
-    uint32_t miss_failed;  /* set if `miss` reported an error; emulation is stopped */
+    uint32_t miss_failed;  /* set if `miss` or an allocation failed; emulation is stopped */
     uint32_t capacity;     /* power of two */
     uint32_t used;
+    int32_t prev;          /* table index of the block entered last, -1 after a reset */
     mcusim_block *table;
     mcusim_miss_fn miss;
     mcusim_stop_fn stop;
@@ -44,13 +60,13 @@ static uint32_t slot_of(uint32_t addr, uint32_t size, uint32_t mask)
     return h & mask;
 }
 
-static mcusim_block *probe(mcusim_block *table, uint32_t mask, uint32_t addr, uint32_t size)
+static uint32_t probe(const mcusim_block *table, uint32_t mask, uint32_t addr, uint32_t size)
 {
     uint32_t i = slot_of(addr, size, mask);
     while (table[i].size != 0 && (table[i].addr != addr || table[i].size != size)) {
         i = (i + 1) & mask;
     }
-    return &table[i];
+    return i;
 }
 
 static int grow(mcusim_counter *c)
@@ -60,43 +76,74 @@ static int grow(mcusim_counter *c)
     if (table == NULL) {
         return -1;
     }
+    int32_t prev = -1;
     for (uint32_t i = 0; i < c->capacity; i++) {
         if (c->table[i].size != 0) {
-            *probe(table, capacity - 1, c->table[i].addr, c->table[i].size) = c->table[i];
+            uint32_t j = probe(table, capacity - 1, c->table[i].addr, c->table[i].size);
+            table[j] = c->table[i];
+            if ((int32_t)i == c->prev) {
+                prev = (int32_t)j;
+            }
         }
     }
     free(c->table);
     c->table = table;
     c->capacity = capacity;
+    c->prev = prev;
     return 0;
+}
+
+/* First sight of a block: make room, then have Python decode and price it. */
+static mcusim_block *insert(mcusim_counter *c, void *uc, uint32_t addr, uint32_t size)
+{
+    if (c->used * 2 >= c->capacity && grow(c) != 0) {
+        return NULL;
+    }
+    mcusim_block *b = &c->table[probe(c->table, c->capacity - 1, addr, size)];
+    b->addr = addr;
+    b->size = size;
+    if (c->miss(uc, addr, size, b) != 0) {
+        b->size = 0;
+        return NULL;
+    }
+    c->used++;
+    return b;
 }
 
 void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
 {
+    /* Branch-free where it can be: the outcome pattern of guest branches would defeat the
+     * host's branch predictor. */
+    static const uint8_t next_state[2][4] = {{0, 0, 1, 2}, {1, 2, 3, 3}};
     mcusim_counter *c = user_data;
     uint32_t addr = (uint32_t)address;
-    c->last_block = addr;
-    if (c->used * 2 >= c->capacity && grow(c) != 0) {
-        c->miss_failed = 1;
-        c->stop(uc);
-        return;
+    uint32_t extra = 0;
+    if (c->prev >= 0) {
+        mcusim_block *p = &c->table[c->prev];
+        uint32_t taken = addr != p->addr + p->size;
+        uint32_t hit = (p->counter >> 1) & (!taken | (addr == p->last_target));
+        extra = p->exit[taken << 1 | hit];
+        p->exit_cycles += extra;
+        p->counter = next_state[taken][p->counter];
+        p->last_target = taken ? addr : p->last_target;
     }
-    mcusim_block *b = probe(c->table, c->capacity - 1, addr, size);
-    if (b->size == 0) {
-        uint32_t insns = 0, cycles = 0;
-        if (c->miss(uc, addr, size, &insns, &cycles) != 0) {
+    mcusim_block *b = c->capacity ? &c->table[probe(c->table, c->capacity - 1, addr, size)] : NULL;
+    if (b == NULL || b->size == 0) {
+        b = insert(c, uc, addr, size);
+        if (b == NULL) {
             c->miss_failed = 1;
+            c->prev = -1;
             c->stop(uc);
             return;
         }
-        b->addr = addr;
-        b->size = size;
-        b->insns = insns;
-        b->cycles = cycles;
-        c->used++;
     }
+    c->prev = (int32_t)(b - c->table);
+    c->last_block = addr;
+    b->hits++;
+    /* One update of each total per block: a narrow store followed by the wide (vectorized) load
+     * of both totals would defeat store-to-load forwarding. */
     c->instructions += b->insns;
-    c->cycles += b->cycles;
+    c->cycles += b->cycles + extra;
     if (c->instructions > c->budget && !c->exhausted) {
         c->exhausted = 1;
         c->stop(uc);
@@ -108,4 +155,5 @@ void mcusim_counter_free(mcusim_counter *c)
     free(c->table);
     c->table = NULL;
     c->capacity = c->used = 0;
+    c->prev = -1;
 }

@@ -1,0 +1,373 @@
+"""Cycle cost models of the Cortex-M4 and Cortex-M7, applied once per translated block.
+
+A model turns a block's bytes into a `BlockCost` (mcusim.counting): the cycles of the block when it
+falls through, and the extra cycles of leaving it by a taken branch, with or without a correct
+prediction. The native block hook adds these per block at run time; nothing runs per instruction.
+
+Each rule and its source is in docs/cycle-model.md. Instructions are decoded with capstone and
+classified into `Kind`s; the models price kinds and a few interactions between neighbours.
+"""
+from __future__ import annotations
+
+import enum
+import functools
+from dataclasses import dataclass
+from typing import Callable
+
+from capstone import CS_ARCH_ARM, CS_MODE_MCLASS, CS_MODE_THUMB, Cs
+from capstone import arm as cs_arm
+
+from .boards import Board
+from .counting import BlockCost
+
+
+class Kind(enum.Enum):
+    ALU = "alu"            # data processing, moves, shifts, extends, saturation, SIMD add/sub
+    MUL = "mul"            # MUL/MLA/MLS, long multiplies, DSP multiplies and MACs
+    DIV = "div"            # SDIV/UDIV
+    LOAD = "load"          # single-register loads
+    STORE = "store"        # single-register stores
+    LOAD_DOUBLE = "ldrd"   # LDRD
+    STORE_DOUBLE = "strd"  # STRD
+    LOAD_MULTI = "ldm"     # LDM, POP
+    STORE_MULTI = "stm"    # STM, PUSH
+    BRANCH = "branch"      # B, BL, BX, BLX, CBZ/CBNZ
+    TABLE_BRANCH = "tbb"   # TBB/TBH
+    IT = "it"
+    NOP = "nop"
+    BARRIER = "barrier"    # DMB, DSB
+    ISB = "isb"
+    FP = "fp"              # single-cycle VFP: add, sub, mul, abs, neg, compare, convert, moves
+    FP_MAC = "fpmac"       # VMLA/VMLS/VNMLA/VNMLS/VFMA/VFMS/VFNMA/VFNMS
+    FP_DIV = "fpdiv"       # VDIV, VSQRT
+    FP_LOAD = "vldr"       # VLDR, VSTR
+    FP_MULTI = "vldm"      # VLDM/VSTM/VPUSH/VPOP
+    OTHER = "other"        # system instructions (MRS, MSR, CPS, BKPT, SVC, UDF, WFI...)
+
+
+_NAMES: dict[str, Kind] = {}
+for _kind, _names in {
+    Kind.MUL: "mul mla mls smull umull smlal umlal umaal smulbb smulbt smultb smultt smulwb smulwt smlabb "
+              "smlabt smlatb smlatt smlawb smlawt smlad smladx smlsd smlsdx smuad smuadx smusd smusdx smlald "
+              "smlaldx smlsld smlsldx smlalbb smlalbt smlaltb smlaltt smmul smmulr smmla smmlar smmls smmlsr",
+    Kind.DIV: "sdiv udiv",
+    Kind.LOAD: "ldr ldrb ldrh ldrsb ldrsh ldrt ldrbt ldrht ldrsbt ldrsht ldrex ldrexb ldrexh pld pli",
+    Kind.STORE: "str strb strh strt strbt strht strex strexb strexh",
+    Kind.LOAD_DOUBLE: "ldrd", Kind.STORE_DOUBLE: "strd",
+    Kind.LOAD_MULTI: "ldm ldmdb pop", Kind.STORE_MULTI: "stm stmdb push",
+    Kind.BRANCH: "b bl bx blx cbz cbnz", Kind.TABLE_BRANCH: "tbb tbh",
+    Kind.IT: "it", Kind.NOP: "nop hint yield", Kind.BARRIER: "dmb dsb", Kind.ISB: "isb",
+    Kind.FP: "vadd vsub vmul vnmul vabs vneg vcmp vcmpe vcvt vcvtr vcvta vcvtn vcvtp vcvtm vcvtb vcvtt vmov "
+             "vmrs vmsr vmaxnm vminnm vrinta vrintn vrintp vrintm vrintr vrintx vrintz vsel",
+    Kind.FP_MAC: "vmla vmls vnmla vnmls vfma vfms vfnma vfnms",
+    Kind.FP_DIV: "vdiv vsqrt",
+    Kind.FP_LOAD: "vldr vstr", Kind.FP_MULTI: "vldmia vldmdb vstmia vstmdb vpush vpop vldm vstm",
+    Kind.OTHER: "mrs msr cpsie cpsid bkpt svc udf wfi wfe sev clrex",
+}.items():
+    for _name in _names.split():
+        _NAMES[_name] = _kind
+
+LOADS_STORES = {Kind.LOAD, Kind.STORE, Kind.LOAD_DOUBLE, Kind.STORE_DOUBLE, Kind.LOAD_MULTI, Kind.STORE_MULTI,
+                Kind.FP_LOAD, Kind.FP_MULTI, Kind.TABLE_BRANCH}
+
+
+@dataclass(frozen=True)
+class Insn:
+    """One decoded instruction, as the cost models see it."""
+
+    address: int
+    size: int
+    name: str          # capstone's canonical name: "ldr", "smlad", "b", ...
+    kind: Kind
+    reads: frozenset   # capstone register ids
+    writes: frozenset
+    address_regs: frozenset  # base and index of a memory operand
+    register_offset: bool    # memory operand with an index register
+    transfers: int     # words moved by LDM/STM/PUSH/POP/VLDM/VSTM (a D register counts 2)
+    writes_pc: bool
+    conditional: bool  # a conditional branch (B<cond>, CBZ, CBNZ)
+    target: int | None  # direct branch target
+    shifted: bool      # has a shifted register operand
+    double: bool       # moves or computes a double-precision (D) register
+    core_fp_move: bool  # VMOV between a core and an FP register
+    narrow_load: bool  # byte or halfword load
+
+
+def _reg_class(i, reg: int) -> str:
+    name = i.reg_name(reg) or ""
+    return "d" if name.startswith("d") else "s" if name.startswith("s") and name != "sp" else "r"
+
+
+def decode(disasm: Cs, code: bytes, address: int) -> list[Insn]:
+    """Decode a block. Raises ValueError at bytes capstone cannot decode."""
+    out = []
+    end = address + len(code)
+    for i in disasm.disasm(code, address):
+        reads, writes = (frozenset(r) for r in i.regs_access())
+        name = i.insn_name()
+        kind = _NAMES.get(name, Kind.ALU)
+        mems = [o.mem for o in i.operands if o.type == cs_arm.ARM_OP_MEM]
+        regs = [o.reg for o in i.operands if o.type == cs_arm.ARM_OP_REG]
+        classes = {_reg_class(i, r) for r in regs}
+        transfers = 0
+        if kind in (Kind.LOAD_MULTI, Kind.STORE_MULTI, Kind.FP_MULTI):
+            listed = regs[0 if name in ("push", "pop", "vpush", "vpop") else 1:]
+            transfers = sum(2 if _reg_class(i, r) == "d" else 1 for r in listed)
+        target = None
+        if kind == Kind.BRANCH and i.operands and i.operands[-1].type == cs_arm.ARM_OP_IMM:
+            target = i.operands[-1].imm
+        out.append(Insn(
+            i.address, i.size, name, kind, reads, writes,
+            frozenset(r for m in mems for r in (m.base, m.index) if r), any(m.index for m in mems), transfers,
+            cs_arm.ARM_REG_PC in writes or (kind == Kind.BRANCH and name in ("b", "bl")),
+            (kind == Kind.BRANCH and i.cc not in (cs_arm.ARM_CC_AL, cs_arm.ARM_CC_INVALID)) or name in ("cbz", "cbnz"),
+            target,
+            any(o.type == cs_arm.ARM_OP_REG and o.shift.type != 0 for o in i.operands),
+            "d" in classes,
+            name == "vmov" and "r" in classes and bool(classes & {"s", "d"}),
+            name in ("ldrb", "ldrh", "ldrsb", "ldrsh", "ldrbt", "ldrht", "ldrsbt", "ldrsht", "ldrexb", "ldrexh"),
+        ))
+    if not out or out[-1].address + out[-1].size != end:
+        decoded = out[-1].address + out[-1].size if out else address
+        raise ValueError(f"capstone cannot decode the instruction at {decoded:#010x}")
+    return out
+
+
+@dataclass(frozen=True)
+class FlashTiming:
+    """Instruction fetch from flash: wait states (CPU cycles) per line, and whether a cache or
+    accelerator hides them."""
+
+    wait_states: int
+    line_bytes: int
+    cached: bool
+
+    def fetch_extra(self, first: int, end: int) -> tuple[int, int]:
+        """(extra cycles to fetch [first, end) sequentially, extra cycles of a taken branch into it)."""
+        if self.cached or self.wait_states == 0:
+            return 0, 0
+        lines = (end - 1) // self.line_bytes - first // self.line_bytes + 1
+        return lines * self.wait_states, self.wait_states
+
+
+def _is_exit(last: Insn) -> bool:
+    return last.writes_pc or last.kind in (Kind.BRANCH, Kind.TABLE_BRANCH)
+
+
+class CortexM4:
+    """Arm Cortex-M4 TRM (DDI 0439D) table 3-1, section 3.3.2 and FPU table 7-1. Single issue."""
+
+    P = 2           # pipeline refill after a taken branch: 1..3 in the TRM, 2 in the usual case
+    P_BLOCKING = 3  # refill after LDR PC and TBB/TBH: "three cycles for the pipeline reload"
+    DIV = 7         # SDIV/UDIV take 2..12 depending on the operands: the midpoint (a guess)
+
+    BASE = {
+        Kind.ALU: 1, Kind.MUL: 1, Kind.DIV: DIV, Kind.LOAD: 2, Kind.STORE: 2, Kind.LOAD_DOUBLE: 3,
+        Kind.STORE_DOUBLE: 3, Kind.BRANCH: 1, Kind.TABLE_BRANCH: 3, Kind.IT: 1, Kind.NOP: 1, Kind.BARRIER: 1,
+        Kind.ISB: 1 + P, Kind.FP: 1, Kind.FP_MAC: 3, Kind.FP_DIV: 14, Kind.FP_LOAD: 2, Kind.OTHER: 1,
+    }
+    FP_ARITH = (Kind.FP, Kind.FP_MAC, Kind.FP_DIV)
+
+    def insn_cycles(self, insn: Insn, prev: Insn | None) -> int:
+        kind = insn.kind
+        if kind in (Kind.LOAD_MULTI, Kind.STORE_MULTI, Kind.FP_MULTI):
+            cycles = 1 + insn.transfers
+        elif kind in (Kind.LOAD, Kind.STORE) and self._pipelined(insn, prev):
+            cycles = 1
+        elif kind == Kind.FP_LOAD:
+            cycles = 3 if insn.double else 2
+        elif kind == Kind.IT and prev is not None and prev.size == 2:
+            cycles = 0  # folded onto the preceding 16-bit instruction
+        elif insn.core_fp_move:
+            cycles = 2
+        else:
+            cycles = self.BASE[kind]
+        if prev is None:
+            return cycles
+        # An address computed by the instruction just before stalls one cycle (no forwarding path).
+        if kind in LOADS_STORES and prev.kind in (Kind.ALU, Kind.MUL) and insn.address_regs & prev.writes:
+            cycles += 1
+        # An FP result used by the next instruction costs one more cycle, except as a MAC's addend
+        # (which the MAC reads a cycle late).
+        if prev.kind in self.FP_ARITH and prev.name != "vmov":
+            used = insn.reads & prev.writes
+            if kind == Kind.FP_MAC:
+                used -= insn.writes
+            if used:
+                cycles += 1
+        return cycles
+
+    @staticmethod
+    def _pipelined(insn: Insn, prev: Insn | None) -> bool:
+        """STR with an immediate offset is always one cycle; a single load or store right after a
+        single load is one cycle unless its address uses the loaded register."""
+        if insn.kind == Kind.STORE and not insn.register_offset:
+            return True
+        return prev is not None and prev.kind == Kind.LOAD and not insn.address_regs & prev.writes
+
+    def block_cost(self, insns: list[Insn], flash: FlashTiming | None) -> BlockCost:
+        cycles, prev = 0, None
+        for insn in insns:
+            cycles += self.insn_cycles(insn, prev)
+            prev = insn
+        last = insns[-1]
+        taken = 0
+        if _is_exit(last):
+            blocking = last.kind in (Kind.LOAD, Kind.TABLE_BRANCH)
+            taken = self.P_BLOCKING if blocking else self.P
+        if flash is not None:
+            fetch, refetch = flash.fetch_extra(insns[0].address, last.address + last.size)
+            cycles += fetch
+            taken += refetch if taken else 0
+        return BlockCost(len(insns), cycles, taken, taken, 0)
+
+
+class CortexM7:
+    """An approximation of the Cortex-M7's in-order dual issue, for which Arm publishes no timing
+    table. Rules from Arm's public description (6-stage dual-issue pipeline, BTAC), LLVM's M7
+    scheduling model and third-party measurements on STM32H7 (docs/cycle-model.md lists them).
+
+    Per block: instructions issue in order, two per cycle when the pair is allowed and the younger
+    does not read the older's result; an instruction waits until its operands are ready.
+    Latencies restart at each block (cross-block stalls are not modelled).
+    """
+
+    MISPREDICT = 8  # measured on STM32H743: 8, or 6 when the flags were set 3+ cycles before
+    DIV = 7         # SDIV/UDIV: LLVM's figure, issued alone and blocking
+    ISB = MISPREDICT  # a pipeline flush
+
+    # (issue cycles, result latency) of instructions that issue alone.
+    ALONE = {Kind.DIV: (DIV, DIV), Kind.FP_DIV: (16, 16), Kind.ISB: (ISB, 1), Kind.BARRIER: (1, 1),
+             Kind.OTHER: (1, 1), Kind.LOAD_DOUBLE: (1, 2), Kind.STORE_DOUBLE: (1, 1), Kind.TABLE_BRANCH: (2, 1)}
+    SLOT0_ONLY = {"clz", "bfi", "bfc", "ubfx", "sbfx", "rev", "rev16", "revsh", "rbit", "pkhbt", "pkhtb",
+                  "ssat", "usat", "ssat16", "usat16", "sel", "usad8", "usada8", "qadd", "qsub", "qdadd", "qdsub"}
+
+    def _alone(self, insn: Insn) -> tuple[int, int] | None:
+        if insn.kind in (Kind.LOAD_MULTI, Kind.STORE_MULTI, Kind.FP_MULTI):
+            issue = max(1, (insn.transfers + 1) // 2)
+            return issue, issue + 1
+        if insn.kind == Kind.FP_LOAD and insn.double:
+            return 1, 2
+        if insn.name == "vsqrt":
+            return 14, 14
+        return self.ALONE.get(insn.kind)
+
+    def _latency(self, insn: Insn) -> int:
+        kind = insn.kind
+        if kind == Kind.LOAD:
+            return 2 if insn.narrow_load else 1
+        if kind == Kind.MUL:
+            return 2
+        if kind == Kind.FP:
+            return 1 if insn.core_fp_move and insn.writes & _CORE_REGS else 3
+        if kind == Kind.FP_MAC:
+            return 5 if insn.name.startswith("vf") else 6
+        if kind == Kind.FP_LOAD:
+            return 1
+        return 1
+
+    @staticmethod
+    def _slot_class(insn: Insn) -> str:
+        kind = insn.kind
+        if kind in (Kind.LOAD, Kind.FP_LOAD):
+            return "load"
+        if kind == Kind.STORE:
+            return "store"
+        if kind == Kind.MUL:
+            return "mac"
+        if kind in (Kind.FP, Kind.FP_MAC) and not insn.core_fp_move:
+            return "fp"
+        return "alu"
+
+    def _can_pair(self, older: Insn, younger: Insn) -> bool:
+        if younger.kind in (Kind.BRANCH, Kind.IT):
+            return True  # branches and IT pair with the instruction before (flags are forwarded)
+        if younger.name in self.SLOT0_ONLY or (older.shifted and younger.shifted):
+            return False
+        if younger.reads & older.writes:
+            return False
+        a, b = self._slot_class(older), self._slot_class(younger)
+        return {a, b} not in ({"load"}, {"store"}, {"mac"}, {"fp"}, {"mac", "store"})
+
+    def _operand_ready(self, insn: Insn, ready: dict[int, tuple[int, str]], mac_acc: frozenset) -> int:
+        """Earliest issue cycle allowed by the operands. `ready[reg]` = (cycle, producer class)."""
+        earliest = 0
+        for reg in insn.reads:
+            if reg not in ready:
+                continue
+            cycle, producer = ready[reg]
+            if reg in insn.address_regs or insn.shifted:
+                cycle += 2 if producer == "load" else 1  # needed one stage early, load data later still
+            elif insn.kind == Kind.MUL and producer == "mac" and reg in mac_acc:
+                cycle -= 1  # accumulator forwarding between MACs
+            elif insn.kind == Kind.MUL and producer == "load":
+                cycle += 1  # a MAC cannot take a load result from the cycle before
+            earliest = max(earliest, cycle)
+        return earliest
+
+    def block_cost(self, insns: list[Insn], flash: FlashTiming | None) -> BlockCost:
+        ready: dict[int, tuple[int, str]] = {}
+        cycle, pending = 0, None  # pending: the single instruction issued in `cycle`, pairable
+        for n, insn in enumerate(insns):
+            alone = self._alone(insn)
+            earliest = self._operand_ready(insn, ready, insn.writes)
+            if alone is None and pending is not None and earliest <= cycle and self._can_pair(pending, insn):
+                issue_at, pending = cycle, None
+            else:
+                issue_at = max(cycle + (1 if n else 0), earliest)
+                pending = None if alone else insn
+            issue_cycles, latency = alone or (1, self._latency(insn))
+            cycle = issue_at + issue_cycles - 1
+            producer = self._slot_class(insn)
+            for reg in insn.writes:
+                ready[reg] = (issue_at + latency, producer)
+            if insn.kind in (Kind.BRANCH, Kind.IT):
+                pending = None
+        cycles = cycle + 1
+        last = insns[-1]
+        taken = miss = fall_miss = 0
+        counter, target = 1, 0
+        if _is_exit(last):
+            miss = self.MISPREDICT
+            if last.conditional:
+                fall_miss = self.MISPREDICT
+                backward = last.target is not None and last.target <= last.address
+                counter = 2 if backward else 1
+            else:
+                counter = 3
+            target = last.target or 0
+        if flash is not None:
+            fetch, refetch = flash.fetch_extra(insns[0].address, last.address + last.size)
+            cycles += fetch
+            if _is_exit(last):
+                taken, miss = taken + refetch, miss + refetch
+        return BlockCost(len(insns), cycles, taken, miss, fall_miss, counter, target)
+
+
+_CORE_REGS = frozenset(getattr(cs_arm, f"ARM_REG_R{i}") for i in range(13)) | {
+    cs_arm.ARM_REG_SP, cs_arm.ARM_REG_LR, cs_arm.ARM_REG_PC}
+MODELS = {"cortex-m4": CortexM4, "cortex-m7": CortexM7}
+
+
+@functools.lru_cache(maxsize=None)
+def block_cost_fn(board: Board, *, flash_cache: bool = True) -> Callable[[bytes, int], BlockCost]:
+    """The function the block counter calls once per new block: bytes and address -> BlockCost.
+
+    One function per board and option, shared by every emulator of that board: a block's cost
+    depends only on its bytes and address, so its decode (the slow part, capstone in detail mode)
+    is done once per process however many times the firmware is run.
+    """
+    model = MODELS[board.core.name]()
+    disasm = Cs(CS_ARCH_ARM, CS_MODE_THUMB | CS_MODE_MCLASS)
+    disasm.detail = True
+    flash = FlashTiming(board.flash_wait_states, board.flash_line_bytes, flash_cache)
+    costs: dict[tuple[int, bytes], BlockCost] = {}
+
+    def cost(code: bytes, address: int) -> BlockCost:
+        known = costs.get((address, code))
+        if known is None:
+            insns = decode(disasm, code, address)
+            known = costs[address, code] = model.block_cost(insns, flash if board.flash.contains(address) else None)
+        return known
+
+    return cost
