@@ -122,7 +122,8 @@ def cmd_demo(args) -> int:
     board = get_board(DEMO_BOARD)
     elf = Path(args.workdir) / "matmul_bench.elf"
     build([DEMO_SOURCE], board, elf, defines=["BENCH_PASSES=4"])
-    print(f"mcusim demo: int8 matmul benchmark ({DEMO_SOURCE.name}) on an emulated {board.part}\n")
+    if not args.json:
+        print(f"mcusim demo: int8 matmul benchmark ({DEMO_SOURCE.name}) on an emulated {board.part}\n")
     return _run_elf(str(elf), board, args)
 
 

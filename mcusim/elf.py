@@ -169,10 +169,11 @@ class ElfImage:
         address &= ~1
         i = bisect.bisect_right(self._sym_addrs, address) - 1
         # Walk down over symbols that start at or below the address; the first that covers it wins.
-        # Sizeless labels (linker symbols) only name their exact address.
+        # A sizeless function (hand-written assembly, as in newlib) runs to the next symbol; other
+        # sizeless symbols (linker labels) only name their exact address.
         while i >= 0 and address - self._sym_addrs[i] < 1 << 20:
             s = self._sym_sorted[i]
-            if address < s.address + s.size or address == s.address:
+            if address < s.address + s.size or address == s.address or (s.is_function and not s.size):
                 off = address - s.address
                 return f"{s.name}+{off:#x}" if off else s.name
             i -= 1

@@ -43,7 +43,7 @@ static int8_t requantize(int32_t acc, int shift)
     return (int8_t)(v > 127 ? 127 : v < -128 ? -128 : v);
 }
 
-static void matmul_s8(void)
+__attribute__((noinline)) static void matmul_s8(void)
 {
     for (int m = 0; m < BENCH_M; m++) {
         for (int n = 0; n < BENCH_N; n++) {

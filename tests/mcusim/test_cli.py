@@ -107,3 +107,16 @@ def test_demo_prints_a_report(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "matmul_s8 49x64x64" in out and "checksum" in out
     assert "stm32f746" in out and "SRAM" in out and "cycles" in out
+
+
+@needs_gcc
+def test_profile_attributes_every_cycle(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MCUSIM_CACHE", str(tmp_path / "cache"))
+    assert main(["demo", "--workdir", str(tmp_path), "--json", "--profile"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    profile = report["profile"]
+    assert sum(e["cycles"] for e in profile) == report["cycles"]
+    assert sum(e["instructions"] for e in profile) == report["instructions"]
+    top = profile[0]
+    assert top["function"] == "matmul_s8" and top["cycles"] > 0.9 * report["cycles"]
+    assert "memchr" in {e["function"] for e in profile}  # sizeless assembly functions are named too
