@@ -57,18 +57,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--board", default="stm32f746")
     ap.add_argument("--passes", type=int, default=100, help="matmul passes (about 1M instructions each)")
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--python-counter", action="store_true", help="also time the pure-Python fallback counter")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--python-counter", action="store_true",
+                    help="also time the pure-Python fallback counter once (minutes: use few --passes)")
     args = ap.parse_args()
     board = get_board(args.board)
     with tempfile.TemporaryDirectory() as tmp:
         path = build([RUNTIME_C / "examples" / "matmul_bench.c"], board, Path(tmp) / "bench.elf",
                      defines=[f"BENCH_PASSES={args.passes}"])
         elf = ElfImage(path)
-    raw = min(run_raw(board, elf) for _ in range(args.repeat))
-    full_runs = [run_full(board, elf, native=True) for _ in range(args.repeat)]
-    full = min(t for t, _ in full_runs)
-    result = full_runs[0][1]
+    # Alternate the two so that a noisy neighbour slows both alike; keep the best of each.
+    raw_times, full_times = [], []
+    for _ in range(args.repeat):
+        raw_times.append(run_raw(board, elf))
+        seconds, result = run_full(board, elf, native=True)
+        full_times.append(seconds)
+    raw, full = min(raw_times), min(full_times)
     n = result.instructions
     print(f"workload      matmul_bench.c x{args.passes} passes on {board.name} ({board.core.name}), "
           f"{n:,} instructions")

@@ -93,8 +93,10 @@ static int grow(mcusim_counter *c)
     return 0;
 }
 
-/* First sight of a block: make room, then have Python decode and price it. */
-static mcusim_block *insert(mcusim_counter *c, void *uc, uint32_t addr, uint32_t size)
+/* First sight of a block: make room, then have Python decode and price it. Kept out of line so
+ * that the hot path needs few registers. */
+__attribute__((noinline, cold)) static mcusim_block *insert(mcusim_counter *c, void *uc, uint32_t addr,
+                                                             uint32_t size)
 {
     if (c->used * 2 >= c->capacity && grow(c) != 0) {
         return NULL;
@@ -128,7 +130,7 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
         p->last_target = taken ? addr : p->last_target;
     }
     mcusim_block *b = c->capacity ? &c->table[probe(c->table, c->capacity - 1, addr, size)] : NULL;
-    if (b == NULL || b->size == 0) {
+    if (__builtin_expect(b == NULL || b->size == 0, 0)) {
         b = insert(c, uc, addr, size);
         if (b == NULL) {
             c->miss_failed = 1;
@@ -144,7 +146,7 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
      * of both totals would defeat store-to-load forwarding. */
     c->instructions += b->insns;
     c->cycles += b->cycles + extra;
-    if (c->instructions > c->budget && !c->exhausted) {
+    if (__builtin_expect(c->instructions > c->budget, 0) && !c->exhausted) {
         c->exhausted = 1;
         c->stop(uc);
     }
