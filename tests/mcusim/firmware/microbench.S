@@ -173,20 +173,12 @@ FUNC mb_flash               /* a loop of exactly one 16-byte line (8 16-bit inst
     bne 1b
     bx lr
 
-FUNC mb_dwt                 /* returns DWT->CYCCNT after minus before an 8-ALU-op loop */
+FUNC mb_dwt                 /* returns DWT->CYCCNT after minus before mb_alu_chain(r0) */
+    push {r4, lr}
     ldr r2, =0xE0001004
-    ldr r3, [r2]
-1:  adds r1, r1, #1
-    adds r1, r1, #1
-    adds r1, r1, #1
-    adds r1, r1, #1
-    adds r1, r1, #1
-    adds r1, r1, #1
-    adds r1, r1, #1
-    adds r1, r1, #1
-    subs r0, r0, #1
-    bne 1b
-    ldr r1, [r2]
-    subs r0, r1, r3
-    bx lr
+    ldr r4, [r2]
+    bl mb_alu_chain         /* leaves r2 alone */
+    ldr r0, [r2]
+    subs r0, r0, r4
+    pop {r4, pc}
     .ltorg
