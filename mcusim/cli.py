@@ -95,10 +95,12 @@ def _run_elf(path: str, board: Board, args) -> int:
         status = result.exit_code & 0xFF
     except FirmwareFault as f:
         result, status = f.result, f.exit_code
-        if not args.json:
-            print(f"mcusim: {f}", file=sys.stderr)
+        print(f"mcusim: {f}", file=sys.stderr)
     if args.trace:
-        write_trace(args.trace, result.markers, result.cycles, board)
+        try:
+            write_trace(args.trace, result.markers, result.cycles, board)
+        except OSError as e:
+            raise UsageError(f"--trace {args.trace}: cannot write: {e.strerror}") from None
     profile = emu.profile() if args.profile else None
     if args.json:
         obj = result.to_json()

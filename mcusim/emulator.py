@@ -189,7 +189,8 @@ class Layout:
         # A foreign ELF: everything between its static data and the initial SP is stack, no guard.
         static_end = max((s.vaddr + s.memsz for s in elf.segments if board.ram.contains(s.vaddr)),
                          default=board.ram.base)
-        return cls(static_end, static_end, static_end, initial_sp)
+        static_end = (static_end + 3) & ~3  # paint is compared a word at a time
+        return cls(static_end, static_end, static_end, initial_sp & ~3)
 
     @property
     def has_guard(self) -> bool:

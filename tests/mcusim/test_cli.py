@@ -120,3 +120,10 @@ def test_profile_attributes_every_cycle(tmp_path, capsys, monkeypatch):
     top = profile[0]
     assert top["function"] == "matmul_s8" and top["cycles"] > 0.9 * report["cycles"]
     assert "memchr" in {e["function"] for e in profile}  # sizeless assembly functions are named too
+
+
+@needs_gcc
+def test_unwritable_trace_is_a_usage_error(build_main, capsys):
+    elf = build_main("int main(void) { return 0; }\n")
+    assert main(["run", elf, "--board", "stm32f746", "--trace", "/nonexistent/dir/t.json"]) == 64
+    assert "cannot write" in capsys.readouterr().err
