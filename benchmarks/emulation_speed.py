@@ -50,7 +50,7 @@ def run_full(board, elf: ElfImage, native: bool):
     emu = Emulator(board, elf, native=native)
     t0 = time.perf_counter()
     result = emu.run()
-    return time.perf_counter() - t0, result
+    return time.perf_counter() - t0, result, emu.counter.blocks()
 
 
 def main() -> None:
@@ -58,30 +58,32 @@ def main() -> None:
     ap.add_argument("--board", default="stm32f746")
     ap.add_argument("--passes", type=int, default=100, help="matmul passes (about 1M instructions each)")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--opt", default="2", help="optimization level of the kernel (blocks get longer at 3)")
     ap.add_argument("--python-counter", action="store_true",
                     help="also time the pure-Python fallback counter once (minutes: use few --passes)")
     args = ap.parse_args()
     board = get_board(args.board)
     with tempfile.TemporaryDirectory() as tmp:
         path = build([RUNTIME_C / "examples" / "matmul_bench.c"], board, Path(tmp) / "bench.elf",
-                     defines=[f"BENCH_PASSES={args.passes}"])
+                     defines=[f"BENCH_PASSES={args.passes}"], opt=args.opt)
         elf = ElfImage(path)
     # Alternate the two so that a noisy neighbour slows both alike; keep the best of each.
     raw_times, full_times = [], []
     for _ in range(args.repeat):
         raw_times.append(run_raw(board, elf))
-        seconds, result = run_full(board, elf, native=True)
+        seconds, result, result_blocks = run_full(board, elf, native=True)
         full_times.append(seconds)
     raw, full = min(raw_times), min(full_times)
     n = result.instructions
-    print(f"workload      matmul_bench.c x{args.passes} passes on {board.name} ({board.core.name}), "
-          f"{n:,} instructions")
+    blocks = sum(b.hits for b in result_blocks)
+    print(f"workload      matmul_bench.c -O{args.opt} x{args.passes} passes on {board.name} ({board.core.name}), "
+          f"{n:,} instructions in {blocks:,} blocks ({n / blocks:.1f} per block)")
     print(f"raw Unicorn   {raw:7.3f} s  {n / raw / 1e6:7.1f} MIPS")
     print(f"mcusim        {full:7.3f} s  {n / full / 1e6:7.1f} MIPS  (native block counter, budget, SRAM "
           f"measurement: stack {result.sram.stack_peak} B, heap {result.sram.heap_peak} B)")
     print(f"ratio         {raw / full:.2f}x of raw speed")
     if args.python_counter:
-        slow, _ = run_full(board, elf, native=False)
+        slow, _, _ = run_full(board, elf, native=False)
         print(f"python hook   {slow:7.3f} s  {n / slow / 1e6:7.1f} MIPS  ({raw / slow:.2f}x of raw)")
 
 
