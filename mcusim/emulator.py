@@ -22,6 +22,7 @@ Hooks are all installed in the constructor, before the first instruction is tran
 """
 from __future__ import annotations
 
+import contextlib
 import struct
 import weakref
 from dataclasses import asdict, dataclass, field
@@ -295,6 +296,15 @@ class Emulator:
                               f"({self._host_low - self.layout.heap_start} bytes left)")
         self._host_low = low
         return low
+
+    @contextlib.contextmanager
+    def scratch(self):
+        """Host data placed inside the block (put, alloc) is released when it ends."""
+        mark = self._host_low
+        try:
+            yield self
+        finally:
+            self._host_low = mark
 
     def put(self, array: np.ndarray, align: int = 8) -> int:
         """Copy `array` (C order) into emulated RAM; returns its address."""

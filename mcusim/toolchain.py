@@ -128,18 +128,24 @@ def _visible_files(sources: list[Path], include_dirs: list[Path]) -> list[Path]:
     return files
 
 
-def build(
-    sources: list[str | Path],
-    board: Board,
-    output: str | Path,
-    *,
-    include_dirs: list[str | Path] = (),
-    defines: list[str] = (),
-    opt: str = "2",
-    stack_size: int = DEFAULT_STACK,
-) -> Path:
-    """Compile and link `sources` for `board` into the ELF `output` (returned). Raises BuildError."""
-    cc = find_compiler()
+def _cached(key_parts: list[str], files: list[Path], suffix: str, make) -> Path:
+    """The cache entry for a hash of `key_parts` and the bytes of `files`; `make(path)` builds it
+    when missing. The entry appears atomically, so concurrent builds never see half a file."""
+    key = hashlib.sha256()
+    for part in key_parts:
+        key.update(part.encode() + b"\0")
+    for f in files:
+        key.update(str(f.resolve()).encode() + b"\0" + f.read_bytes() + b"\0")
+    cached = _cache_dir() / f"{key.hexdigest()[:32]}{suffix}"
+    if not cached.is_file():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+        make(tmp)
+        os.replace(tmp, cached)
+    return cached
+
+
+def _check_inputs(sources, include_dirs) -> tuple[list[Path], list[Path]]:
     srcs = [Path(s) for s in sources]
     if not srcs:
         raise BuildError("no source files given")
@@ -150,6 +156,26 @@ def build(
     for d in incs:
         if not d.is_dir():
             raise BuildError(f"-I {d}: no such directory")
+    return srcs, incs
+
+
+def build(
+    sources: list[str | Path],
+    board: Board,
+    output: str | Path,
+    *,
+    include_dirs: list[str | Path] = (),
+    defines: list[str] = (),
+    opt: str = "2",
+    stack_size: int = DEFAULT_STACK,
+    keep: list[str] = (),
+) -> Path:
+    """Compile and link `sources` for `board` into the ELF `output` (returned). Raises BuildError.
+
+    keep: symbols kept through --gc-sections although nothing calls them (for Emulator.call).
+    """
+    cc = find_compiler()
+    srcs, incs = _check_inputs(sources, include_dirs)
     if not re.fullmatch(r"[0-3sgz]|fast", opt):
         raise BuildError(f"-O{opt}: optimization level must be one of 0 1 2 3 s g z fast")
     script = linker_script(board, stack_size)
@@ -158,27 +184,39 @@ def build(
         f"-I{INCLUDE}", *(f"-I{d}" for d in incs), *(f"-D{d}" for d in defines),
         f"-DMCUSIM_BOARD_{board.name.upper()}=1",
         "--specs=nano.specs", "-Wl,--gc-sections", "-Wl,--no-warn-rwx-segments",
+        *(f"-Wl,--undefined={name}" for name in keep),
     ]
-    key = hashlib.sha256()
-    for part in (_compiler_version(cc), script, *flags):
-        key.update(part.encode() + b"\0")
-    for f in _visible_files(srcs, incs):
-        key.update(str(f.resolve()).encode() + b"\0" + f.read_bytes() + b"\0")
-    cached = _cache_dir() / f"{key.hexdigest()[:32]}.elf"
-    output = Path(output)
-    if not cached.is_file():
+
+    def make(target: Path) -> None:
         with tempfile.TemporaryDirectory(prefix="mcusim-build-") as tmp:
             ld = Path(tmp) / f"{board.name}.ld"
             ld.write_text(script)
-            elf = Path(tmp) / "out.elf"
-            cmd = [cc, *flags, f"-T{ld}", *map(str, srcs), str(STARTUP), "-o", str(elf), "-lm"]
+            cmd = [cc, *flags, f"-T{ld}", *map(str, srcs), str(STARTUP), "-o", str(target), "-lm"]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise BuildError(f"build for {board.name} failed: {_explain_link_error(proc.stderr, board, stack_size)}")
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp_cached = cached.with_suffix(f".{os.getpid()}.tmp")
-            shutil.copyfile(elf, tmp_cached)
-            os.replace(tmp_cached, cached)  # atomic: concurrent builds never see half a file
+
+    cached = _cached([_compiler_version(cc), script, *flags], _visible_files(srcs, incs), ".elf", make)
+    output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(cached, output)
     return output
+
+
+def build_host_library(sources: list[str | Path], *, include_dirs: list[str | Path] = (),
+                       defines: list[str] = ()) -> Path:
+    """Compile `sources` for this machine into a cached shared library (for ctypes) and return its
+    path. The same C as the firmware, for fast fuzzing on the host."""
+    cc = shutil.which(os.environ.get("CC", "cc"))
+    if cc is None:
+        raise ToolchainMissing("no host C compiler (cc) on PATH; install gcc")
+    srcs, incs = _check_inputs(sources, include_dirs)
+    flags = ["-O2", "-std=gnu11", "-Wall", "-shared", "-fPIC", f"-I{INCLUDE}", *(f"-I{d}" for d in incs),
+             *(f"-D{d}" for d in defines)]
+
+    def make(target: Path) -> None:
+        proc = subprocess.run([cc, *flags, *map(str, srcs), "-o", str(target)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise BuildError(f"host build failed: {_first_error(proc.stderr)}")
+
+    return _cached([_compiler_version(cc), *flags], _visible_files(srcs, incs), ".so", make)

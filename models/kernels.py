@@ -1,0 +1,97 @@
+"""The C kernels of runtime_c/src as callable libraries: built for the host (ctypes, fast fuzzing)
+or for a board and run in the emulator. Both offer one interface, so a test or an op calls the
+same C on either:
+
+    kernels.put(array) -> address      kernels.alloc(nbytes) -> address
+    kernels.read(address, dtype, shape) kernels.call(name, *int args) -> int (r0 / return value)
+    kernels.pointers([addresses]) -> an array of pointers of the backend's width
+    with kernels.scratch(): ...        everything put or allocated inside is released after
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+from pathlib import Path
+
+import numpy as np
+
+from mcusim.boards import Board
+from mcusim.elf import ElfImage
+from mcusim.emulator import Emulator
+from mcusim.toolchain import RUNTIME_C, build, build_host_library
+
+SOURCES = sorted((RUNTIME_C / "src").glob("*_s8.c"))
+FUNCTIONS = [f"mcusim_{path.stem}" for path in SOURCES]
+
+
+class HostKernels:
+    """The kernels compiled for this machine; `dsp` selects the MCUSIM_DSP path (portable DSP ops)."""
+
+    ptr_dtype = np.dtype(np.uintp)
+
+    def __init__(self, dsp: bool):
+        self.dsp = dsp
+        self._lib = ctypes.CDLL(str(build_host_library(SOURCES, defines=[f"MCUSIM_DSP={int(dsp)}"])))
+        self._live: list[np.ndarray] = []
+
+    def put(self, array: np.ndarray) -> int:
+        data = np.array(array, order="C", copy=True)
+        self._live.append(data)
+        return data.ctypes.data if data.size else self.alloc(1)
+
+    def alloc(self, nbytes: int) -> int:
+        return self.put(np.zeros(max(nbytes, 1), dtype=np.uint8))
+
+    def read(self, address: int, dtype, shape) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        count = int(np.prod(shape, dtype=np.int64))
+        raw = ctypes.string_at(address, count * dtype.itemsize)
+        return np.frombuffer(raw, dtype).reshape(shape).copy()
+
+    def pointers(self, addresses) -> np.ndarray:
+        return np.array(addresses, dtype=self.ptr_dtype)
+
+    def call(self, name: str, *args: int) -> int:
+        """Arguments are addresses or non-negative integers, passed in pointer-sized registers."""
+        fn = getattr(self._lib, name)
+        fn.restype = ctypes.c_int32
+        return fn(*(ctypes.c_void_p(a) for a in args))
+
+    @contextlib.contextmanager
+    def scratch(self):
+        mark = len(self._live)
+        try:
+            yield self
+        finally:
+            del self._live[mark:]
+
+
+class EmulatedKernels:
+    """The kernels built into firmware for `board` and called in the emulator."""
+
+    ptr_dtype = np.dtype(np.uint32)
+
+    def __init__(self, board: Board, dsp: bool, workdir: str | Path):
+        self.dsp = dsp
+        path = build([*SOURCES, RUNTIME_C / "startup" / "empty_main.c"], board,
+                     Path(workdir) / f"kernels-{board.name}-dsp{int(dsp)}.elf",
+                     defines=[f"MCUSIM_DSP={int(dsp)}"], keep=FUNCTIONS)
+        self.emulator = Emulator(board, ElfImage(path))
+
+    def put(self, array: np.ndarray) -> int:
+        return self.emulator.put(np.asarray(array))
+
+    def alloc(self, nbytes: int) -> int:
+        return self.emulator.alloc(nbytes)
+
+    def read(self, address: int, dtype, shape) -> np.ndarray:
+        return self.emulator.read(address, dtype, shape)
+
+    def pointers(self, addresses) -> np.ndarray:
+        return np.array(addresses, dtype=self.ptr_dtype)
+
+    def call(self, name: str, *args: int) -> int:
+        return self.emulator.call(name, *args)
+
+    def scratch(self):
+        return self.emulator.scratch()

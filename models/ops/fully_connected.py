@@ -1,0 +1,55 @@
+"""fully_connected, int8: the numpy reference (the specification) and the call of its C twin
+runtime_c/src/fully_connected_s8.c. Formula: docs/numerics.md#fully_connected.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..quant import INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier, wrap_int32
+
+C_FUNCTION = "mcusim_fully_connected_s8"
+
+
+@dataclass(frozen=True)
+class FullyConnectedParams:
+    """Quantization of one fully connected layer (mcusim_fc_params + per-channel requantization)."""
+
+    input_offset: int   # -input zero point, [-127, 128]
+    output_offset: int  # output zero point, [-128, 127]
+    multiplier: np.ndarray  # int32 [O]
+    shift: np.ndarray       # int32 [O], [-31, 30]
+    act_min: int = -128
+    act_max: int = 127
+
+
+def fully_connected_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: FullyConnectedParams) -> np.ndarray:
+    """x int8 [B, K], w int8 [O, K], bias int32 [O] or None -> int8 [B, O]."""
+    acc = (x.astype(np.int64) + p.input_offset) @ w.astype(np.int64).T  # [B, O], exact in int64
+    if bias is not None:
+        acc += bias.astype(np.int64)
+    if acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):
+        raise ValueError("fully_connected accumulator overflows int32: outside the kernel's legal range")
+    out = multiply_by_quantized_multiplier(acc, p.multiplier.astype(np.int64), p.shift.astype(np.int64))
+    return np.clip(wrap_int32(out + p.output_offset), p.act_min, p.act_max).astype(np.int8)
+
+
+def fully_connected_c(kernels, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None,
+                      p: FullyConnectedParams) -> np.ndarray:
+    """The C kernel on `kernels` (models.kernels.HostKernels or EmulatedKernels)."""
+    batches, depth = x.shape
+    channels, filter_depth = w.shape
+    with kernels.scratch():
+        params = kernels.put(np.array([p.input_offset, p.output_offset, p.act_min, p.act_max], np.int32))
+        quant = kernels.put(kernels.pointers([kernels.put(p.multiplier.astype(np.int32)),
+                                              kernels.put(p.shift.astype(np.int32))]))
+        dims = [kernels.put(np.array(d, np.int32)) for d in
+                ([batches, 1, 1, depth], [channels, 1, 1, filter_depth], [batches, 1, 1, channels])]
+        out = kernels.alloc(batches * channels)
+        status = kernels.call(C_FUNCTION, params, quant, dims[0], kernels.put(x.astype(np.int8)), dims[1],
+                              kernels.put(w.astype(np.int8)), kernels.put(bias.astype(np.int32)) if bias is not None
+                              else 0, dims[2], out)
+        if status != 0:
+            raise ValueError(f"{C_FUNCTION} returned status {status}")
+        return kernels.read(out, np.int8, (batches, channels))

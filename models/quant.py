@@ -1,0 +1,80 @@
+"""TFLite's integer requantization primitives in numpy: the one Python implementation.
+
+They mirror tensorflow/lite/kernels/internal/common.h and gemmlowp's fixedpoint.h with TFLite's
+default (double) rounding, vectorized over int64 arrays, and equal bit for bit the C twins in
+runtime_c/include/mcusim_nn.h (tests/models/test_quant.py checks both against each other).
+Formulas: docs/numerics.md.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+
+
+def quantize_multiplier(real: float) -> tuple[int, int]:
+    """TFLite QuantizeMultiplier: real = m * 2^(shift - 31) with m in [2^30, 2^31) (or 0, 0).
+
+    Raises ValueError for a negative or non-finite multiplier. A multiplier too small to represent
+    (shift < -31) becomes (0, 0), as in TFLite.
+    """
+    if not math.isfinite(real) or real < 0:
+        raise ValueError(f"multiplier must be finite and non-negative, got {real!r}")
+    if real == 0.0:
+        return 0, 0
+    q, shift = math.frexp(real)  # real = q * 2^shift, q in [0.5, 1)
+    q_fixed = round_half_away(q * (1 << 31))
+    if q_fixed == 1 << 31:
+        q_fixed //= 2
+        shift += 1
+    if shift < -31:
+        return 0, 0
+    if shift > 30:
+        raise ValueError(f"multiplier {real!r} is too large (shift {shift} > 30)")
+    return q_fixed, shift
+
+
+def round_half_away(x: float) -> int:
+    """std::round: halves away from zero (Python's round() goes to even)."""
+    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+
+
+def wrap_int32(x):
+    """Two's-complement wrap of int64 values to int32, as the C kernels' unsigned arithmetic does."""
+    x = np.asarray(x, dtype=np.int64)
+    return ((x + (1 << 31)) & 0xFFFF_FFFF) - (1 << 31)
+
+
+def saturating_rounding_doubling_high_mul(a, b):
+    """gemmlowp SaturatingRoundingDoublingHighMul on int32 values: round(a*b / 2^31), the one
+    overflow case (INT32_MIN * INT32_MIN) saturating to INT32_MAX."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    ab = a * b
+    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    v = ab + nudge
+    q = np.where(v >= 0, v >> 31, -((-v) >> 31))  # C division: truncate toward zero
+    return np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, q)
+
+
+def rounding_divide_by_pot(x, exponent):
+    """gemmlowp RoundingDivideByPOT: x / 2^exponent rounded half away from zero, exponent 0..31."""
+    x = np.asarray(x, dtype=np.int64)
+    exponent = np.asarray(exponent, dtype=np.int64)
+    mask = (np.int64(1) << exponent) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (x < 0)
+    return (x >> exponent) + (remainder > threshold)
+
+
+def multiply_by_quantized_multiplier(x, multiplier, shift):
+    """TFLite MultiplyByQuantizedMultiplier (double rounding) on int32 x; shift in [-31, 30].
+
+    x * 2^max(shift, 0) wraps to int32 as in C (the kernels' legal ranges exclude it)."""
+    shift = np.asarray(shift, dtype=np.int64)
+    left = np.maximum(shift, 0)
+    right = np.maximum(-shift, 0)
+    scaled = wrap_int32(np.asarray(x, dtype=np.int64) << left)
+    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(scaled, multiplier), right)

@@ -1,0 +1,86 @@
+/*
+ * mcusim_dsp.h - the Armv7E-M DSP instructions the kernels use, as inline functions.
+ *
+ * On a core with the DSP extension (__ARM_FEATURE_DSP) they are the instructions themselves; elsewhere
+ * (the host build that fuzzes the DSP path) portable C with the same results, so that one kernel
+ * source is tested on both. Semantics from the Armv7-M Architecture Reference Manual, A7.7.
+ */
+#ifndef MCUSIM_DSP_H
+#define MCUSIM_DSP_H
+
+#include <stdint.h>
+#include <string.h>
+
+/* Read 4 bytes from any alignment (the kernels' buffers are byte arrays). */
+static inline uint32_t mcusim_read_u32(const int8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+#if defined(__ARM_FEATURE_DSP)
+
+/* SXTB16: sign-extend bytes 0 and 2 of x into two halfwords. */
+static inline uint32_t mcusim_sxtb16(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* SXTB16 of x rotated right by 8: bytes 1 and 3. */
+static inline uint32_t mcusim_sxtb16_ror8(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* SADD16: halfword-wise a + b (modulo 2^16). */
+static inline uint32_t mcusim_sadd16(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("sadd16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
+/* SMLAD: acc + lo(a)*lo(b) + hi(a)*hi(b), halfwords signed. */
+static inline int32_t mcusim_smlad(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+#else
+
+static inline uint32_t mcusim_pack16(int32_t lo, int32_t hi)
+{
+    return ((uint32_t)hi << 16) | ((uint32_t)lo & 0xFFFFu);
+}
+
+static inline uint32_t mcusim_sxtb16(uint32_t x)
+{
+    return mcusim_pack16((int8_t)(x & 0xFF), (int8_t)((x >> 16) & 0xFF));
+}
+
+static inline uint32_t mcusim_sxtb16_ror8(uint32_t x)
+{
+    return mcusim_pack16((int8_t)((x >> 8) & 0xFF), (int8_t)(x >> 24));
+}
+
+static inline uint32_t mcusim_sadd16(uint32_t a, uint32_t b)
+{
+    return mcusim_pack16((int16_t)a + (int16_t)b, (int16_t)(a >> 16) + (int16_t)(b >> 16));
+}
+
+static inline int32_t mcusim_smlad(uint32_t a, uint32_t b, int32_t acc)
+{
+    int64_t sum = (int64_t)acc + (int16_t)a * (int16_t)b + (int16_t)(a >> 16) * (int16_t)(b >> 16);
+    return (int32_t)(uint32_t)sum; /* wraps like the instruction (which sets Q on overflow) */
+}
+
+#endif /* __ARM_FEATURE_DSP */
+
+#endif /* MCUSIM_DSP_H */

@@ -1,0 +1,99 @@
+/*
+ * mcusim_nn.h - the int8 kernels' shared types, requantization primitives and prototypes.
+ *
+ * Conventions (after CMSIS-NN):
+ *   - one public function per file, runtime_c/src/<name>_s8.c, twin of models/ops/<name>.py;
+ *   - arguments in one order: op parameters, per-channel quantization, then (dims, data) pairs
+ *     for input, filter, bias, output; every kernel returns an mcusim_status;
+ *   - legal ranges are stated beside each prototype; outside them the result is unspecified;
+ *   - a plain C path always; a DSP path (SMLAD, SXTB16) under MCUSIM_DSP=1, bit-exact with it.
+ * Formulas: docs/numerics.md.
+ */
+#ifndef MCUSIM_NN_H
+#define MCUSIM_NN_H
+
+#include <stdint.h>
+
+typedef enum {
+    MCUSIM_OK = 0,
+    MCUSIM_ARG_ERROR = -1, /* a dimension or parameter outside its legal range */
+} mcusim_status;
+
+/* A tensor shape in NHWC order; unused leading dimensions are 1. */
+typedef struct {
+    int32_t n, h, w, c;
+} mcusim_dims;
+
+/* Per-output-channel requantization: out = MultiplyByQuantizedMultiplier(acc, multiplier[c], shift[c]). */
+typedef struct {
+    const int32_t *multiplier; /* [0, 2^31 - 1]; 0 or >= 2^30 as QuantizeMultiplier makes them */
+    const int32_t *shift;      /* [-31, 30] */
+} mcusim_per_channel_quant;
+
+/* Parameters of fully_connected. */
+typedef struct {
+    int32_t input_offset;  /* -input_zero_point: [-127, 128] */
+    int32_t output_offset; /* output_zero_point: [-128, 127] */
+    int32_t act_min;       /* [-128, act_max] */
+    int32_t act_max;       /* [act_min, 127] */
+} mcusim_fc_params;
+
+/* ---- requantization primitives (TFLite, double rounding); twins of models/quant.py ---- */
+
+/* round(a * b / 2^31), the one overflow (INT32_MIN * INT32_MIN) saturating to INT32_MAX. */
+static inline int32_t mcusim_srdhm(int32_t a, int32_t b)
+{
+    if (a == INT32_MIN && b == INT32_MIN) {
+        return INT32_MAX;
+    }
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int64_t nudge = ab >= 0 ? (1ll << 30) : (1 - (1ll << 30));
+    return (int32_t)((ab + nudge) / (1ll << 31)); /* C division truncates toward zero */
+}
+
+/* x / 2^exponent rounded half away from zero; exponent in [0, 31]. */
+static inline int32_t mcusim_rounding_divide_by_pot(int32_t x, int32_t exponent)
+{
+    int32_t mask = (int32_t)((1ll << exponent) - 1);
+    int32_t remainder = x & mask;
+    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLite MultiplyByQuantizedMultiplier; shift in [-31, 30]. x * 2^shift wraps as two's complement
+ * (done in uint32 so that it is defined C). */
+static inline int32_t mcusim_requantize(int32_t x, int32_t multiplier, int32_t shift)
+{
+    int32_t left = shift > 0 ? shift : 0;
+    int32_t right = shift > 0 ? 0 : -shift;
+    int32_t scaled = (int32_t)((uint32_t)x << left);
+    return mcusim_rounding_divide_by_pot(mcusim_srdhm(scaled, multiplier), right);
+}
+
+/* a + b wrapping as two's complement (TFLite adds the output offset in plain int32). */
+static inline int32_t mcusim_add_wrap(int32_t a, int32_t b)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b);
+}
+
+static inline int32_t mcusim_clamp(int32_t x, int32_t lo, int32_t hi)
+{
+    return x < lo ? lo : x > hi ? hi : x;
+}
+
+/* ---- kernels ---- */
+
+/*
+ * output[b][o] = clamp(requant(bias[o] + sum_k (input[b][k] + input_offset) * filter[o][k],
+ *                              quant.multiplier[o], quant.shift[o]) + output_offset, act_min, act_max)
+ * input_dims:  n = batches (>= 1), h = w = 1, c = K (accumulation depth, [1, 65535])
+ * filter_dims: n = O (output channels, >= 1), h = w = 1, c = K; filter values [-127, 127]
+ * bias: O int32 values or NULL (zeros); |bias| + K * 255 * 127 must stay below 2^31
+ * output_dims: n = batches, h = w = 1, c = O
+ */
+mcusim_status mcusim_fully_connected_s8(const mcusim_fc_params *params, const mcusim_per_channel_quant *quant,
+                                        const mcusim_dims *input_dims, const int8_t *input,
+                                        const mcusim_dims *filter_dims, const int8_t *filter,
+                                        const int32_t *bias, const mcusim_dims *output_dims, int8_t *output);
+
+#endif /* MCUSIM_NN_H */
