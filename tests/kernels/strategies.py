@@ -1,6 +1,7 @@
 """Hypothesis strategies shared by the kernel tests: int8 tensors with their extremes, quantization
 parameters with theirs."""
 import numpy as np
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -23,3 +24,9 @@ def multipliers(n: int):
 
 def activation_ranges():
     return st.tuples(st.integers(-128, 127), st.integers(-128, 127)).map(sorted).map(tuple)
+
+
+def emulated(fraction: int = 5):
+    """Settings for tests that run in the emulator: a fifth of the profile's examples (ci: 40,
+    heavy: 1000), the emulator being slower than the host build."""
+    return settings(max_examples=max(20, settings.default.max_examples // fraction))

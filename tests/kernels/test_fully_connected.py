@@ -2,12 +2,12 @@
 reference bit for bit under fuzzing of shapes (1, odd, not multiples of 4), values and quantization."""
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mcusim.models.ops.fully_connected import FullyConnectedParams, fully_connected_c, fully_connected_s8
 
-from .strategies import activation_ranges, int8_arrays, multipliers
+from .strategies import activation_ranges, emulated, int8_arrays, multipliers
 
 
 @st.composite
@@ -31,7 +31,7 @@ def test_host_equals_reference(host_kernels, case):
     np.testing.assert_array_equal(fully_connected_c(host_kernels, *case), fully_connected_s8(*case))
 
 
-@settings(max_examples=40)
+@emulated()
 @given(cases(max_batches=2, max_depth=40, max_channels=5))
 def test_emulated_equals_reference(emulated_kernels, case):
     np.testing.assert_array_equal(fully_connected_c(emulated_kernels, *case), fully_connected_s8(*case))
@@ -59,3 +59,25 @@ def test_reference_refuses_accumulator_overflow():
     p = FullyConnectedParams(128, 0, np.array([1 << 30], np.int32), np.array([0], np.int32))
     with pytest.raises(ValueError, match="overflows int32"):
         fully_connected_s8(x, w, np.array([(1 << 31) - 1000], np.int32), p)
+
+
+@emulated(fraction=3)
+@given(st.data())
+def test_reference_equals_tflite_micro(data):
+    """Independent oracle: TFLM's FULLY_CONNECTED on the same tensors, scales and zero points."""
+    from . import tflite_oracle
+
+    batches, depth, channels = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 40)), data.draw(st.integers(1, 6))
+    x = data.draw(int8_arrays((batches, depth)))
+    w = data.draw(int8_arrays((channels, depth), low=-127))
+    bias = np.array(data.draw(st.lists(st.integers(-50_000, 50_000), min_size=channels, max_size=channels)), np.int32)
+    input_scale = data.draw(st.floats(1e-3, 1.0))
+    filter_scales = np.array(data.draw(st.lists(st.floats(1e-4, 0.1), min_size=channels, max_size=channels)),
+                             np.float32)
+    output_scale = data.draw(st.floats(1e-2, 10.0))
+    input_zp, output_zp = data.draw(st.integers(-128, 127)), data.draw(st.integers(-128, 127))
+    expected = tflite_oracle.fully_connected(x, w, bias, input_scale, input_zp, filter_scales, output_scale,
+                                             output_zp)
+    multiplier, shift = tflite_oracle.effective_multipliers(input_scale, filter_scales, output_scale)
+    p = FullyConnectedParams(-input_zp, output_zp, multiplier, shift)
+    np.testing.assert_array_equal(fully_connected_s8(x, w, bias, p), expected)

@@ -1,0 +1,82 @@
+"""One-op int8 TFLite models built with the flatbuffers schema that tflite-micro ships, run in
+TFLM's reference kernels (tflite_micro.runtime): the independent oracle for the numpy reference."""
+from __future__ import annotations
+
+import flatbuffers
+import numpy as np
+from tflite_micro.python.tflite_micro import runtime
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+from mcusim.models.quant import quantize_multiplier
+
+_TYPES = {np.dtype(np.int8): schema.TensorType.INT8, np.dtype(np.int32): schema.TensorType.INT32}
+
+
+class _Model:
+    def __init__(self):
+        self.tensors: list = []
+        self.buffers: list = [schema.BufferT()]  # buffer 0: empty, by convention
+
+    def tensor(self, shape, dtype, scale, zero_point, data: np.ndarray | None = None, axis: int = 0) -> int:
+        t = schema.TensorT()
+        t.shape = list(shape)
+        t.type = _TYPES[np.dtype(dtype)]
+        q = schema.QuantizationParametersT()
+        q.scale = [float(s) for s in np.atleast_1d(scale)]
+        q.zeroPoint = [int(z) for z in np.atleast_1d(zero_point)]
+        q.quantizedDimension = axis
+        t.quantization = q
+        t.buffer = 0
+        if data is not None:
+            b = schema.BufferT()
+            b.data = np.ascontiguousarray(data).view(np.uint8).reshape(-1).tolist()
+            self.buffers.append(b)
+            t.buffer = len(self.buffers) - 1
+        self.tensors.append(t)
+        return len(self.tensors) - 1
+
+    def serialize(self, opcode: int, options_type: int, options, inputs: list[int], outputs: list[int]) -> bytes:
+        code = schema.OperatorCodeT()
+        code.builtinCode = code.deprecatedBuiltinCode = opcode
+        code.version = 1
+        op = schema.OperatorT()
+        op.opcodeIndex, op.inputs, op.outputs = 0, inputs, outputs
+        op.builtinOptionsType, op.builtinOptions = options_type, options
+        graph = schema.SubGraphT()
+        graph.tensors, graph.inputs, graph.outputs, graph.operators = self.tensors, [inputs[0]], outputs, [op]
+        model = schema.ModelT()
+        model.version, model.operatorCodes, model.subgraphs, model.buffers = 3, [code], [graph], self.buffers
+        builder = flatbuffers.Builder(1024)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+
+def run(model: bytes, x: np.ndarray) -> np.ndarray:
+    interpreter = runtime.Interpreter.from_bytes(model)
+    interpreter.set_input(x, 0)
+    interpreter.invoke()
+    return interpreter.get_output(0)
+
+
+def effective_multipliers(input_scale: float, filter_scales: np.ndarray, output_scale: float):
+    """TFLM's per-channel multipliers: float32 scales widened to double, then QuantizeMultiplier."""
+    pairs = [quantize_multiplier(float(np.float32(input_scale)) * float(np.float32(s)) / float(np.float32(output_scale)))
+             for s in filter_scales]
+    return np.array([m for m, _ in pairs], np.int32), np.array([s for _, s in pairs], np.int32)
+
+
+def fully_connected(x: np.ndarray, w: np.ndarray, bias: np.ndarray, input_scale: float, input_zp: int,
+                    filter_scales: np.ndarray, output_scale: float, output_zp: int) -> np.ndarray:
+    """TFLM's int8 FULLY_CONNECTED (no fused activation) on x [B, K], w [O, K], bias [O]."""
+    m = _Model()
+    batches, channels = x.shape[0], w.shape[0]
+    i = m.tensor(x.shape, np.int8, input_scale, input_zp)
+    f = m.tensor(w.shape, np.int8, filter_scales, np.zeros(channels, np.int64), w, axis=0)
+    b = m.tensor(bias.shape, np.int32, np.float32(input_scale) * filter_scales.astype(np.float32),
+                 np.zeros(channels, np.int64), bias, axis=0)
+    o = m.tensor((batches, channels), np.int8, output_scale, output_zp)
+    options = schema.FullyConnectedOptionsT()
+    options.fusedActivationFunction = schema.ActivationFunctionType.NONE
+    model = m.serialize(schema.BuiltinOperator.FULLY_CONNECTED, schema.BuiltinOptions.FullyConnectedOptions,
+                        options, [i, f, b], [o])
+    return run(model, x)
