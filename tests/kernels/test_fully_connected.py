@@ -31,6 +31,7 @@ def test_host_equals_reference(host_kernels, case):
     np.testing.assert_array_equal(fully_connected_c(host_kernels, *case), fully_connected_s8(*case))
 
 
+@pytest.mark.toolchain
 @emulated()
 @given(cases(max_batches=2, max_depth=40, max_channels=5))
 def test_emulated_equals_reference(emulated_kernels, case):
