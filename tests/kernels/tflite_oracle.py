@@ -65,9 +65,14 @@ def effective_multipliers(input_scale: float, filter_scales: np.ndarray, output_
     return np.array([m for m, _ in pairs], np.int32), np.array([s for _, s in pairs], np.int32)
 
 
+ACTIVATIONS = {"none": schema.ActivationFunctionType.NONE, "relu": schema.ActivationFunctionType.RELU,
+               "relu6": schema.ActivationFunctionType.RELU6}
+
+
 def fully_connected(x: np.ndarray, w: np.ndarray, bias: np.ndarray, input_scale: float, input_zp: int,
-                    filter_scales: np.ndarray, output_scale: float, output_zp: int) -> np.ndarray:
-    """TFLM's int8 FULLY_CONNECTED (no fused activation) on x [B, K], w [O, K], bias [O]."""
+                    filter_scales: np.ndarray, output_scale: float, output_zp: int,
+                    activation: str = "none") -> np.ndarray:
+    """TFLM's int8 FULLY_CONNECTED on x [B, K], w [O, K], bias [O], with a fused activation."""
     m = _Model()
     batches, channels = x.shape[0], w.shape[0]
     i = m.tensor(x.shape, np.int8, input_scale, input_zp)
@@ -76,7 +81,7 @@ def fully_connected(x: np.ndarray, w: np.ndarray, bias: np.ndarray, input_scale:
                  np.zeros(channels, np.int64), bias, axis=0)
     o = m.tensor((batches, channels), np.int8, output_scale, output_zp)
     options = schema.FullyConnectedOptionsT()
-    options.fusedActivationFunction = schema.ActivationFunctionType.NONE
+    options.fusedActivationFunction = ACTIVATIONS[activation]
     model = m.serialize(schema.BuiltinOperator.FULLY_CONNECTED, schema.BuiltinOptions.FullyConnectedOptions,
                         options, [i, f, b], [o])
     return run(model, x)

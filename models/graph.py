@@ -1,0 +1,241 @@
+"""The int8 graph: typed tensors and ops, validation, and one versioned file on disk.
+
+    graph = Graph(tensors={...}, ops=[...], inputs=["x"], outputs=["y"])
+    graph.validate()            # GraphError naming the op, the tensor and what is wrong
+    graph.save("model.graph")   # numpy .npz: a JSON header plus one array per constant; no pickle
+    graph = Graph.load("model.graph")
+
+The same IR feeds the reference interpreter, the planner and the serializer. Op attributes are typed:
+each op kind registers a frozen dataclass (OP_ATTRS) and the header stores its fields by name.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mcusim.errors import McusimError, EX_DATAERR
+
+FORMAT, VERSION = "mcusim-graph", 1
+DTYPES = ("int8", "int32", "float32")
+ACTIVATIONS = ("none", "relu", "relu6")
+
+
+class GraphError(McusimError):
+    """A graph that is inconsistent, or a file that is not a readable graph."""
+
+    exit_code = EX_DATAERR
+
+
+@dataclass(frozen=True)
+class Quant:
+    """Affine quantization: real = scale * (q - zero_point), per tensor or per channel along `axis`."""
+
+    scale: tuple[float, ...]
+    zero_point: tuple[int, ...]
+    axis: int | None = None  # None: per tensor (one scale and zero point)
+
+    def __post_init__(self):
+        object.__setattr__(self, "scale", tuple(float(s) for s in self.scale))
+        object.__setattr__(self, "zero_point", tuple(int(z) for z in self.zero_point))
+
+
+@dataclass
+class Tensor:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    quant: Quant | None = None
+    data: np.ndarray | None = None  # constants (weights, biases); None for activations
+
+    def __post_init__(self):
+        self.shape = tuple(int(d) for d in self.shape)
+
+
+@dataclass(frozen=True)
+class FullyConnectedAttrs:
+    activation: str = "none"
+
+
+OP_ATTRS: dict[str, type] = {"fully_connected": FullyConnectedAttrs}
+
+
+@dataclass
+class Op:
+    kind: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    attrs: object = None
+    name: str = ""
+
+    def __post_init__(self):
+        self.inputs, self.outputs = tuple(self.inputs), tuple(self.outputs)
+        if self.attrs is None and self.kind in OP_ATTRS:
+            self.attrs = OP_ATTRS[self.kind]()
+
+
+@dataclass
+class Graph:
+    tensors: dict[str, Tensor]
+    ops: list[Op]
+    inputs: list[str]
+    outputs: list[str]
+    metadata: dict = field(default_factory=dict)
+
+    # ---- validation -----------------------------------------------------------------------------
+
+    def validate(self) -> None:
+        """Raise GraphError for the first inconsistency found."""
+        for name, t in self.tensors.items():
+            where = f"tensor {name!r}"
+            if name != t.name:
+                raise GraphError(f"{where}: registered under a different name ({t.name!r})")
+            if t.dtype not in DTYPES:
+                raise GraphError(f"{where}: dtype {t.dtype!r} is not one of {', '.join(DTYPES)}")
+            if any(d < 1 for d in t.shape):
+                raise GraphError(f"{where}: shape {t.shape} has a dimension < 1")
+            if t.data is not None and (t.data.shape != t.shape or t.data.dtype != np.dtype(t.dtype)):
+                raise GraphError(f"{where}: data is {t.data.dtype}{list(t.data.shape)}, declared {t.dtype}{list(t.shape)}")
+            if t.quant is not None:
+                self._validate_quant(where, t)
+        for name in (*self.inputs, *self.outputs):
+            if name not in self.tensors:
+                raise GraphError(f"graph input/output {name!r} is not a tensor")
+        produced = set(self.inputs) | {n for n, t in self.tensors.items() if t.data is not None}
+        for i, op in enumerate(self.ops):
+            where = f"op {i} ({op.name or op.kind})"
+            if op.kind not in OP_ATTRS:
+                raise GraphError(f"{where}: unknown op kind {op.kind!r}; known: {', '.join(sorted(OP_ATTRS))}")
+            if not isinstance(op.attrs, OP_ATTRS[op.kind]):
+                raise GraphError(f"{where}: attributes must be {OP_ATTRS[op.kind].__name__}")
+            for name in op.inputs:
+                if name not in self.tensors:
+                    raise GraphError(f"{where}: input {name!r} is missing")
+                if name not in produced:
+                    raise GraphError(f"{where}: input {name!r} is not computed before it is used")
+            for name in op.outputs:
+                if name not in self.tensors:
+                    raise GraphError(f"{where}: output {name!r} is missing")
+                produced.add(name)
+            VALIDATORS[op.kind](self, op, where)
+        for name in self.outputs:
+            if name not in produced:
+                raise GraphError(f"graph output {name!r} is never computed")
+
+    @staticmethod
+    def _validate_quant(where: str, t: Tensor) -> None:
+        q = t.quant
+        if len(q.scale) != len(q.zero_point):
+            raise GraphError(f"{where}: {len(q.scale)} scales but {len(q.zero_point)} zero points")
+        channels = 1 if q.axis is None else t.shape[q.axis] if -len(t.shape) <= q.axis < len(t.shape) else None
+        if channels is None:
+            raise GraphError(f"{where}: quantization axis {q.axis} outside shape {t.shape}")
+        if len(q.scale) != channels:
+            raise GraphError(f"{where}: {len(q.scale)} scales for {channels} channels")
+        if not all(np.isfinite(s) and s > 0 for s in q.scale):
+            raise GraphError(f"{where}: scales must be finite and positive")
+        lo, hi = {"int8": (-128, 127), "int32": (-(1 << 31), (1 << 31) - 1)}.get(t.dtype, (None, None))
+        if lo is not None and not all(lo <= z <= hi for z in q.zero_point):
+            raise GraphError(f"{where}: zero point outside {t.dtype}")
+
+    # ---- files ----------------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the graph as one .npz file: `graph.json` (the header) and one array per constant."""
+        self.validate()
+        arrays = {}
+        tensors = []
+        for name, t in self.tensors.items():
+            entry = {"name": name, "shape": list(t.shape), "dtype": t.dtype}
+            if t.quant is not None:
+                entry["quant"] = dataclasses.asdict(t.quant)
+            if t.data is not None:
+                entry["data"] = key = f"t{len(arrays)}"
+                arrays[key] = t.data
+            tensors.append(entry)
+        ops = [{"kind": op.kind, "name": op.name, "inputs": list(op.inputs), "outputs": list(op.outputs),
+                "attrs": dataclasses.asdict(op.attrs)} for op in self.ops]
+        header = {"format": FORMAT, "version": VERSION, "tensors": tensors, "ops": ops, "inputs": self.inputs,
+                  "outputs": self.outputs, "metadata": self.metadata}
+        arrays["graph.json"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        Path(path).write_bytes(buffer.getvalue())
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Graph":
+        """Read a graph written by save(). Any unreadable file is a one-line GraphError."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except FileNotFoundError:
+            raise GraphError(f"{path}: no such file") from None
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+            raise GraphError(f"{path}: not a readable mcusim graph file ({e})") from None
+        try:
+            header = json.loads(arrays.pop("graph.json").tobytes())
+        except KeyError:
+            raise GraphError(f"{path}: not an mcusim graph (no graph.json header)") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise GraphError(f"{path}: corrupt graph header ({e})") from None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise GraphError(f"{path}: not an mcusim graph (format {header.get('format') if isinstance(header, dict) else None!r})")
+        if header.get("version") != VERSION:
+            raise GraphError(f"{path}: graph format version {header.get('version')!r}; this mcusim reads {VERSION}")
+        try:
+            graph = cls._from_header(header, arrays)
+        except (KeyError, TypeError, ValueError) as e:
+            raise GraphError(f"{path}: malformed graph header ({type(e).__name__}: {e})") from None
+        graph.validate()
+        return graph
+
+    @classmethod
+    def _from_header(cls, header: dict, arrays: dict) -> "Graph":
+        tensors = {}
+        for entry in header["tensors"]:
+            quant = Quant(**entry["quant"]) if "quant" in entry else None
+            data = arrays[entry["data"]] if "data" in entry else None
+            tensors[entry["name"]] = Tensor(entry["name"], tuple(entry["shape"]), entry["dtype"], quant, data)
+        ops = []
+        for entry in header["ops"]:
+            attrs_cls = OP_ATTRS.get(entry["kind"])
+            if attrs_cls is None:
+                raise ValueError(f"unknown op kind {entry['kind']!r}")
+            ops.append(Op(entry["kind"], tuple(entry["inputs"]), tuple(entry["outputs"]), attrs_cls(**entry["attrs"]),
+                          entry.get("name", "")))
+        return cls(tensors, ops, list(header["inputs"]), list(header["outputs"]), dict(header.get("metadata", {})))
+
+
+# ---- per-op validation: shapes, dtypes, quantization ---------------------------------------------
+
+def _expect(cond: bool, where: str, message: str) -> None:
+    if not cond:
+        raise GraphError(f"{where}: {message}")
+
+
+def _validate_fully_connected(graph: Graph, op: Op, where: str) -> None:
+    _expect(len(op.inputs) in (2, 3) and len(op.outputs) == 1, where, "takes (input, weights[, bias]) -> output")
+    x, w = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
+    y = graph.tensors[op.outputs[0]]
+    _expect(x.dtype == w.dtype == y.dtype == "int8", where, "input, weights and output must be int8")
+    _expect(len(x.shape) == 2 and len(w.shape) == 2 and len(y.shape) == 2, where, "tensors must be 2-D [B, K], [O, K], [B, O]")
+    _expect(x.shape[1] == w.shape[1], where, f"input depth {x.shape[1]} != weights depth {w.shape[1]}")
+    _expect(y.shape == (x.shape[0], w.shape[0]), where, f"output shape {y.shape} != {(x.shape[0], w.shape[0])}")
+    _expect(w.data is not None, where, f"weights {w.name!r} must be a constant")
+    _expect(all(q is not None for q in (x.quant, w.quant, y.quant)), where, "input, weights and output need quantization")
+    _expect(w.quant.axis in (None, 0) and all(z == 0 for z in w.quant.zero_point), where,
+            "weights must be symmetric (zero point 0), per tensor or per output channel (axis 0)")
+    _expect(op.attrs.activation in ACTIVATIONS, where, f"activation {op.attrs.activation!r} not in {ACTIVATIONS}")
+    if len(op.inputs) == 3:
+        b = graph.tensors[op.inputs[2]]
+        _expect(b.dtype == "int32" and b.shape == (w.shape[0],) and b.data is not None, where,
+                f"bias must be a constant int32 [{w.shape[0]}]")
+
+
+VALIDATORS = {"fully_connected": _validate_fully_connected}

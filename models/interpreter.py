@@ -1,0 +1,67 @@
+"""The reference interpreter: runs a Graph op by op with the numpy reference kernels. It is the
+executable specification that the C kernels and the emulated firmware must equal bit for bit.
+
+Quantization parameters are derived from the tensors' scales exactly as TFLite Micro derives them
+(float32 scales widened to double, then QuantizeMultiplier), so that a graph imported from a .tflite
+file computes what TFLM computes.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .graph import Graph, GraphError, Op, Tensor
+from .ops.fully_connected import FullyConnectedParams, fully_connected_s8
+from .quant import quantize_multiplier, round_half_away
+
+
+def per_channel_multipliers(x: Tensor, w: Tensor, y: Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """multiplier[c], shift[c] for real = input_scale * weight_scale[c] / output_scale."""
+    in_scale, out_scale = float(np.float32(x.quant.scale[0])), float(np.float32(y.quant.scale[0]))
+    channels = w.shape[0]
+    scales = w.quant.scale if len(w.quant.scale) == channels else w.quant.scale * channels
+    pairs = [quantize_multiplier(in_scale * float(np.float32(s)) / out_scale) for s in scales]
+    return np.array([m for m, _ in pairs], np.int32), np.array([s for _, s in pairs], np.int32)
+
+
+def activation_range(activation: str, y: Tensor) -> tuple[int, int]:
+    """TFLite CalculateActivationRangeQuantized for an int8 output."""
+    scale, zp = float(np.float32(y.quant.scale[0])), y.quant.zero_point[0]
+    lo, hi = -128, 127
+    if activation in ("relu", "relu6"):
+        lo = max(lo, zp)
+    if activation == "relu6":
+        hi = min(hi, zp + round_half_away(6.0 / scale))
+    return lo, hi
+
+
+def _fully_connected(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    x, w, y = (graph.tensors[n] for n in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    multiplier, shift = per_channel_multipliers(x, w, y)
+    act_min, act_max = activation_range(op.attrs.activation, y)
+    params = FullyConnectedParams(-x.quant.zero_point[0], y.quant.zero_point[0], multiplier, shift, act_min, act_max)
+    bias = graph.tensors[op.inputs[2]].data if len(op.inputs) == 3 else None
+    values[op.outputs[0]] = fully_connected_s8(values[op.inputs[0]], w.data, bias, params)
+
+
+KERNELS: dict[str, Callable[[Graph, Op, dict], None]] = {"fully_connected": _fully_connected}
+
+
+def run(graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """Run `graph` on int8 `inputs` (in graph.inputs order); returns the outputs in order."""
+    if len(inputs) != len(graph.inputs):
+        raise GraphError(f"graph takes {len(graph.inputs)} inputs, got {len(inputs)}")
+    values: dict[str, np.ndarray] = {}
+    for name, array in zip(graph.inputs, inputs):
+        t = graph.tensors[name]
+        array = np.asarray(array)
+        if array.shape != t.shape or array.dtype != np.dtype(t.dtype):
+            raise GraphError(f"input {name!r}: expected {t.dtype}{list(t.shape)}, got {array.dtype}{list(array.shape)}")
+        values[name] = array
+    for name, t in graph.tensors.items():
+        if t.data is not None:
+            values[name] = t.data
+    for op in graph.ops:
+        KERNELS[op.kind](graph, op, values)
+    return [values[name] for name in graph.outputs]

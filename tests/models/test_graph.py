@@ -1,0 +1,130 @@
+"""The Graph IR: validation messages, the file format and its hostile inputs, and the reference
+interpreter against TFLite Micro on a one-op graph."""
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mcusim.models.graph import FullyConnectedAttrs, Graph, GraphError, Op, Quant, Tensor
+from mcusim.models.interpreter import run
+
+
+def fc_graph(batches=2, depth=5, channels=3, activation="none", seed=0) -> Graph:
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-127, 128, (channels, depth), dtype=np.int8)
+    bias = rng.integers(-500, 500, channels).astype(np.int32)
+    w_scales = tuple(rng.uniform(0.005, 0.05, channels))
+    tensors = [
+        Tensor("x", (batches, depth), "int8", Quant((0.05,), (3,))),
+        Tensor("w", (channels, depth), "int8", Quant(w_scales, (0,) * channels, axis=0), w),
+        Tensor("b", (channels,), "int32", Quant(tuple(0.05 * s for s in w_scales), (0,) * channels, axis=0), bias),
+        Tensor("y", (batches, channels), "int8", Quant((0.3,), (-7,))),
+    ]
+    ops = [Op("fully_connected", ("x", "w", "b"), ("y",), FullyConnectedAttrs(activation), name="fc")]
+    return Graph({t.name: t for t in tensors}, ops, ["x"], ["y"])
+
+
+def test_round_trip(tmp_path):
+    g = fc_graph()
+    g.metadata["source"] = "test"
+    g.save(tmp_path / "m.graph")
+    h = Graph.load(tmp_path / "m.graph")
+    assert h.inputs == g.inputs and h.outputs == g.outputs and h.metadata == {"source": "test"}
+    assert [(o.kind, o.inputs, o.outputs, o.attrs, o.name) for o in h.ops] == \
+           [(o.kind, o.inputs, o.outputs, o.attrs, o.name) for o in g.ops]
+    for name, t in g.tensors.items():
+        u = h.tensors[name]
+        assert (u.shape, u.dtype, u.quant) == (t.shape, t.dtype, t.quant)
+        assert (u.data is None) == (t.data is None) and (t.data is None or np.array_equal(u.data, t.data))
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda g: g.ops[0].__setattr__("inputs", ("x", "nope", "b")), "input 'nope' is missing"),
+    (lambda g: g.tensors["y"].__setattr__("shape", (2, 4)), r"output shape \(2, 4\) != \(2, 3\)"),
+    (lambda g: g.tensors["x"].__setattr__("dtype", "int16"), "dtype 'int16' is not one of"),
+    (lambda g: g.ops.append(Op("conv9d", ("y",), ("y",), name="bad")), "unknown op kind 'conv9d'"),
+    (lambda g: g.tensors["w"].__setattr__("quant", Quant((0.1,), (5,))), "weights must be symmetric"),
+    (lambda g: g.tensors["x"].__setattr__("quant", Quant((-1.0,), (0,))), "scales must be finite and positive"),
+    (lambda g: g.outputs.append("x2"), "graph input/output 'x2' is not a tensor"),
+    (lambda g: g.ops[0].__setattr__("attrs", FullyConnectedAttrs("gelu")), "activation 'gelu' not in"),
+])
+def test_validation_names_the_problem(edit, message):
+    g = fc_graph()
+    edit(g)
+    with pytest.raises(GraphError, match=message):
+        g.validate()
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("empty.graph", b"", "not a readable mcusim graph"),
+    ("text.graph", b"hello", "not a readable mcusim graph"),
+])
+def test_unreadable_files(tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(GraphError, match=message) as info:
+        Graph.load(tmp_path / name)
+    assert "\n" not in str(info.value)
+
+
+def test_truncated_file(tmp_path):
+    fc_graph().save(tmp_path / "m.graph")
+    raw = (tmp_path / "m.graph").read_bytes()
+    (tmp_path / "cut.graph").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(GraphError, match="cut.graph"):
+        Graph.load(tmp_path / "cut.graph")
+
+
+def _rewrite_header(tmp_path, change) -> str:
+    fc_graph().save(tmp_path / "m.graph")
+    with np.load(tmp_path / "m.graph") as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    header = json.loads(arrays["graph.json"].tobytes())
+    header = change(header)
+    arrays["graph.json"] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+    np.savez(tmp_path / "edited.npz", **arrays)
+    return str(tmp_path / "edited.npz")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda h: {**h, "version": 99}, "version 99; this mcusim reads 1"),
+    (lambda h: {**h, "format": "onnx"}, "not an mcusim graph"),
+    (lambda h: {k: v for k, v in h.items() if k != "ops"}, "malformed graph header"),
+    (lambda h: [1, 2], "not an mcusim graph"),
+])
+def test_bad_headers(tmp_path, change, message):
+    with pytest.raises(GraphError, match=message):
+        Graph.load(_rewrite_header(tmp_path, change))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(GraphError, match="no such file"):
+        Graph.load(tmp_path / "nope.graph")
+
+
+def test_no_pickle_is_ever_loaded(tmp_path):
+    np.savez(tmp_path / "p.npz", **{"graph.json": np.array([{"a": 1}], dtype=object)})
+    with pytest.raises(GraphError):
+        Graph.load(tmp_path / "p.npz")
+
+
+def test_interpreter_checks_inputs():
+    with pytest.raises(GraphError, match=r"input 'x': expected int8\[2, 5\]"):
+        run(fc_graph(), [np.zeros((2, 4), np.int8)])
+
+
+@settings(max_examples=30)
+@given(st.integers(1, 3), st.integers(1, 20), st.integers(1, 5), st.sampled_from(["none", "relu", "relu6"]), st.integers(0, 1000))
+def test_interpreter_equals_tflite_micro(batches, depth, channels, activation, seed):
+    """The interpreter derives multipliers from the tensors' scales as TFLM does: same bits."""
+    from tests.kernels import tflite_oracle
+
+    g = fc_graph(batches, depth, channels, activation, seed)
+    x = np.random.default_rng(seed + 1).integers(-128, 128, (batches, depth), dtype=np.int8)
+    t = g.tensors
+    expected = tflite_oracle.fully_connected(x, t["w"].data, t["b"].data, t["x"].quant.scale[0],
+                                             t["x"].quant.zero_point[0], np.array(t["w"].quant.scale, np.float32),
+                                             t["y"].quant.scale[0], t["y"].quant.zero_point[0], activation)
+    np.testing.assert_array_equal(run(g, [x])[0], expected)
