@@ -24,7 +24,15 @@ SOURCES = sorted((RUNTIME_C / "src").glob("*_s8.c"))
 FUNCTIONS = [f"mcusim_{path.stem}" for path in SOURCES]
 
 
-class HostKernels:
+class _Kernels:
+    ptr_dtype: np.dtype
+
+    def pointers(self, addresses) -> np.ndarray:
+        """An array of pointers as the kernels' C sees them (64-bit on the host, 32-bit on target)."""
+        return np.array(addresses, dtype=self.ptr_dtype)
+
+
+class HostKernels(_Kernels):
     """The kernels compiled for this machine; `dsp` selects the MCUSIM_DSP path (portable DSP ops)."""
 
     ptr_dtype = np.dtype(np.uintp)
@@ -48,9 +56,6 @@ class HostKernels:
         raw = ctypes.string_at(address, count * dtype.itemsize)
         return np.frombuffer(raw, dtype).reshape(shape).copy()
 
-    def pointers(self, addresses) -> np.ndarray:
-        return np.array(addresses, dtype=self.ptr_dtype)
-
     def call(self, name: str, *args: int) -> int:
         """Arguments are addresses or non-negative integers, passed in pointer-sized registers."""
         fn = getattr(self._lib, name)
@@ -66,7 +71,7 @@ class HostKernels:
             del self._live[mark:]
 
 
-class EmulatedKernels:
+class EmulatedKernels(_Kernels):
     """The kernels built into firmware for `board` and called in the emulator."""
 
     ptr_dtype = np.dtype(np.uint32)
@@ -86,9 +91,6 @@ class EmulatedKernels:
 
     def read(self, address: int, dtype, shape) -> np.ndarray:
         return self.emulator.read(address, dtype, shape)
-
-    def pointers(self, addresses) -> np.ndarray:
-        return np.array(addresses, dtype=self.ptr_dtype)
 
     def call(self, name: str, *args: int) -> int:
         return self.emulator.call(name, *args)
