@@ -97,3 +97,22 @@ class EmulatedKernels(_Kernels):
 
     def scratch(self):
         return self.emulator.scratch()
+
+
+def call_weighted(kernels, function: str, params: list[int], multiplier: np.ndarray, shift: np.ndarray,
+                  x: np.ndarray, x_dims, w: np.ndarray, w_dims, bias: np.ndarray | None, out_dims) -> np.ndarray:
+    """Call a kernel of the weighted-op signature (mcusim_nn.h): params, per-channel quantization,
+    then (dims, data) for input, filter, bias, output. Dims are NHWC 4-tuples; returns the output
+    as an int8 array of shape out_dims. Raises ValueError on a non-zero status."""
+    with kernels.scratch():
+        p = kernels.put(np.array(params, np.int32))
+        quant = kernels.put(kernels.pointers([kernels.put(multiplier.astype(np.int32)),
+                                              kernels.put(shift.astype(np.int32))]))
+        dims = [kernels.put(np.array(d, np.int32)) for d in (x_dims, w_dims, out_dims)]
+        out = kernels.alloc(int(np.prod(out_dims)))
+        b = kernels.put(bias.astype(np.int32)) if bias is not None else 0
+        status = kernels.call(function, p, quant, dims[0], kernels.put(x.astype(np.int8)), dims[1],
+                              kernels.put(w.astype(np.int8)), b, dims[2], out)
+        if status != 0:
+            raise ValueError(f"{function} returned status {status}")
+        return kernels.read(out, np.int8, tuple(out_dims))

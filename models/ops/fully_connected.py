@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..kernels import call_weighted
 from ..quant import INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier, wrap_int32
 
 C_FUNCTION = "mcusim_fully_connected_s8"
@@ -38,18 +39,8 @@ def fully_connected_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p:
 def fully_connected_c(kernels, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None,
                       p: FullyConnectedParams) -> np.ndarray:
     """The C kernel on `kernels` (models.kernels.HostKernels or EmulatedKernels)."""
-    batches, depth = x.shape
-    channels, filter_depth = w.shape
-    with kernels.scratch():
-        params = kernels.put(np.array([p.input_offset, p.output_offset, p.act_min, p.act_max], np.int32))
-        quant = kernels.put(kernels.pointers([kernels.put(p.multiplier.astype(np.int32)),
-                                              kernels.put(p.shift.astype(np.int32))]))
-        dims = [kernels.put(np.array(d, np.int32)) for d in
-                ([batches, 1, 1, depth], [channels, 1, 1, filter_depth], [batches, 1, 1, channels])]
-        out = kernels.alloc(batches * channels)
-        status = kernels.call(C_FUNCTION, params, quant, dims[0], kernels.put(x.astype(np.int8)), dims[1],
-                              kernels.put(w.astype(np.int8)), kernels.put(bias.astype(np.int32)) if bias is not None
-                              else 0, dims[2], out)
-        if status != 0:
-            raise ValueError(f"{C_FUNCTION} returned status {status}")
-        return kernels.read(out, np.int8, (batches, channels))
+    (batches, depth), (channels, filter_depth) = x.shape, w.shape
+    out = call_weighted(kernels, C_FUNCTION, [p.input_offset, p.output_offset, p.act_min, p.act_max],
+                        p.multiplier, p.shift, x, (batches, 1, 1, depth), w, (channels, 1, 1, filter_depth), bias,
+                        (batches, 1, 1, channels))
+    return out.reshape(batches, channels)

@@ -38,6 +38,18 @@ typedef struct {
     int32_t act_max;       /* [act_min, 127] */
 } mcusim_fc_params;
 
+/* Parameters of conv2d. Padding is explicit: pad_h rows above and pad_w columns left of the input;
+ * the output dims decide how far the window runs (TFLite SAME puts any extra row/column at the end). */
+typedef struct {
+    int32_t input_offset;  /* -input_zero_point: [-127, 128] */
+    int32_t output_offset; /* output_zero_point: [-128, 127] */
+    int32_t stride_h, stride_w;     /* >= 1 */
+    int32_t pad_h, pad_w;           /* >= 0 */
+    int32_t dilation_h, dilation_w; /* >= 1 */
+    int32_t act_min;       /* [-128, act_max] */
+    int32_t act_max;       /* [act_min, 127] */
+} mcusim_conv_params;
+
 /* ---- requantization primitives (TFLite, double rounding); twins of models/quant.py ---- */
 
 /* round(a * b / 2^31), the one overflow (INT32_MIN * INT32_MIN) saturating to INT32_MAX. */
@@ -95,5 +107,19 @@ mcusim_status mcusim_fully_connected_s8(const mcusim_fc_params *params, const mc
                                         const mcusim_dims *input_dims, const int8_t *input,
                                         const mcusim_dims *filter_dims, const int8_t *filter,
                                         const int32_t *bias, const mcusim_dims *output_dims, int8_t *output);
+
+/*
+ * output[n][y][x][o] = clamp(requant(bias[o] + sum_{ky,kx,c} (in(n, y*sh - ph + ky*dh, x*sw - pw + kx*dw, c)
+ *                            + input_offset) * filter[o][ky][kx][c], quant.multiplier[o], quant.shift[o])
+ *                            + output_offset, act_min, act_max); taps outside the input are skipped
+ *                            (the same as padding with the input zero point).
+ * input_dims:  N x H x W x C (all >= 1);   filter_dims: O x KH x KW x C (filter values [-127, 127])
+ * output_dims: N x OH x OW x O;            bias: O int32 values or NULL; the accumulator fits int32
+ *              (|bias| + KH * KW * C * 255 * 127 < 2^31).
+ */
+mcusim_status mcusim_conv2d_s8(const mcusim_conv_params *params, const mcusim_per_channel_quant *quant,
+                               const mcusim_dims *input_dims, const int8_t *input,
+                               const mcusim_dims *filter_dims, const int8_t *filter,
+                               const int32_t *bias, const mcusim_dims *output_dims, int8_t *output);
 
 #endif /* MCUSIM_NN_H */

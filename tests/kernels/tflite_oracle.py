@@ -10,6 +10,8 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 from mcusim.models.quant import quantize_multiplier
 
 _TYPES = {np.dtype(np.int8): schema.TensorType.INT8, np.dtype(np.int32): schema.TensorType.INT32}
+ACTIVATIONS = {"none": schema.ActivationFunctionType.NONE, "relu": schema.ActivationFunctionType.RELU,
+               "relu6": schema.ActivationFunctionType.RELU6}
 
 
 class _Model:
@@ -65,23 +67,37 @@ def effective_multipliers(input_scale: float, filter_scales: np.ndarray, output_
     return np.array([m for m, _ in pairs], np.int32), np.array([s for _, s in pairs], np.int32)
 
 
-ACTIVATIONS = {"none": schema.ActivationFunctionType.NONE, "relu": schema.ActivationFunctionType.RELU,
-               "relu6": schema.ActivationFunctionType.RELU6}
+def _weighted(opcode, options_type, options, x, w, bias, input_scale, input_zp, filter_scales, output_scale,
+              output_zp, out_shape, filter_axis=0) -> np.ndarray:
+    """A one-op model of a weighted op: input, constant filter (per-channel along filter_axis),
+    constant bias, output."""
+    m = _Model()
+    channels = len(filter_scales)
+    zeros = np.zeros(channels, np.int64)
+    i = m.tensor(x.shape, np.int8, input_scale, input_zp)
+    f = m.tensor(w.shape, np.int8, filter_scales, zeros, w, axis=filter_axis)
+    b = m.tensor(bias.shape, np.int32, np.float32(input_scale) * filter_scales.astype(np.float32), zeros, bias)
+    o = m.tensor(out_shape, np.int8, output_scale, output_zp)
+    return run(m.serialize(opcode, options_type, options, [i, f, b], [o]), x)
 
 
-def fully_connected(x: np.ndarray, w: np.ndarray, bias: np.ndarray, input_scale: float, input_zp: int,
-                    filter_scales: np.ndarray, output_scale: float, output_zp: int,
+def fully_connected(x, w, bias, input_scale, input_zp, filter_scales, output_scale, output_zp,
                     activation: str = "none") -> np.ndarray:
     """TFLM's int8 FULLY_CONNECTED on x [B, K], w [O, K], bias [O], with a fused activation."""
-    m = _Model()
-    batches, channels = x.shape[0], w.shape[0]
-    i = m.tensor(x.shape, np.int8, input_scale, input_zp)
-    f = m.tensor(w.shape, np.int8, filter_scales, np.zeros(channels, np.int64), w, axis=0)
-    b = m.tensor(bias.shape, np.int32, np.float32(input_scale) * filter_scales.astype(np.float32),
-                 np.zeros(channels, np.int64), bias, axis=0)
-    o = m.tensor((batches, channels), np.int8, output_scale, output_zp)
     options = schema.FullyConnectedOptionsT()
     options.fusedActivationFunction = ACTIVATIONS[activation]
-    model = m.serialize(schema.BuiltinOperator.FULLY_CONNECTED, schema.BuiltinOptions.FullyConnectedOptions,
-                        options, [i, f, b], [o])
-    return run(model, x)
+    return _weighted(schema.BuiltinOperator.FULLY_CONNECTED, schema.BuiltinOptions.FullyConnectedOptions, options,
+                     x, w, bias, input_scale, input_zp, filter_scales, output_scale, output_zp,
+                     (x.shape[0], w.shape[0]))
+
+
+def conv2d(x, w, bias, input_scale, input_zp, filter_scales, output_scale, output_zp, out_shape,
+           padding: str, stride: tuple[int, int], dilation: tuple[int, int], activation: str = "none") -> np.ndarray:
+    """TFLM's int8 CONV_2D on x [N, H, W, C], w [O, KH, KW, C], bias [O]."""
+    options = schema.Conv2DOptionsT()
+    options.padding = {"same": schema.Padding.SAME, "valid": schema.Padding.VALID}[padding]
+    options.strideH, options.strideW = stride
+    options.dilationHFactor, options.dilationWFactor = dilation
+    options.fusedActivationFunction = ACTIVATIONS[activation]
+    return _weighted(schema.BuiltinOperator.CONV_2D, schema.BuiltinOptions.Conv2DOptions, options, x, w, bias,
+                     input_scale, input_zp, filter_scales, output_scale, output_zp, out_shape)

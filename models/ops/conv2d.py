@@ -1,0 +1,72 @@
+"""conv2d, int8 NHWC: the numpy reference (the specification) and the call of its C twin
+runtime_c/src/conv2d_s8.c. Formula: docs/numerics.md#conv2d.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..kernels import call_weighted
+from ..quant import INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier, wrap_int32
+
+C_FUNCTION = "mcusim_conv2d_s8"
+
+
+@dataclass(frozen=True)
+class Conv2DParams:
+    """Geometry and quantization of one conv2d (mcusim_conv_params + per-channel requantization).
+    Padding is explicit (rows above, columns left); out_h x out_w is the output's size."""
+
+    input_offset: int
+    output_offset: int
+    multiplier: np.ndarray
+    shift: np.ndarray
+    out_h: int
+    out_w: int
+    stride: tuple[int, int] = (1, 1)
+    pad: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    act_min: int = -128
+    act_max: int = 127
+
+
+def padding(mode: str, size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TFLite's (pad before, output size) along one axis for padding 'same' or 'valid'."""
+    effective = (kernel - 1) * dilation + 1
+    if mode == "same":
+        out = (size + stride - 1) // stride
+        return max(0, ((out - 1) * stride + effective - size) // 2), out
+    if mode == "valid":
+        return 0, (size - effective + stride) // stride
+    raise ValueError(f"padding must be 'same' or 'valid', got {mode!r}")
+
+
+def conv2d_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: Conv2DParams) -> np.ndarray:
+    """x int8 [N, H, W, C], w int8 [O, KH, KW, C], bias int32 [O] or None -> int8 [N, out_h, out_w, O]."""
+    n, h, wd, c = x.shape
+    o, kh, kw, _ = w.shape
+    (sh, sw), (ph, pw), (dh, dw) = p.stride, p.pad, p.dilation
+    # Pad with the input zero point: (x + input_offset) is 0 there, as if the tap were skipped.
+    bottom = max(0, (p.out_h - 1) * sh + (kh - 1) * dh + 1 - h - ph)
+    right = max(0, (p.out_w - 1) * sw + (kw - 1) * dw + 1 - wd - pw)
+    xs = np.pad(x.astype(np.int64) + p.input_offset, ((0, 0), (ph, bottom), (pw, right), (0, 0)))
+    acc = np.zeros((n, p.out_h, p.out_w, o), np.int64)
+    wt = w.astype(np.int64)
+    for ky in range(kh):
+        for kx in range(kw):
+            taps = xs[:, ky * dh: ky * dh + (p.out_h - 1) * sh + 1: sh, kx * dw: kx * dw + (p.out_w - 1) * sw + 1: sw]
+            acc += taps @ wt[:, ky, kx, :].T
+    if bias is not None:
+        acc += bias.astype(np.int64)
+    if acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):
+        raise ValueError("conv2d accumulator overflows int32: outside the kernel's legal range")
+    out = multiply_by_quantized_multiplier(acc, p.multiplier.astype(np.int64), p.shift.astype(np.int64))
+    return np.clip(wrap_int32(out + p.output_offset), p.act_min, p.act_max).astype(np.int8)
+
+
+def conv2d_c(kernels, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: Conv2DParams) -> np.ndarray:
+    """The C kernel on `kernels` (models.kernels.HostKernels or EmulatedKernels)."""
+    params = [p.input_offset, p.output_offset, *p.stride, *p.pad, *p.dilation, p.act_min, p.act_max]
+    return call_weighted(kernels, C_FUNCTION, params, p.multiplier, p.shift, x, x.shape, w, w.shape, bias,
+                         (x.shape[0], p.out_h, p.out_w, w.shape[0]))
