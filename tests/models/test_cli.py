@@ -1,0 +1,71 @@
+"""`mcusim infer` (registered by models through the mcusim.commands entry point)."""
+import numpy as np
+import pytest
+
+from mcusim.cli import main
+from mcusim.models.cli import dequantize, quantize
+from mcusim.models.interpreter import run
+
+from .test_graph import fc_graph
+
+
+@pytest.fixture
+def saved(tmp_path):
+    g = fc_graph(batches=2, depth=5, channels=3)
+    g.save(tmp_path / "m.graph")
+    return g, str(tmp_path / "m.graph")
+
+
+def test_infer_int8(tmp_path, saved):
+    g, path = saved
+    x = np.random.default_rng(0).integers(-128, 128, (2, 5), dtype=np.int8)
+    np.save(tmp_path / "x.npy", x)
+    assert main(["infer", path, "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), run(g, [x])[0])
+
+
+def test_infer_float_is_quantized_and_output_dequantized(tmp_path, saved):
+    g, path = saved
+    xf = np.random.default_rng(1).uniform(-5, 5, (2, 5)).astype(np.float32)
+    np.save(tmp_path / "x.npy", xf)
+    assert main(["infer", path, "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy"),
+                 "--dequantize"]) == 0
+    expected = dequantize(run(g, [quantize(xf, g.tensors["x"])])[0], g.tensors["y"])
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), expected)
+
+
+def test_quantize_rounds_half_away_and_saturates(saved):
+    t = saved[0].tensors["x"]  # scale 0.05, zero point 3
+    half = t.quant.scale[0] / 2  # exactly half a step
+    q = quantize(np.array([half, -half, 5 * half, -5 * half, 100.0, -100.0]), t)
+    assert (5 * half) / t.quant.scale[0] == 2.5  # exact ties, so the rounding rule decides
+    np.testing.assert_array_equal(q, [4, 2, 6, 0, 127, -128])
+
+
+@pytest.mark.parametrize("array, code, message", [
+    (np.zeros((2, 4), np.int8), 65, r"expected shape \[2, 5\]"),
+    (np.zeros((2, 5), np.int16), 65, "neither int8"),
+])
+def test_infer_bad_inputs(tmp_path, saved, capsys, array, code, message):
+    np.save(tmp_path / "x.npy", array)
+    assert main(["infer", saved[1], "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")]) == code
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message.replace("\\", "") .split("[")[0] in err
+
+
+def test_infer_wrong_number_of_inputs(tmp_path, saved, capsys):
+    np.save(tmp_path / "x.npy", np.zeros((2, 5), np.int8))
+    args = ["infer", saved[1], "--input", str(tmp_path / "x.npy"), "--input", str(tmp_path / "x.npy"),
+            "--output", str(tmp_path / "y.npy")]
+    assert main(args) == 64
+    assert "has 1 input(s)" in capsys.readouterr().err
+
+
+def test_infer_refuses_pickles_and_bad_graphs(tmp_path, saved, capsys):
+    np.save(tmp_path / "p.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    assert main(["infer", saved[1], "--input", str(tmp_path / "p.npy"), "--output", str(tmp_path / "y.npy")]) == 65
+    (tmp_path / "bad.graph").write_bytes(b"garbage")
+    np.save(tmp_path / "x.npy", np.zeros((2, 5), np.int8))
+    assert main(["infer", str(tmp_path / "bad.graph"), "--input", str(tmp_path / "x.npy"), "--output",
+                 str(tmp_path / "y.npy")]) == 65
+    assert "not a readable mcusim graph" in capsys.readouterr().err
