@@ -78,3 +78,14 @@ def multiply_by_quantized_multiplier(x, multiplier, shift):
     right = np.maximum(-shift, 0)
     scaled = wrap_int32(np.asarray(x, dtype=np.int64) << left)
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(scaled, multiplier), right)
+
+
+def output_stage(acc, multiplier, shift, output_offset: int, act_min: int, act_max: int, op: str) -> np.ndarray:
+    """The end of every weighted op: int32 accumulators [..., O] -> int8, per output channel (last
+    axis): requantize, add the output zero point (wrapping as C does), clamp to the activation range.
+    Raises ValueError if an accumulator left int32 (outside the kernels' legal ranges)."""
+    acc = np.asarray(acc, dtype=np.int64)
+    if acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):
+        raise ValueError(f"{op} accumulator overflows int32: outside the kernel's legal range")
+    out = multiply_by_quantized_multiplier(acc, np.asarray(multiplier, np.int64), np.asarray(shift, np.int64))
+    return np.clip(wrap_int32(out + output_offset), act_min, act_max).astype(np.int8)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernels import call_weighted
-from ..quant import INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier, wrap_int32
+from ..quant import output_stage
 
 C_FUNCTION = "mcusim_conv2d_s8"
 
@@ -42,27 +42,30 @@ def padding(mode: str, size: int, kernel: int, stride: int, dilation: int) -> tu
     raise ValueError(f"padding must be 'same' or 'valid', got {mode!r}")
 
 
-def conv2d_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: Conv2DParams) -> np.ndarray:
-    """x int8 [N, H, W, C], w int8 [O, KH, KW, C], bias int32 [O] or None -> int8 [N, out_h, out_w, O]."""
-    n, h, wd, c = x.shape
-    o, kh, kw, _ = w.shape
+def taps(x: np.ndarray, p: Conv2DParams, kh: int, kw: int):
+    """Yield (ky, kx, window) for each filter tap: window[n, y, x, c] is the input (plus the input
+    offset) that tap reads for output pixel (y, x), int64 [N, out_h, out_w, C]. Padding holds zeros,
+    i.e. the input zero point, so a padded tap adds nothing, as if skipped."""
+    _, h, w, _ = x.shape
     (sh, sw), (ph, pw), (dh, dw) = p.stride, p.pad, p.dilation
-    # Pad with the input zero point: (x + input_offset) is 0 there, as if the tap were skipped.
     bottom = max(0, (p.out_h - 1) * sh + (kh - 1) * dh + 1 - h - ph)
-    right = max(0, (p.out_w - 1) * sw + (kw - 1) * dw + 1 - wd - pw)
+    right = max(0, (p.out_w - 1) * sw + (kw - 1) * dw + 1 - w - pw)
     xs = np.pad(x.astype(np.int64) + p.input_offset, ((0, 0), (ph, bottom), (pw, right), (0, 0)))
-    acc = np.zeros((n, p.out_h, p.out_w, o), np.int64)
-    wt = w.astype(np.int64)
     for ky in range(kh):
         for kx in range(kw):
-            taps = xs[:, ky * dh: ky * dh + (p.out_h - 1) * sh + 1: sh, kx * dw: kx * dw + (p.out_w - 1) * sw + 1: sw]
-            acc += taps @ wt[:, ky, kx, :].T
+            yield ky, kx, xs[:, ky * dh: ky * dh + (p.out_h - 1) * sh + 1: sh, kx * dw: kx * dw + (p.out_w - 1) * sw + 1: sw]
+
+
+def conv2d_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: Conv2DParams) -> np.ndarray:
+    """x int8 [N, H, W, C], w int8 [O, KH, KW, C], bias int32 [O] or None -> int8 [N, out_h, out_w, O]."""
+    o, kh, kw, _ = w.shape
+    wt = w.astype(np.int64)
+    acc = np.zeros((x.shape[0], p.out_h, p.out_w, o), np.int64)
+    for ky, kx, window in taps(x, p, kh, kw):
+        acc += window @ wt[:, ky, kx, :].T
     if bias is not None:
         acc += bias.astype(np.int64)
-    if acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):
-        raise ValueError("conv2d accumulator overflows int32: outside the kernel's legal range")
-    out = multiply_by_quantized_multiplier(acc, p.multiplier.astype(np.int64), p.shift.astype(np.int64))
-    return np.clip(wrap_int32(out + p.output_offset), p.act_min, p.act_max).astype(np.int8)
+    return output_stage(acc, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max, "conv2d")
 
 
 def conv2d_c(kernels, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: Conv2DParams) -> np.ndarray:

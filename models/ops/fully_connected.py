@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernels import call_weighted
-from ..quant import INT32_MAX, INT32_MIN, multiply_by_quantized_multiplier, wrap_int32
+from ..quant import output_stage
 
 C_FUNCTION = "mcusim_fully_connected_s8"
 
@@ -30,10 +30,7 @@ def fully_connected_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p:
     acc = (x.astype(np.int64) + p.input_offset) @ w.astype(np.int64).T  # [B, O], exact in int64
     if bias is not None:
         acc += bias.astype(np.int64)
-    if acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):
-        raise ValueError("fully_connected accumulator overflows int32: outside the kernel's legal range")
-    out = multiply_by_quantized_multiplier(acc, p.multiplier.astype(np.int64), p.shift.astype(np.int64))
-    return np.clip(wrap_int32(out + p.output_offset), p.act_min, p.act_max).astype(np.int8)
+    return output_stage(acc, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max, "fully_connected")
 
 
 def fully_connected_c(kernels, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None,

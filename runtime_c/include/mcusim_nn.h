@@ -50,6 +50,13 @@ typedef struct {
     int32_t act_max;       /* [act_min, 127] */
 } mcusim_conv_params;
 
+/* Parameters of depthwise_conv2d: a conv's geometry plus the depth multiplier (output channels per
+ * input channel). */
+typedef struct {
+    mcusim_conv_params conv;
+    int32_t depth_multiplier; /* >= 1 */
+} mcusim_dw_conv_params;
+
 /* ---- requantization primitives (TFLite, double rounding); twins of models/quant.py ---- */
 
 /* round(a * b / 2^31), the one overflow (INT32_MIN * INT32_MIN) saturating to INT32_MAX. */
@@ -121,5 +128,17 @@ mcusim_status mcusim_conv2d_s8(const mcusim_conv_params *params, const mcusim_pe
                                const mcusim_dims *input_dims, const int8_t *input,
                                const mcusim_dims *filter_dims, const int8_t *filter,
                                const int32_t *bias, const mcusim_dims *output_dims, int8_t *output);
+
+/*
+ * Depthwise: output channel o = c * depth_multiplier + m reads input channel c only.
+ * output[n][y][x][o] = clamp(requant(bias[o] + sum_{ky,kx} (in(n, y*sh - ph + ky*dh, x*sw - pw + kx*dw, o / M)
+ *                            + input_offset) * filter[0][ky][kx][o], ...) + output_offset, act_min, act_max)
+ * input_dims: N x H x W x C;   filter_dims: 1 x KH x KW x (C * M);   output_dims: N x OH x OW x (C * M)
+ * bias: C * M int32 values or NULL; quantization per output channel; ranges as for conv2d.
+ */
+mcusim_status mcusim_depthwise_conv2d_s8(const mcusim_dw_conv_params *params, const mcusim_per_channel_quant *quant,
+                                         const mcusim_dims *input_dims, const int8_t *input,
+                                         const mcusim_dims *filter_dims, const int8_t *filter,
+                                         const int32_t *bias, const mcusim_dims *output_dims, int8_t *output);
 
 #endif /* MCUSIM_NN_H */

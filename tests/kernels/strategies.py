@@ -1,10 +1,11 @@
 """Hypothesis strategies shared by the kernel tests: int8 tensors with their extremes, quantization
 parameters with theirs."""
 import numpy as np
-from hypothesis import settings
+from hypothesis import assume, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from mcusim.models.ops.conv2d import padding
 from mcusim.models.quant import INT32_MAX, quantize_multiplier
 
 
@@ -30,3 +31,32 @@ def emulated(fraction: int = 5):
     """Settings for tests that run in the emulator: a fifth of the profile's examples (ci: 40,
     heavy: 1000), the emulator being slower than the host build."""
     return settings(max_examples=max(20, settings.default.max_examples // fraction))
+
+
+@st.composite
+def window_geometries(draw, max_size=9, max_channels=9, max_kernel=4):
+    """A sliding-window geometry: (input shape NHWC, (KH, KW), padding mode, stride, dilation,
+    explicit (pad_h, pad_w), (out_h, out_w)), sizes from 1 and odd, TFLite's SAME/VALID padding."""
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, max_size)), draw(st.integers(1, max_size)),
+             draw(st.integers(1, max_channels)))
+    kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    mode = draw(st.sampled_from(["same", "valid"]))
+    (ph, oh), (pw, ow) = (padding(mode, size, k, s, d) for size, k, s, d in
+                          zip(shape[1:3], kernel, stride, dilation))
+    assume(oh >= 1 and ow >= 1)
+    return shape, kernel, mode, stride, dilation, (ph, pw), (oh, ow)
+
+
+def biases(n: int, bound: int = 1 << 28):
+    return st.none() | st.lists(st.integers(-bound, bound), min_size=n, max_size=n).map(lambda b: np.array(b, np.int32))
+
+
+@st.composite
+def oracle_quantization(draw, channels: int):
+    """Real scales and zero points for a TFLM oracle model: (input scale, zp, filter scales [channels],
+    output scale, zp)."""
+    filter_scales = np.array(draw(st.lists(st.floats(1e-4, 0.1), min_size=channels, max_size=channels)), np.float32)
+    return (draw(st.floats(1e-3, 1.0)), draw(st.integers(-128, 127)), filter_scales, draw(st.floats(1e-2, 10.0)),
+            draw(st.integers(-128, 127)))

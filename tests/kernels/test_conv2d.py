@@ -3,42 +3,26 @@ for bit, and the reference equals TFLite Micro's CONV_2D, under fuzzing of geome
 dilation, SAME/VALID padding, sizes 1 and odd), values and quantization."""
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mcusim.models.ops.conv2d import Conv2DParams, conv2d_c, conv2d_s8, padding
 
-from .strategies import activation_ranges, emulated, int8_arrays, multipliers
-
-
-@st.composite
-def geometries(draw, max_size=9, max_channels=9, max_kernel=4):
-    n = draw(st.integers(1, 2))
-    h, w = draw(st.integers(1, max_size)), draw(st.integers(1, max_size))
-    c, o = draw(st.integers(1, max_channels)), draw(st.integers(1, 5))
-    kh, kw = draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel))
-    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
-    mode = draw(st.sampled_from(["same", "valid"]))
-    (ph, oh), (pw, ow) = (padding(mode, size, k, s, d) for size, k, s, d in
-                          ((h, kh, stride[0], dilation[0]), (w, kw, stride[1], dilation[1])))
-    assume(oh >= 1 and ow >= 1)
-    return (n, h, w, c), (o, kh, kw, c), mode, stride, dilation, (ph, pw), (oh, ow)
+from .strategies import (activation_ranges, biases, emulated, int8_arrays, multipliers, oracle_quantization,
+                         window_geometries)
 
 
 @st.composite
 def cases(draw, **limits):
-    x_shape, w_shape, _, stride, dilation, pad, (oh, ow) = draw(geometries(**limits))
-    o = w_shape[0]
+    x_shape, (kh, kw), _, stride, dilation, pad, (oh, ow) = draw(window_geometries(**limits))
+    o = draw(st.integers(1, 5))
     x = draw(int8_arrays(x_shape))
-    w = draw(int8_arrays(w_shape, low=-127))
-    bias = draw(st.none() | st.lists(st.integers(-(1 << 28), 1 << 28), min_size=o, max_size=o)
-                .map(lambda b: np.array(b, np.int32)))
+    w = draw(int8_arrays((o, kh, kw, x_shape[3]), low=-127))
     multiplier, shift = draw(multipliers(o))
     act_min, act_max = draw(activation_ranges())
     p = Conv2DParams(draw(st.integers(-127, 128)), draw(st.integers(-128, 127)), multiplier, shift, oh, ow, stride,
                      pad, dilation, act_min, act_max)
-    return x, w, bias, p
+    return x, w, draw(biases(o)), p
 
 
 @given(cases())
@@ -58,14 +42,12 @@ def test_emulated_equals_reference(emulated_kernels, case):
 def test_reference_equals_tflite_micro(data):
     from . import tflite_oracle
 
-    x_shape, w_shape, mode, stride, dilation, pad, (oh, ow) = data.draw(geometries(max_size=8, max_channels=6))
-    o = w_shape[0]
+    x_shape, (kh, kw), mode, stride, dilation, pad, (oh, ow) = data.draw(window_geometries(max_size=8, max_channels=6))
+    o = data.draw(st.integers(1, 5))
     x = data.draw(int8_arrays(x_shape))
-    w = data.draw(int8_arrays(w_shape, low=-127))
+    w = data.draw(int8_arrays((o, kh, kw, x_shape[3]), low=-127))
     bias = np.array(data.draw(st.lists(st.integers(-50_000, 50_000), min_size=o, max_size=o)), np.int32)
-    input_scale, output_scale = data.draw(st.floats(1e-3, 1.0)), data.draw(st.floats(1e-2, 10.0))
-    filter_scales = np.array(data.draw(st.lists(st.floats(1e-4, 0.1), min_size=o, max_size=o)), np.float32)
-    input_zp, output_zp = data.draw(st.integers(-128, 127)), data.draw(st.integers(-128, 127))
+    input_scale, input_zp, filter_scales, output_scale, output_zp = data.draw(oracle_quantization(o))
     out_shape = (x_shape[0], oh, ow, o)
     expected = tflite_oracle.conv2d(x, w, bias, input_scale, input_zp, filter_scales, output_scale, output_zp,
                                     out_shape, mode, stride, dilation)

@@ -101,3 +101,17 @@ def conv2d(x, w, bias, input_scale, input_zp, filter_scales, output_scale, outpu
     options.fusedActivationFunction = ACTIVATIONS[activation]
     return _weighted(schema.BuiltinOperator.CONV_2D, schema.BuiltinOptions.Conv2DOptions, options, x, w, bias,
                      input_scale, input_zp, filter_scales, output_scale, output_zp, out_shape)
+
+
+def depthwise_conv2d(x, w, bias, input_scale, input_zp, filter_scales, output_scale, output_zp, out_shape,
+                     padding: str, stride, dilation, depth_multiplier: int, activation: str = "none") -> np.ndarray:
+    """TFLM's int8 DEPTHWISE_CONV_2D on x [N, H, W, C], w [1, KH, KW, C*M] (per-channel along axis 3)."""
+    options = schema.DepthwiseConv2DOptionsT()
+    options.padding = {"same": schema.Padding.SAME, "valid": schema.Padding.VALID}[padding]
+    options.strideH, options.strideW = stride
+    options.dilationHFactor, options.dilationWFactor = dilation
+    options.depthMultiplier = depth_multiplier
+    options.fusedActivationFunction = ACTIVATIONS[activation]
+    return _weighted(schema.BuiltinOperator.DEPTHWISE_CONV_2D, schema.BuiltinOptions.DepthwiseConv2DOptions, options,
+                     x, w, bias, input_scale, input_zp, filter_scales, output_scale, output_zp, out_shape,
+                     filter_axis=3)

@@ -1,0 +1,74 @@
+"""depthwise_conv2d_s8: C (host; emulator on M4 and M7) equals the numpy reference bit for bit, and
+the reference equals TFLite Micro's DEPTHWISE_CONV_2D, under fuzzing of geometry, depth multiplier,
+values and quantization. (Plain C path only: see the kernel's header.)"""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mcusim.models.ops.depthwise_conv2d import DepthwiseConv2DParams, depthwise_conv2d_c, depthwise_conv2d_s8
+
+from .strategies import (activation_ranges, biases, emulated, int8_arrays, multipliers, oracle_quantization,
+                         window_geometries)
+
+
+@st.composite
+def cases(draw, **limits):
+    x_shape, (kh, kw), _, stride, dilation, pad, (oh, ow) = draw(window_geometries(**limits))
+    m = draw(st.integers(1, 3))
+    out_ch = x_shape[3] * m
+    x = draw(int8_arrays(x_shape))
+    w = draw(int8_arrays((1, kh, kw, out_ch), low=-127))
+    multiplier, shift = draw(multipliers(out_ch))
+    act_min, act_max = draw(activation_ranges())
+    p = DepthwiseConv2DParams(draw(st.integers(-127, 128)), draw(st.integers(-128, 127)), multiplier, shift, oh, ow,
+                              stride, pad, dilation, act_min, act_max, depth_multiplier=m)
+    return x, w, draw(biases(out_ch)), p
+
+
+@given(cases())
+def test_host_equals_reference(host_kernels, case):
+    np.testing.assert_array_equal(depthwise_conv2d_c(host_kernels, *case), depthwise_conv2d_s8(*case))
+
+
+@pytest.mark.toolchain
+@emulated()
+@given(cases(max_size=6, max_channels=6, max_kernel=3))
+def test_emulated_equals_reference(emulated_kernels, case):
+    np.testing.assert_array_equal(depthwise_conv2d_c(emulated_kernels, *case), depthwise_conv2d_s8(*case))
+
+
+@emulated(fraction=3)
+@given(st.data())
+def test_reference_equals_tflite_micro(data):
+    from . import tflite_oracle
+
+    x_shape, (kh, kw), mode, stride, dilation, pad, (oh, ow) = data.draw(window_geometries(max_size=8, max_channels=6))
+    m = data.draw(st.integers(1, 3))
+    out_ch = x_shape[3] * m
+    x = data.draw(int8_arrays(x_shape))
+    w = data.draw(int8_arrays((1, kh, kw, out_ch), low=-127))
+    bias = np.array(data.draw(st.lists(st.integers(-50_000, 50_000), min_size=out_ch, max_size=out_ch)), np.int32)
+    input_scale, input_zp, filter_scales, output_scale, output_zp = data.draw(oracle_quantization(out_ch))
+    expected = tflite_oracle.depthwise_conv2d(x, w, bias, input_scale, input_zp, filter_scales, output_scale,
+                                              output_zp, (x_shape[0], oh, ow, out_ch), mode, stride, dilation, m)
+    multiplier, shift = tflite_oracle.effective_multipliers(input_scale, filter_scales, output_scale)
+    p = DepthwiseConv2DParams(-input_zp, output_zp, multiplier, shift, oh, ow, stride, pad, dilation,
+                              depth_multiplier=m)
+    np.testing.assert_array_equal(depthwise_conv2d_s8(x, w, bias, p), expected)
+
+
+def test_reference_by_hand():
+    """Two channels, multiplier 2, 1x1 kernel: output channel o = input channel o // 2 times w[o]."""
+    x = np.array([[[[3, -4]]]], np.int8)
+    w = np.array([[[[1, 2, -1, 3]]]], np.int8)
+    one = np.full(4, 1 << 30, np.int32)
+    p = DepthwiseConv2DParams(0, 0, one, np.ones(4, np.int32), 1, 1, depth_multiplier=2)
+    np.testing.assert_array_equal(depthwise_conv2d_s8(x, w, None, p)[0, 0, 0], [3, 6, 4, -12])
+
+
+def test_kernel_rejects_bad_multiplier(host_kernels):
+    x, w = np.zeros((1, 3, 3, 2), np.int8), np.zeros((1, 1, 1, 2), np.int8)
+    p = DepthwiseConv2DParams(0, 0, np.full(2, 1 << 30, np.int32), np.zeros(2, np.int32), 3, 3, depth_multiplier=0)
+    with pytest.raises(ValueError, match="status -1"):
+        depthwise_conv2d_c(host_kernels, x, w, None, p)
