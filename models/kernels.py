@@ -116,3 +116,15 @@ def call_weighted(kernels, function: str, params: list[int], multiplier: np.ndar
         if status != 0:
             raise ValueError(f"{function} returned status {status}")
         return kernels.read(out, np.int8, tuple(out_dims))
+
+
+def call_unary(kernels, function: str, params: list[int], x: np.ndarray, out_shape) -> np.ndarray:
+    """Call a kernel of the unary signature: params, then (dims, data) for input and output (NHWC)."""
+    with kernels.scratch():
+        p = kernels.put(np.array(params, np.int32))
+        x_dims, out_dims = (kernels.put(np.array(d, np.int32)) for d in (x.shape, out_shape))
+        out = kernels.alloc(int(np.prod(out_shape)))
+        status = kernels.call(function, p, x_dims, kernels.put(x.astype(np.int8)), out_dims, out)
+        if status != 0:
+            raise ValueError(f"{function} returned status {status}")
+        return kernels.read(out, np.int8, tuple(out_shape))

@@ -42,18 +42,25 @@ def padding(mode: str, size: int, kernel: int, stride: int, dilation: int) -> tu
     raise ValueError(f"padding must be 'same' or 'valid', got {mode!r}")
 
 
-def taps(x: np.ndarray, p: Conv2DParams, kh: int, kw: int):
-    """Yield (ky, kx, window) for each filter tap: window[n, y, x, c] is the input (plus the input
-    offset) that tap reads for output pixel (y, x), int64 [N, out_h, out_w, C]. Padding holds zeros,
-    i.e. the input zero point, so a padded tap adds nothing, as if skipped."""
+def windows(x: np.ndarray, out_hw: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
+            pad: tuple[int, int], dilation: tuple[int, int], fill: int = 0):
+    """Yield (ky, kx, window) for each kernel tap: window[n, y, x, c] is what the tap reads for output
+    pixel (y, x), [N, out_h, out_w, C], taken from x padded with `fill` (pad above/left as given, and
+    below/right as far as the output needs)."""
     _, h, w, _ = x.shape
-    (sh, sw), (ph, pw), (dh, dw) = p.stride, p.pad, p.dilation
-    bottom = max(0, (p.out_h - 1) * sh + (kh - 1) * dh + 1 - h - ph)
-    right = max(0, (p.out_w - 1) * sw + (kw - 1) * dw + 1 - w - pw)
-    xs = np.pad(x.astype(np.int64) + p.input_offset, ((0, 0), (ph, bottom), (pw, right), (0, 0)))
+    (oh, ow), (kh, kw), (sh, sw), (ph, pw), (dh, dw) = out_hw, kernel, stride, pad, dilation
+    bottom = max(0, (oh - 1) * sh + (kh - 1) * dh + 1 - h - ph)
+    right = max(0, (ow - 1) * sw + (kw - 1) * dw + 1 - w - pw)
+    xs = np.pad(x, ((0, 0), (ph, bottom), (pw, right), (0, 0)), constant_values=fill)
     for ky in range(kh):
         for kx in range(kw):
-            yield ky, kx, xs[:, ky * dh: ky * dh + (p.out_h - 1) * sh + 1: sh, kx * dw: kx * dw + (p.out_w - 1) * sw + 1: sw]
+            yield ky, kx, xs[:, ky * dh: ky * dh + (oh - 1) * sh + 1: sh, kx * dw: kx * dw + (ow - 1) * sw + 1: sw]
+
+
+def taps(x: np.ndarray, p: Conv2DParams, kh: int, kw: int):
+    """windows() of x plus the input offset, int64; the padding holds zeros, i.e. the input zero
+    point, so a padded tap adds nothing, as if skipped."""
+    return windows(x.astype(np.int64) + p.input_offset, (p.out_h, p.out_w), (kh, kw), p.stride, p.pad, p.dilation)
 
 
 def conv2d_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: Conv2DParams) -> np.ndarray:

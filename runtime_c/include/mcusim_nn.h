@@ -57,6 +57,15 @@ typedef struct {
     int32_t depth_multiplier; /* >= 1 */
 } mcusim_dw_conv_params;
 
+/* Parameters of the pooling kernels (input and output share scale and zero point, as in TFLite). */
+typedef struct {
+    int32_t stride_h, stride_w; /* >= 1 */
+    int32_t pad_h, pad_w;       /* >= 0 */
+    int32_t filter_h, filter_w; /* >= 1 */
+    int32_t act_min;            /* [-128, act_max] */
+    int32_t act_max;            /* [act_min, 127] */
+} mcusim_pool_params;
+
 /* ---- requantization primitives (TFLite, double rounding); twins of models/quant.py ---- */
 
 /* round(a * b / 2^31), the one overflow (INT32_MIN * INT32_MIN) saturating to INT32_MAX. */
@@ -140,5 +149,17 @@ mcusim_status mcusim_depthwise_conv2d_s8(const mcusim_dw_conv_params *params, co
                                          const mcusim_dims *input_dims, const int8_t *input,
                                          const mcusim_dims *filter_dims, const int8_t *filter,
                                          const int32_t *bias, const mcusim_dims *output_dims, int8_t *output);
+
+/*
+ * Pooling over the window of output pixel (y, x): rows y*sh - ph .. + filter_h - 1, columns alike,
+ * only the taps inside the input (padding is ignored, never averaged in).
+ * avg: sum / count rounded half away from zero (count = taps inside), then clamp to the activation
+ * range; max: the largest tap, clamped. Every window must hold at least one tap inside the input.
+ * input_dims: N x H x W x C;  output_dims: N x OH x OW x C.
+ */
+mcusim_status mcusim_avg_pool2d_s8(const mcusim_pool_params *params, const mcusim_dims *input_dims,
+                                   const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
+mcusim_status mcusim_max_pool2d_s8(const mcusim_pool_params *params, const mcusim_dims *input_dims,
+                                   const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
 
 #endif /* MCUSIM_NN_H */

@@ -42,4 +42,23 @@ static inline int8_t mcusim_output_s8(int32_t acc, const mcusim_per_channel_quan
     return (int8_t)mcusim_clamp(acc, act_min, act_max);
 }
 
+/* The window of output pixel (oy, ox) clipped to the input: rows [*y0, *y1), columns [*x0, *x1). */
+static inline void mcusim_pool_window(const mcusim_pool_params *p, const mcusim_dims *in, int32_t oy, int32_t ox,
+                                      int32_t *y0, int32_t *y1, int32_t *x0, int32_t *x1)
+{
+    int32_t top = oy * p->stride_h - p->pad_h, left = ox * p->stride_w - p->pad_w;
+    *y0 = top > 0 ? top : 0;
+    *x0 = left > 0 ? left : 0;
+    *y1 = top + p->filter_h < in->h ? top + p->filter_h : in->h;
+    *x1 = left + p->filter_w < in->w ? left + p->filter_w : in->w;
+}
+
+/* Shape checks shared by the pooling kernels. */
+static inline int mcusim_pool_args_ok(const mcusim_pool_params *p, const mcusim_dims *in, const mcusim_dims *out)
+{
+    return in->n >= 1 && in->h >= 1 && in->w >= 1 && in->c >= 1 && out->n == in->n && out->c == in->c &&
+           out->h >= 1 && out->w >= 1 && p->stride_h >= 1 && p->stride_w >= 1 && p->pad_h >= 0 && p->pad_w >= 0 &&
+           p->filter_h >= 1 && p->filter_w >= 1 && p->act_min <= p->act_max;
+}
+
 #endif /* MCUSIM_NN_SUPPORT_H */

@@ -115,3 +115,19 @@ def depthwise_conv2d(x, w, bias, input_scale, input_zp, filter_scales, output_sc
     return _weighted(schema.BuiltinOperator.DEPTHWISE_CONV_2D, schema.BuiltinOptions.DepthwiseConv2DOptions, options,
                      x, w, bias, input_scale, input_zp, filter_scales, output_scale, output_zp, out_shape,
                      filter_axis=3)
+
+
+def pool2d(kind: str, x, scale: float, zero_point: int, out_shape, padding: str, filter_hw, stride,
+           activation: str = "none") -> np.ndarray:
+    """TFLM's int8 AVERAGE_POOL_2D or MAX_POOL_2D (`kind` "avg" or "max"); input and output share
+    scale and zero point."""
+    m = _Model()
+    i = m.tensor(x.shape, np.int8, scale, zero_point)
+    o = m.tensor(out_shape, np.int8, scale, zero_point)
+    options = schema.Pool2DOptionsT()
+    options.padding = {"same": schema.Padding.SAME, "valid": schema.Padding.VALID}[padding]
+    options.strideH, options.strideW = stride
+    options.filterHeight, options.filterWidth = filter_hw
+    options.fusedActivationFunction = ACTIVATIONS[activation]
+    opcode = {"avg": schema.BuiltinOperator.AVERAGE_POOL_2D, "max": schema.BuiltinOperator.MAX_POOL_2D}[kind]
+    return run(m.serialize(opcode, schema.BuiltinOptions.Pool2DOptions, options, [i], [o]), x)
