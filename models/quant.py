@@ -89,3 +89,53 @@ def output_stage(acc, multiplier, shift, output_offset: int, act_min: int, act_m
         raise ValueError(f"{op} accumulator overflows int32: outside the kernel's legal range")
     out = multiply_by_quantized_multiplier(acc, np.asarray(multiplier, np.int64), np.asarray(shift, np.int64))
     return np.clip(wrap_int32(out + output_offset), act_min, act_max).astype(np.int8)
+
+
+# ---- gemmlowp fixed-point helpers (softmax); raw int32 values in int64 arrays -------------------
+
+def saturating_rounding_multiply_by_pot(x, exponent: int):
+    """gemmlowp SaturatingRoundingMultiplyByPOT: x * 2^exponent, saturating for exponent > 0,
+    rounding (RoundingDivideByPOT) for exponent < 0."""
+    x = np.asarray(x, dtype=np.int64)
+    if exponent < 0:
+        return rounding_divide_by_pot(x, -exponent)
+    threshold = (1 << (31 - exponent)) - 1
+    return np.where(x > threshold, INT32_MAX, np.where(x < -threshold, INT32_MIN, x << exponent))
+
+
+def rounding_half_sum(a, b):
+    """gemmlowp RoundingHalfSum for int32: (a + b + sign) / 2, C division."""
+    s = np.asarray(a, dtype=np.int64) + np.asarray(b, dtype=np.int64)
+    v = s + np.where(s >= 0, 1, -1)
+    return np.where(v >= 0, v // 2, -((-v) // 2))
+
+
+def exp_on_negative_values(a):
+    """gemmlowp exp_on_negative_values for Q5.26 raw values a <= 0; returns Q0.31 raw values."""
+    srdhm = saturating_rounding_doubling_high_mul
+    a = np.asarray(a, dtype=np.int64)
+    one_quarter = 1 << 24
+    a_mod = (a & (one_quarter - 1)) - one_quarter
+    # exp on [-1/4, 0): a Taylor expansion around -1/8 (exp_on_interval_between_negative_one_quarter_and_0_excl)
+    x = wrap_int32(saturating_rounding_multiply_by_pot(a_mod, 5) + (1 << 28))
+    x2 = srdhm(x, x)
+    x3 = srdhm(x2, x)
+    x4 = srdhm(x2, x2)
+    poly = rounding_divide_by_pot(wrap_int32(srdhm(wrap_int32(rounding_divide_by_pot(x4, 2) + x3), 715827883) + x2), 1)
+    result = wrap_int32(1895147668 + srdhm(1895147668, wrap_int32(x + poly)))
+    remainder = wrap_int32(a_mod - a)
+    for exponent, multiplier in zip(range(-2, 5), (1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242)):
+        result = np.where(remainder & (1 << (26 + exponent)), srdhm(result, multiplier), result)
+    return np.where(a == 0, INT32_MAX, result)
+
+
+def one_over_one_plus_x_for_x_in_0_1(a):
+    """gemmlowp one_over_one_plus_x_for_x_in_0_1: Q0.31 raw in [0, 1) -> Q0.31 raw 1/(1+a), by three
+    Newton-Raphson steps in Q2.29."""
+    srdhm = saturating_rounding_doubling_high_mul
+    half_denominator = rounding_half_sum(a, INT32_MAX)
+    x = wrap_int32(1515870810 + srdhm(half_denominator, -1010580540))
+    for _ in range(3):
+        one_minus = wrap_int32((1 << 29) - srdhm(half_denominator, x))
+        x = wrap_int32(x + saturating_rounding_multiply_by_pot(srdhm(x, one_minus), 2))
+    return saturating_rounding_multiply_by_pot(x, 1)

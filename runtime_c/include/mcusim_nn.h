@@ -66,6 +66,13 @@ typedef struct {
     int32_t act_max;            /* [act_min, 127] */
 } mcusim_pool_params;
 
+/* Parameters of softmax, from TFLite's PreprocessSoftmaxScaling (models/ops/softmax.py). */
+typedef struct {
+    int32_t input_multiplier; /* [2^30, 2^31 - 1] */
+    int32_t input_left_shift; /* [0, 30] */
+    int32_t diff_min;         /* <= 0: inputs further below the row maximum give 0 (output -128) */
+} mcusim_softmax_params;
+
 /* ---- requantization primitives (TFLite, double rounding); twins of models/quant.py ---- */
 
 /* round(a * b / 2^31), the one overflow (INT32_MIN * INT32_MIN) saturating to INT32_MAX. */
@@ -161,5 +168,13 @@ mcusim_status mcusim_avg_pool2d_s8(const mcusim_pool_params *params, const mcusi
                                    const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
 mcusim_status mcusim_max_pool2d_s8(const mcusim_pool_params *params, const mcusim_dims *input_dims,
                                    const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
+
+/*
+ * Softmax over the last axis (input_dims->c = depth, [1, 2048]; rows = n * h * w), bit-exact with
+ * TFLite's int8 reference (gemmlowp fixed point: Q5.26 scaled differences, exp_on_negative_values,
+ * a Q12.19 sum, its reciprocal by Newton-Raphson). The output has scale 1/256, zero point -128.
+ */
+mcusim_status mcusim_softmax_s8(const mcusim_softmax_params *params, const mcusim_dims *input_dims,
+                                const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
 
 #endif /* MCUSIM_NN_H */

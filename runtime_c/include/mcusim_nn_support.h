@@ -61,4 +61,54 @@ static inline int mcusim_pool_args_ok(const mcusim_pool_params *p, const mcusim_
            p->filter_h >= 1 && p->filter_w >= 1 && p->act_min <= p->act_max;
 }
 
+/* ---- gemmlowp fixed point (twins of models/quant.py); additions wrap as in gemmlowp ---- */
+
+static inline int32_t mcusim_wrap_add(int32_t a, int32_t b) { return (int32_t)((uint32_t)a + (uint32_t)b); }
+
+/* SaturatingRoundingMultiplyByPOT for exponent in [1, 30]. */
+static inline int32_t mcusim_saturating_shift_left(int32_t x, int32_t exponent)
+{
+    const int32_t threshold = (int32_t)((1ll << (31 - exponent)) - 1);
+    return x > threshold ? INT32_MAX : x < -threshold ? INT32_MIN : (int32_t)((uint32_t)x << exponent);
+}
+
+static inline int32_t mcusim_rounding_half_sum(int32_t a, int32_t b)
+{
+    int64_t sum = (int64_t)a + b;
+    return (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+}
+
+/* exp(a) for a Q5.26 value a <= 0, as Q0.31. */
+static inline int32_t mcusim_exp_on_negative_values(int32_t a)
+{
+    static const int32_t multipliers[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+    const int32_t one_quarter = 1 << 24;
+    const int32_t a_mod = (a & (one_quarter - 1)) - one_quarter;
+    /* exp on [-1/4, 0): Taylor expansion around -1/8. */
+    const int32_t x = mcusim_wrap_add(mcusim_saturating_shift_left(a_mod, 5), 1 << 28);
+    const int32_t x2 = mcusim_srdhm(x, x), x3 = mcusim_srdhm(x2, x), x4 = mcusim_srdhm(x2, x2);
+    const int32_t poly = mcusim_rounding_divide_by_pot(
+        mcusim_wrap_add(mcusim_srdhm(mcusim_wrap_add(mcusim_rounding_divide_by_pot(x4, 2), x3), 715827883), x2), 1);
+    int32_t result = mcusim_wrap_add(1895147668, mcusim_srdhm(1895147668, mcusim_wrap_add(x, poly)));
+    const int32_t remainder = (int32_t)((uint32_t)a_mod - (uint32_t)a);
+    for (int32_t i = 0; i < 7; i++) {
+        if (remainder & (1 << (24 + i))) {
+            result = mcusim_srdhm(result, multipliers[i]);
+        }
+    }
+    return a == 0 ? INT32_MAX : result;
+}
+
+/* 1 / (1 + a) for a Q0.31 value a in [0, 1), as Q0.31: three Newton-Raphson steps in Q2.29. */
+static inline int32_t mcusim_one_over_one_plus_x(int32_t a)
+{
+    const int32_t half_denominator = mcusim_rounding_half_sum(a, INT32_MAX);
+    int32_t x = mcusim_wrap_add(1515870810, mcusim_srdhm(half_denominator, -1010580540));
+    for (int i = 0; i < 3; i++) {
+        int32_t one_minus = (int32_t)((uint32_t)(1 << 29) - (uint32_t)mcusim_srdhm(half_denominator, x));
+        x = mcusim_wrap_add(x, mcusim_saturating_shift_left(mcusim_srdhm(x, one_minus), 2));
+    }
+    return mcusim_saturating_shift_left(x, 1);
+}
+
 #endif /* MCUSIM_NN_SUPPORT_H */

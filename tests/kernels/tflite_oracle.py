@@ -131,3 +131,13 @@ def pool2d(kind: str, x, scale: float, zero_point: int, out_shape, padding: str,
     options.fusedActivationFunction = ACTIVATIONS[activation]
     opcode = {"avg": schema.BuiltinOperator.AVERAGE_POOL_2D, "max": schema.BuiltinOperator.MAX_POOL_2D}[kind]
     return run(m.serialize(opcode, schema.BuiltinOptions.Pool2DOptions, options, [i], [o]), x)
+
+
+def softmax(x, scale: float, zero_point: int, beta: float = 1.0) -> np.ndarray:
+    """TFLM's int8 SOFTMAX over the last axis; the output has scale 1/256 and zero point -128."""
+    m = _Model()
+    i = m.tensor(x.shape, np.int8, scale, zero_point)
+    o = m.tensor(x.shape, np.int8, 1 / 256, -128)
+    options = schema.SoftmaxOptionsT()
+    options.beta = beta
+    return run(m.serialize(schema.BuiltinOperator.SOFTMAX, schema.BuiltinOptions.SoftmaxOptions, options, [i], [o]), x)

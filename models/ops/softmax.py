@@ -1,0 +1,60 @@
+"""softmax, int8 -> int8 over the last axis, exactly as TFLite's reference (gemmlowp fixed point):
+the numpy reference and the call of its C twin runtime_c/src/softmax_s8.c.
+Formula: docs/numerics.md#softmax. The output is quantized with scale 1/256 and zero point -128.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..kernels import call_unary
+from ..quant import (exp_on_negative_values, one_over_one_plus_x_for_x_in_0_1, quantize_multiplier,
+                     rounding_divide_by_pot, saturating_rounding_doubling_high_mul, wrap_int32)
+
+SCALED_DIFF_INTEGER_BITS = 5
+ACCUMULATION_INTEGER_BITS = 12
+
+
+@dataclass(frozen=True)
+class SoftmaxParams:
+    input_multiplier: int
+    input_left_shift: int
+    diff_min: int
+
+    @classmethod
+    def from_scale(cls, input_scale: float, beta: float = 1.0) -> "SoftmaxParams":
+        """TFLite PreprocessSoftmaxScaling and CalculateInputRadius (float32 scale and beta, widened)."""
+        real = min(float(np.float32(beta)) * float(np.float32(input_scale)) * (1 << (31 - SCALED_DIFF_INTEGER_BITS)),
+                   (1 << 31) - 1.0)
+        multiplier, shift = quantize_multiplier(real)
+        if shift < 0:
+            raise ValueError(f"softmax input scale {input_scale} times beta {beta} is too small")
+        radius = math.floor(((1 << SCALED_DIFF_INTEGER_BITS) - 1) * (1 << (31 - SCALED_DIFF_INTEGER_BITS))
+                            / (1 << shift))
+        return cls(multiplier, shift, -radius)
+
+
+def softmax_s8(x: np.ndarray, p: SoftmaxParams) -> np.ndarray:
+    """x int8 [..., depth] -> int8 [..., depth]."""
+    diff = x.astype(np.int64) - x.max(axis=-1, keepdims=True)
+    inside = diff >= p.diff_min
+    scaled = saturating_rounding_doubling_high_mul(wrap_int32(diff << p.input_left_shift), p.input_multiplier)
+    exps = np.where(inside, exp_on_negative_values(np.where(inside, scaled, 0)), 0)
+    sum_of_exps = wrap_int32(rounding_divide_by_pot(exps, ACCUMULATION_INTEGER_BITS).sum(axis=-1, keepdims=True))
+    # GetReciprocal: normalize the sum to [1, 2), take 1/x in Q0.31.
+    headroom = 32 - np.frexp(sum_of_exps.astype(np.float64))[1].astype(np.int64)  # clz of a positive int32
+    bits_over_unit = ACCUMULATION_INTEGER_BITS - headroom
+    shifted_minus_one = wrap_int32(((sum_of_exps << headroom) & 0xFFFF_FFFF) - (1 << 31))
+    scale = one_over_one_plus_x_for_x_in_0_1(shifted_minus_one)
+    out = rounding_divide_by_pot(saturating_rounding_doubling_high_mul(scale, exps), bits_over_unit + 31 - 8) - 128
+    return np.where(inside, np.clip(out, -128, 127), -128).astype(np.int8)
+
+
+def softmax_c(kernels, x: np.ndarray, p: SoftmaxParams) -> np.ndarray:
+    """The C kernel on `kernels`; x is viewed as rows of its last axis."""
+    rows = x.reshape(1, 1, -1, x.shape[-1])
+    out = call_unary(kernels, "mcusim_softmax_s8", [p.input_multiplier, p.input_left_shift, p.diff_min], rows,
+                     rows.shape)
+    return out.reshape(x.shape)
