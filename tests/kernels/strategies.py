@@ -34,14 +34,14 @@ def emulated(fraction: int = 5):
 
 
 @st.composite
-def window_geometries(draw, max_size=9, max_channels=9, max_kernel=4):
+def window_geometries(draw, max_size=9, max_channels=9, max_kernel=4, dilated=True):
     """A sliding-window geometry: (input shape NHWC, (KH, KW), padding mode, stride, dilation,
     explicit (pad_h, pad_w), (out_h, out_w)), sizes from 1 and odd, TFLite's SAME/VALID padding."""
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, max_size)), draw(st.integers(1, max_size)),
              draw(st.integers(1, max_channels)))
     kernel = (draw(st.integers(1, max_kernel)), draw(st.integers(1, max_kernel)))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilated else (1, 1)
     mode = draw(st.sampled_from(["same", "valid"]))
     (ph, oh), (pw, ow) = (padding(mode, size, k, s, d) for size, k, s, d in
                           zip(shape[1:3], kernel, stride, dilation))
