@@ -1,5 +1,6 @@
 """The `mcusim` commands of the NN side, registered through the `mcusim.commands` entry point:
 
+    mcusim import MODEL.tflite -o GRAPH
     mcusim infer GRAPH --input X.npy [--input ...] --output Y.npy [--dequantize]
 
 Inputs are given once per graph input, in order (or one .npz holding one array per input, in
@@ -86,7 +87,25 @@ def cmd_infer(args) -> int:
     return 0
 
 
+def cmd_import(args) -> int:
+    from .tflite_import import import_tflite
+
+    graph = import_tflite(args.model)
+    try:
+        graph.save(args.output)
+    except OSError as e:
+        raise UsageError(f"-o {args.output}: cannot write: {e.strerror}") from None
+    kinds = ", ".join(sorted({op.kind for op in graph.ops}))
+    print(f"{args.output}: {len(graph.ops)} ops ({kinds}), {len(graph.tensors)} tensors")
+    return 0
+
+
 def register(subparsers) -> None:
+    p = subparsers.add_parser("import", help="convert an int8 TFLite flatbuffer into an mcusim graph")
+    p.add_argument("model", metavar="MODEL.tflite")
+    p.add_argument("-o", "--output", required=True, metavar="GRAPH")
+    p.set_defaults(func=cmd_import)
+
     p = subparsers.add_parser("infer", help="run a graph on inputs with the reference interpreter")
     p.add_argument("graph", metavar="GRAPH")
     p.add_argument("--input", action="append", required=True, metavar="X.npy",

@@ -62,7 +62,51 @@ class FullyConnectedAttrs:
     activation: str = "none"
 
 
-OP_ATTRS: dict[str, type] = {"fully_connected": FullyConnectedAttrs}
+@dataclass(frozen=True)
+class Conv2DAttrs:
+    """Explicit padding (rows above, columns left); the output tensor's shape fixes the rest."""
+
+    stride: tuple[int, int] = (1, 1)
+    pad: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    activation: str = "none"
+
+    def __post_init__(self):
+        for name in ("stride", "pad", "dilation"):
+            object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
+
+
+@dataclass(frozen=True)
+class DepthwiseConv2DAttrs(Conv2DAttrs):
+    depth_multiplier: int = 1
+
+
+@dataclass(frozen=True)
+class Pool2DAttrs:
+    filter: tuple[int, int] = (2, 2)
+    stride: tuple[int, int] = (2, 2)
+    pad: tuple[int, int] = (0, 0)
+    activation: str = "none"
+
+    def __post_init__(self):
+        for name in ("filter", "stride", "pad"):
+            object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
+
+
+@dataclass(frozen=True)
+class SoftmaxAttrs:
+    beta: float = 1.0
+
+
+@dataclass(frozen=True)
+class ReshapeAttrs:
+    """The new shape is the output tensor's."""
+
+
+OP_ATTRS: dict[str, type] = {
+    "fully_connected": FullyConnectedAttrs, "conv2d": Conv2DAttrs, "depthwise_conv2d": DepthwiseConv2DAttrs,
+    "avg_pool2d": Pool2DAttrs, "max_pool2d": Pool2DAttrs, "softmax": SoftmaxAttrs, "reshape": ReshapeAttrs,
+}
 
 
 @dataclass
@@ -219,23 +263,99 @@ def _expect(cond: bool, where: str, message: str) -> None:
         raise GraphError(f"{where}: {message}")
 
 
+def _io(graph: Graph, op: Op, where: str, inputs: tuple[int, ...]) -> list[Tensor]:
+    """The op's tensors (inputs then the one output) after checking their count, int8 activations
+    and per-tensor quantization of its activations."""
+    _expect(len(op.inputs) in inputs and len(op.outputs) == 1, where,
+            f"takes {' or '.join(map(str, inputs))} inputs and one output")
+    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    _expect(x.dtype == y.dtype == "int8", where, "input and output must be int8")
+    _expect(x.quant is not None and y.quant is not None and len(x.quant.scale) == len(y.quant.scale) == 1, where,
+            "input and output need per-tensor quantization")
+    if hasattr(op.attrs, "activation"):
+        _expect(op.attrs.activation in ACTIVATIONS, where, f"activation {op.attrs.activation!r} not in {ACTIVATIONS}")
+    return [graph.tensors[n] for n in op.inputs] + [y]
+
+
+def _check_weights(where: str, w: Tensor, bias: Tensor | None, channels: int, axis: int) -> None:
+    _expect(w.dtype == "int8" and w.data is not None, where, f"weights {w.name!r} must be a constant int8 tensor")
+    _expect(w.quant is not None and all(z == 0 for z in w.quant.zero_point) and
+            (w.quant.axis is None or w.quant.axis % len(w.shape) == axis), where,
+            f"weights must be symmetric (zero point 0), per tensor or per output channel (axis {axis})")
+    if bias is not None:
+        _expect(bias.dtype == "int32" and bias.shape == (channels,) and bias.data is not None, where,
+                f"bias must be a constant int32 [{channels}]")
+
+
 def _validate_fully_connected(graph: Graph, op: Op, where: str) -> None:
-    _expect(len(op.inputs) in (2, 3) and len(op.outputs) == 1, where, "takes (input, weights[, bias]) -> output")
-    x, w = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
-    y = graph.tensors[op.outputs[0]]
-    _expect(x.dtype == w.dtype == y.dtype == "int8", where, "input, weights and output must be int8")
-    _expect(len(x.shape) == 2 and len(w.shape) == 2 and len(y.shape) == 2, where, "tensors must be 2-D [B, K], [O, K], [B, O]")
-    _expect(x.shape[1] == w.shape[1], where, f"input depth {x.shape[1]} != weights depth {w.shape[1]}")
-    _expect(y.shape == (x.shape[0], w.shape[0]), where, f"output shape {y.shape} != {(x.shape[0], w.shape[0])}")
-    _expect(w.data is not None, where, f"weights {w.name!r} must be a constant")
-    _expect(all(q is not None for q in (x.quant, w.quant, y.quant)), where, "input, weights and output need quantization")
-    _expect(w.quant.axis in (None, 0) and all(z == 0 for z in w.quant.zero_point), where,
-            "weights must be symmetric (zero point 0), per tensor or per output channel (axis 0)")
-    _expect(op.attrs.activation in ACTIVATIONS, where, f"activation {op.attrs.activation!r} not in {ACTIVATIONS}")
-    if len(op.inputs) == 3:
-        b = graph.tensors[op.inputs[2]]
-        _expect(b.dtype == "int32" and b.shape == (w.shape[0],) and b.data is not None, where,
-                f"bias must be a constant int32 [{w.shape[0]}]")
+    x, w, *rest = _io(graph, op, where, (2, 3))
+    y = rest[-1]
+    _expect(len(w.shape) == 2, where, "weights must be 2-D [O, K]")
+    channels, depth = w.shape
+    size = int(np.prod(x.shape))
+    _expect(size % depth == 0, where, f"input of {size} elements is not a whole number of rows of {depth}")
+    _expect(int(np.prod(y.shape)) == size // depth * channels and y.shape[-1] == channels, where,
+            f"output shape {y.shape} does not hold {size // depth} rows of {channels}")
+    _check_weights(where, w, rest[0] if len(rest) == 2 else None, channels, 0)
 
 
-VALIDATORS = {"fully_connected": _validate_fully_connected}
+def _validate_window(where: str, x: Tensor, y: Tensor, stride, pad, dilation) -> None:
+    _expect(len(x.shape) == 4 and len(y.shape) == 4 and x.shape[0] == y.shape[0], where,
+            "input and output must be NHWC with the same batch")
+    _expect(min(*stride, *dilation) >= 1 and min(pad) >= 0, where, "strides and dilations >= 1, padding >= 0")
+    for axis, (size, out, s, p) in enumerate(zip(x.shape[1:3], y.shape[1:3], stride, pad)):
+        # Every window starts above the input's last row (column), as SAME and VALID padding give.
+        _expect((out - 1) * s - p <= size - 1, where,
+                f"{'height' if axis == 0 else 'width'}: {out} outputs at stride {s} overrun an input of {size}")
+
+
+def _validate_conv2d(graph: Graph, op: Op, where: str) -> None:
+    x, w, *rest = _io(graph, op, where, (2, 3))
+    y = rest[-1]
+    _expect(len(w.shape) == 4 and w.shape[3] == x.shape[-1] and y.shape[-1] == w.shape[0], where,
+            "weights must be [O, KH, KW, C] for an NHWC input of C channels and an output of O")
+    _check_weights(where, w, rest[0] if len(rest) == 2 else None, w.shape[0], 0)
+    a = op.attrs
+    _validate_window(where, x, y, a.stride, a.pad, a.dilation)
+
+
+def _validate_depthwise_conv2d(graph: Graph, op: Op, where: str) -> None:
+    x, w, *rest = _io(graph, op, where, (2, 3))
+    y = rest[-1]
+    channels = x.shape[-1] * op.attrs.depth_multiplier
+    _expect(op.attrs.depth_multiplier >= 1, where, "depth multiplier must be >= 1")
+    _expect(len(w.shape) == 4 and w.shape[0] == 1 and w.shape[3] == channels and y.shape[-1] == channels, where,
+            f"weights must be [1, KH, KW, {channels}] and the output {channels} channels")
+    _check_weights(where, w, rest[0] if len(rest) == 2 else None, channels, 3)
+    a = op.attrs
+    _validate_window(where, x, y, a.stride, a.pad, a.dilation)
+
+
+def _validate_pool2d(graph: Graph, op: Op, where: str) -> None:
+    x, y = _io(graph, op, where, (1,))
+    _expect(x.quant == y.quant, where, "pooling keeps the input's scale and zero point")
+    _expect(y.shape[-1] == x.shape[-1], where, "pooling keeps the channel count")
+    a = op.attrs
+    _expect(min(a.filter) >= 1, where, "filter must be at least 1x1")
+    _validate_window(where, x, y, a.stride, a.pad, (1, 1))
+
+
+def _validate_softmax(graph: Graph, op: Op, where: str) -> None:
+    x, y = _io(graph, op, where, (1,))
+    _expect(x.shape == y.shape, where, "softmax keeps the shape")
+    _expect(abs(y.quant.scale[0] - 1 / 256) < 1e-9 and y.quant.zero_point[0] == -128, where,
+            "the int8 softmax output has scale 1/256 and zero point -128")
+    _expect(op.attrs.beta > 0, where, "beta must be positive")
+
+
+def _validate_reshape(graph: Graph, op: Op, where: str) -> None:
+    x, y = _io(graph, op, where, (1,))
+    _expect(int(np.prod(x.shape)) == int(np.prod(y.shape)), where, f"cannot reshape {x.shape} to {y.shape}")
+    _expect(x.quant == y.quant, where, "reshape keeps the scale and zero point")
+
+
+VALIDATORS = {
+    "fully_connected": _validate_fully_connected, "conv2d": _validate_conv2d,
+    "depthwise_conv2d": _validate_depthwise_conv2d, "avg_pool2d": _validate_pool2d, "max_pool2d": _validate_pool2d,
+    "softmax": _validate_softmax, "reshape": _validate_reshape,
+}

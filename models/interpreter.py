@@ -12,14 +12,17 @@ from typing import Callable
 import numpy as np
 
 from .graph import Graph, GraphError, Op, Tensor
+from .ops.conv2d import Conv2DParams, conv2d_s8
+from .ops.depthwise_conv2d import DepthwiseConv2DParams, depthwise_conv2d_s8
 from .ops.fully_connected import FullyConnectedParams, fully_connected_s8
+from .ops.pool2d import Pool2DParams, avg_pool2d_s8, max_pool2d_s8
+from .ops.softmax import SoftmaxParams, softmax_s8
 from .quant import quantize_multiplier, round_half_away
 
 
-def per_channel_multipliers(x: Tensor, w: Tensor, y: Tensor) -> tuple[np.ndarray, np.ndarray]:
+def per_channel_multipliers(x: Tensor, w: Tensor, y: Tensor, channels: int) -> tuple[np.ndarray, np.ndarray]:
     """multiplier[c], shift[c] for real = input_scale * weight_scale[c] / output_scale."""
     in_scale, out_scale = float(np.float32(x.quant.scale[0])), float(np.float32(y.quant.scale[0]))
-    channels = w.shape[0]
     scales = w.quant.scale if len(w.quant.scale) == channels else w.quant.scale * channels
     pairs = [quantize_multiplier(in_scale * float(np.float32(s)) / out_scale) for s in scales]
     return np.array([m for m, _ in pairs], np.int32), np.array([s for _, s in pairs], np.int32)
@@ -36,16 +39,60 @@ def activation_range(activation: str, y: Tensor) -> tuple[int, int]:
     return lo, hi
 
 
-def _fully_connected(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+def _weighted(graph: Graph, op: Op, channels: int):
+    """(x, w, bias, y, multiplier, shift, act_min, act_max) of a weighted op."""
     x, w, y = (graph.tensors[n] for n in (op.inputs[0], op.inputs[1], op.outputs[0]))
-    multiplier, shift = per_channel_multipliers(x, w, y)
-    act_min, act_max = activation_range(op.attrs.activation, y)
-    params = FullyConnectedParams(-x.quant.zero_point[0], y.quant.zero_point[0], multiplier, shift, act_min, act_max)
     bias = graph.tensors[op.inputs[2]].data if len(op.inputs) == 3 else None
-    values[op.outputs[0]] = fully_connected_s8(values[op.inputs[0]], w.data, bias, params)
+    multiplier, shift = per_channel_multipliers(x, w, y, channels)
+    return x, w, bias, y, multiplier, shift, *activation_range(op.attrs.activation, y)
 
 
-KERNELS: dict[str, Callable[[Graph, Op, dict], None]] = {"fully_connected": _fully_connected}
+def _fully_connected(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    x, w, bias, y, multiplier, shift, act_min, act_max = _weighted(graph, op, graph.tensors[op.inputs[1]].shape[0])
+    params = FullyConnectedParams(-x.quant.zero_point[0], y.quant.zero_point[0], multiplier, shift, act_min, act_max)
+    rows = values[op.inputs[0]].reshape(-1, w.shape[1])
+    values[op.outputs[0]] = fully_connected_s8(rows, w.data, bias, params).reshape(y.shape)
+
+
+def _conv2d(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    x, w, bias, y, multiplier, shift, act_min, act_max = _weighted(graph, op, graph.tensors[op.inputs[1]].shape[0])
+    a = op.attrs
+    params = Conv2DParams(-x.quant.zero_point[0], y.quant.zero_point[0], multiplier, shift, y.shape[1], y.shape[2],
+                          a.stride, a.pad, a.dilation, act_min, act_max)
+    values[op.outputs[0]] = conv2d_s8(values[op.inputs[0]], w.data, bias, params)
+
+
+def _depthwise_conv2d(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    x, w, bias, y, multiplier, shift, act_min, act_max = _weighted(graph, op, graph.tensors[op.inputs[1]].shape[3])
+    a = op.attrs
+    params = DepthwiseConv2DParams(-x.quant.zero_point[0], y.quant.zero_point[0], multiplier, shift, y.shape[1],
+                                   y.shape[2], a.stride, a.pad, a.dilation, act_min, act_max, a.depth_multiplier)
+    values[op.outputs[0]] = depthwise_conv2d_s8(values[op.inputs[0]], w.data, bias, params)
+
+
+def _pool2d(reference):
+    def kernel(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+        y, a = graph.tensors[op.outputs[0]], op.attrs
+        params = Pool2DParams(a.filter, y.shape[1], y.shape[2], a.stride, a.pad, *activation_range(a.activation, y))
+        values[op.outputs[0]] = reference(values[op.inputs[0]], params)
+
+    return kernel
+
+
+def _softmax(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    x = graph.tensors[op.inputs[0]]
+    values[op.outputs[0]] = softmax_s8(values[op.inputs[0]], SoftmaxParams.from_scale(x.quant.scale[0], op.attrs.beta))
+
+
+def _reshape(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    values[op.outputs[0]] = values[op.inputs[0]].reshape(graph.tensors[op.outputs[0]].shape)
+
+
+KERNELS: dict[str, Callable[[Graph, Op, dict], None]] = {
+    "fully_connected": _fully_connected, "conv2d": _conv2d, "depthwise_conv2d": _depthwise_conv2d,
+    "avg_pool2d": _pool2d(avg_pool2d_s8), "max_pool2d": _pool2d(max_pool2d_s8), "softmax": _softmax,
+    "reshape": _reshape,
+}
 
 
 def run(graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:

@@ -14,10 +14,14 @@ ACTIVATIONS = {"none": schema.ActivationFunctionType.NONE, "relu": schema.Activa
                "relu6": schema.ActivationFunctionType.RELU6}
 
 
-class _Model:
+class Model:
+    """A TFLite model under construction: tensors, constant buffers and operators, in order."""
+
     def __init__(self):
         self.tensors: list = []
         self.buffers: list = [schema.BufferT()]  # buffer 0: empty, by convention
+        self.opcodes: list[int] = []
+        self.operators: list = []
 
     def tensor(self, shape, dtype, scale, zero_point, data: np.ndarray | None = None, axis: int = 0) -> int:
         t = schema.TensorT()
@@ -37,20 +41,33 @@ class _Model:
         self.tensors.append(t)
         return len(self.tensors) - 1
 
-    def serialize(self, opcode: int, options_type: int, options, inputs: list[int], outputs: list[int]) -> bytes:
-        code = schema.OperatorCodeT()
-        code.builtinCode = code.deprecatedBuiltinCode = opcode
-        code.version = 1
+    def op(self, opcode: int, options_type: int, options, inputs: list[int], outputs: list[int]) -> None:
+        if opcode not in self.opcodes:
+            self.opcodes.append(opcode)
         op = schema.OperatorT()
-        op.opcodeIndex, op.inputs, op.outputs = 0, inputs, outputs
+        op.opcodeIndex, op.inputs, op.outputs = self.opcodes.index(opcode), inputs, outputs
         op.builtinOptionsType, op.builtinOptions = options_type, options
+        self.operators.append(op)
+
+    def serialize(self, inputs: list[int], outputs: list[int]) -> bytes:
+        codes = []
+        for opcode in self.opcodes:
+            code = schema.OperatorCodeT()
+            code.builtinCode = code.deprecatedBuiltinCode = opcode
+            code.version = 1
+            codes.append(code)
         graph = schema.SubGraphT()
-        graph.tensors, graph.inputs, graph.outputs, graph.operators = self.tensors, [inputs[0]], outputs, [op]
+        graph.tensors, graph.inputs, graph.outputs, graph.operators = self.tensors, inputs, outputs, self.operators
         model = schema.ModelT()
-        model.version, model.operatorCodes, model.subgraphs, model.buffers = 3, [code], [graph], self.buffers
+        model.version, model.operatorCodes, model.subgraphs, model.buffers = 3, codes, [graph], self.buffers
         builder = flatbuffers.Builder(1024)
         builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
         return bytes(builder.Output())
+
+    def single(self, opcode: int, options_type: int, options, inputs: list[int], outputs: list[int]) -> bytes:
+        """The bytes of a model of this one op (its first input is the model's input)."""
+        self.op(opcode, options_type, options, inputs, outputs)
+        return self.serialize([inputs[0]], outputs)
 
 
 def run(model: bytes, x: np.ndarray) -> np.ndarray:
@@ -71,14 +88,14 @@ def _weighted(opcode, options_type, options, x, w, bias, input_scale, input_zp, 
               output_zp, out_shape, filter_axis=0) -> np.ndarray:
     """A one-op model of a weighted op: input, constant filter (per-channel along filter_axis),
     constant bias, output."""
-    m = _Model()
+    m = Model()
     channels = len(filter_scales)
     zeros = np.zeros(channels, np.int64)
     i = m.tensor(x.shape, np.int8, input_scale, input_zp)
     f = m.tensor(w.shape, np.int8, filter_scales, zeros, w, axis=filter_axis)
     b = m.tensor(bias.shape, np.int32, np.float32(input_scale) * filter_scales.astype(np.float32), zeros, bias)
     o = m.tensor(out_shape, np.int8, output_scale, output_zp)
-    return run(m.serialize(opcode, options_type, options, [i, f, b], [o]), x)
+    return run(m.single(opcode, options_type, options, [i, f, b], [o]), x)
 
 
 def fully_connected(x, w, bias, input_scale, input_zp, filter_scales, output_scale, output_zp,
@@ -121,7 +138,7 @@ def pool2d(kind: str, x, scale: float, zero_point: int, out_shape, padding: str,
            activation: str = "none") -> np.ndarray:
     """TFLM's int8 AVERAGE_POOL_2D or MAX_POOL_2D (`kind` "avg" or "max"); input and output share
     scale and zero point."""
-    m = _Model()
+    m = Model()
     i = m.tensor(x.shape, np.int8, scale, zero_point)
     o = m.tensor(out_shape, np.int8, scale, zero_point)
     options = schema.Pool2DOptionsT()
@@ -130,14 +147,14 @@ def pool2d(kind: str, x, scale: float, zero_point: int, out_shape, padding: str,
     options.filterHeight, options.filterWidth = filter_hw
     options.fusedActivationFunction = ACTIVATIONS[activation]
     opcode = {"avg": schema.BuiltinOperator.AVERAGE_POOL_2D, "max": schema.BuiltinOperator.MAX_POOL_2D}[kind]
-    return run(m.serialize(opcode, schema.BuiltinOptions.Pool2DOptions, options, [i], [o]), x)
+    return run(m.single(opcode, schema.BuiltinOptions.Pool2DOptions, options, [i], [o]), x)
 
 
 def softmax(x, scale: float, zero_point: int, beta: float = 1.0) -> np.ndarray:
     """TFLM's int8 SOFTMAX over the last axis; the output has scale 1/256 and zero point -128."""
-    m = _Model()
+    m = Model()
     i = m.tensor(x.shape, np.int8, scale, zero_point)
     o = m.tensor(x.shape, np.int8, 1 / 256, -128)
     options = schema.SoftmaxOptionsT()
     options.beta = beta
-    return run(m.serialize(schema.BuiltinOperator.SOFTMAX, schema.BuiltinOptions.SoftmaxOptions, options, [i], [o]), x)
+    return run(m.single(schema.BuiltinOperator.SOFTMAX, schema.BuiltinOptions.SoftmaxOptions, options, [i], [o]), x)

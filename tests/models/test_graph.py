@@ -43,7 +43,7 @@ def test_round_trip(tmp_path):
 
 @pytest.mark.parametrize("edit, message", [
     (lambda g: g.ops[0].__setattr__("inputs", ("x", "nope", "b")), "input 'nope' is missing"),
-    (lambda g: g.tensors["y"].__setattr__("shape", (2, 4)), r"output shape \(2, 4\) != \(2, 3\)"),
+    (lambda g: g.tensors["y"].__setattr__("shape", (2, 4)), r"output shape \(2, 4\) does not hold 2 rows of 3"),
     (lambda g: g.tensors["x"].__setattr__("dtype", "int16"), "dtype 'int16' is not one of"),
     (lambda g: g.ops.append(Op("conv9d", ("y",), ("y",), name="bad")), "unknown op kind 'conv9d'"),
     (lambda g: g.tensors["w"].__setattr__("quant", Quant((0.1,), (5,))), "weights must be symmetric"),

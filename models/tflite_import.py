@@ -1,0 +1,137 @@
+"""Import an int8 TFLite flatbuffer into a Graph, with the schema that tflite-micro ships.
+
+Supported: FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX and
+RESHAPE, with fused NONE/RELU/RELU6, on int8 activations (int8 weights, int32 biases). SAME/VALID
+padding becomes explicit padding. Anything else (another op, a float tensor, a fused activation
+we do not have) is a GraphError naming the op and its index.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mcusim.errors import McusimError
+
+from .graph import (Conv2DAttrs, DepthwiseConv2DAttrs, FullyConnectedAttrs, Graph, GraphError, Op, Pool2DAttrs,
+                    Quant, ReshapeAttrs, SoftmaxAttrs, Tensor)
+from .ops.conv2d import padding
+
+
+def _schema():
+    try:
+        from tflite_micro.tensorflow.lite.micro.python import schema_py_generated
+    except ImportError:
+        raise McusimError("importing .tflite needs the tflite-micro package: pip install 'mcusim[tflite]'") from None
+    return schema_py_generated
+
+
+def import_tflite(path: str | Path) -> Graph:
+    """Read `path` and return its first subgraph as a validated Graph."""
+    schema = _schema()
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise GraphError(f"{path}: cannot read: {e.strerror}") from None
+    if len(raw) < 8 or raw[4:8] != b"TFL3":
+        raise GraphError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier)")
+    try:
+        model = schema.ModelT.InitFromPackedBuf(raw, 0)
+    except Exception as e:  # the generated reader raises anything on corrupt offsets
+        raise GraphError(f"{path}: corrupt TFLite flatbuffer ({type(e).__name__}: {e})") from None
+    if not model.subgraphs:
+        raise GraphError(f"{path}: the model has no subgraph")
+    return _Importer(schema, model, path).graph()
+
+
+class _Importer:
+    def __init__(self, schema, model, path: Path):
+        self.s, self.model, self.path = schema, model, path
+        self.sub = model.subgraphs[0]
+        self.op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+        self.names: list[str] = []
+        self.tensors: dict[str, Tensor] = {}
+
+    def graph(self) -> Graph:
+        for i, t in enumerate(self.sub.tensors):
+            self._tensor(i, t)
+        ops = [self._op(i, op) for i, op in enumerate(self.sub.operators or [])]
+        graph = Graph(self.tensors, ops, [self.names[i] for i in self.sub.inputs],
+                      [self.names[i] for i in self.sub.outputs], {"source": self.path.name})
+        try:
+            graph.validate()
+        except GraphError as e:
+            raise GraphError(f"{self.path}: {e}") from None
+        return graph
+
+    def _tensor(self, index: int, t) -> None:
+        name = (t.name.decode() if isinstance(t.name, bytes) else t.name) or f"tensor{index}"
+        if name in self.tensors:
+            name = f"{name}#{index}"
+        self.names.append(name)
+        types = {self.s.TensorType.INT8: "int8", self.s.TensorType.INT32: "int32",
+                 self.s.TensorType.FLOAT32: "float32"}
+        dtype = types.get(t.type)
+        if dtype is None:
+            kind = {v: k for k, v in vars(self.s.TensorType).items() if not k.startswith("_")}.get(t.type, t.type)
+            raise GraphError(f"{self.path}: tensor {name!r} has type {kind}; mcusim imports int8 models")
+        shape = tuple(int(d) for d in (t.shape if t.shape is not None else ()))
+        q = t.quantization
+        quant = None
+        if q is not None and q.scale is not None and len(q.scale):
+            axis = None if len(q.scale) == 1 else int(q.quantizedDimension)
+            quant = Quant(tuple(float(v) for v in q.scale), tuple(int(v) for v in q.zeroPoint), axis)
+        data = None
+        buffer = self.model.buffers[t.buffer] if t.buffer < len(self.model.buffers) else None
+        if buffer is not None and buffer.data is not None and len(buffer.data):
+            data = np.frombuffer(bytes(bytearray(buffer.data)), dtype=dtype).reshape(shape).copy()
+        self.tensors[name] = Tensor(name, shape, dtype, quant, data)
+
+    def _op(self, index: int, op):
+        code = self.model.operatorCodes[op.opcodeIndex]
+        opcode = max(code.builtinCode, code.deprecatedBuiltinCode)
+        name = self.op_names.get(opcode, str(opcode))
+        where = f"{self.path}: op {index} ({name})"
+        inputs = [self.names[i] for i in op.inputs if i >= 0]
+        outputs = [self.names[i] for i in op.outputs]
+        for t in (*inputs, *outputs):
+            if self.tensors[t].dtype == "float32":
+                raise GraphError(f"{where}: tensor {t!r} is float; mcusim imports fully int8-quantized models")
+        o = op.builtinOptions
+        B = self.s.BuiltinOperator
+        if opcode == B.FULLY_CONNECTED:
+            return Op("fully_connected", inputs, outputs, FullyConnectedAttrs(self._activation(o, where)), name)
+        if opcode in (B.CONV_2D, B.DEPTHWISE_CONV_2D):
+            x, w = self.tensors[inputs[0]], self.tensors[inputs[1]]
+            stride, dilation = (o.strideH, o.strideW), (o.dilationHFactor, o.dilationWFactor)
+            pad = tuple(padding(self._padding(o, where), size, k, s, d)[0]
+                        for size, k, s, d in zip(x.shape[1:3], w.shape[1:3], stride, dilation))
+            if opcode == B.CONV_2D:
+                return Op("conv2d", inputs, outputs, Conv2DAttrs(stride, pad, dilation, self._activation(o, where)), name)
+            return Op("depthwise_conv2d", inputs, outputs,
+                      DepthwiseConv2DAttrs(stride, pad, dilation, self._activation(o, where), o.depthMultiplier), name)
+        if opcode in (B.AVERAGE_POOL_2D, B.MAX_POOL_2D):
+            x = self.tensors[inputs[0]]
+            filt, stride = (o.filterHeight, o.filterWidth), (o.strideH, o.strideW)
+            pad = tuple(padding(self._padding(o, where), size, k, s, 1)[0]
+                        for size, k, s in zip(x.shape[1:3], filt, stride))
+            kind = "avg_pool2d" if opcode == B.AVERAGE_POOL_2D else "max_pool2d"
+            return Op(kind, inputs, outputs, Pool2DAttrs(filt, stride, pad, self._activation(o, where)), name)
+        if opcode == B.SOFTMAX:
+            return Op("softmax", inputs, outputs, SoftmaxAttrs(float(o.beta)), name)
+        if opcode == B.RESHAPE:
+            return Op("reshape", inputs[:1], outputs, ReshapeAttrs(), name)
+        raise GraphError(f"{where}: unsupported op; mcusim imports FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, "
+                         "AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX and RESHAPE")
+
+    def _activation(self, options, where: str) -> str:
+        A = self.s.ActivationFunctionType
+        value = options.fusedActivationFunction
+        names = {A.NONE: "none", A.RELU: "relu", A.RELU6: "relu6"}
+        if value not in names:
+            raise GraphError(f"{where}: fused activation {value} is not supported (NONE, RELU, RELU6)")
+        return names[value]
+
+    def _padding(self, options, where: str) -> str:
+        return {self.s.Padding.SAME: "same", self.s.Padding.VALID: "valid"}[options.padding]

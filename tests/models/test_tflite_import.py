@@ -1,0 +1,124 @@
+"""`mcusim import`: an int8 .tflite of conv -> depthwise -> pool -> reshape -> FC -> softmax, built with
+the flatbuffers schema, imported and run by the reference interpreter, equals TFLite Micro bit for
+bit; unsupported and hostile files get one-line errors."""
+import numpy as np
+import pytest
+from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+from mcusim.cli import main
+from mcusim.models.graph import Graph, GraphError
+from mcusim.models.interpreter import run
+from mcusim.models.ops.conv2d import padding
+from mcusim.models.tflite_import import import_tflite
+from tests.kernels import tflite_oracle
+from tests.kernels.tflite_oracle import ACTIVATIONS, Model
+
+B = schema.BuiltinOperator
+O = schema.BuiltinOptions
+
+
+def _conv_options(cls, stride, mode, activation, **extra):
+    o = cls()
+    o.padding = schema.Padding.SAME if mode == "same" else schema.Padding.VALID
+    o.strideH, o.strideW = stride, stride
+    if hasattr(o, "dilationHFactor"):
+        o.dilationHFactor = o.dilationWFactor = 1
+    o.fusedActivationFunction = ACTIVATIONS[activation]
+    for k, v in extra.items():
+        setattr(o, k, v)
+    return o
+
+
+def small_cnn(seed: int = 0, softmax: bool = True) -> bytes:
+    """[1,12,12,3] -conv3x3/1 SAME relu-> [1,12,12,8] -dw3x3/2 SAME relu6-> [1,6,6,8] -maxpool2/2->
+    [1,3,3,8] -reshape-> [1,72] -FC-> [1,10] -softmax-> [1,10]."""
+    rng = np.random.default_rng(seed)
+    m = Model()
+    x = m.tensor((1, 12, 12, 3), np.int8, 0.02, -5)
+    w1s = rng.uniform(0.002, 0.02, 8).astype(np.float32)
+    w1 = m.tensor((8, 3, 3, 3), np.int8, w1s, np.zeros(8), rng.integers(-127, 128, (8, 3, 3, 3), dtype=np.int8))
+    b1 = m.tensor((8,), np.int32, np.float32(0.02) * w1s, np.zeros(8), rng.integers(-2000, 2000, 8).astype(np.int32))
+    h1 = m.tensor((1, 12, 12, 8), np.int8, 0.05, -128)
+    m.op(B.CONV_2D, O.Conv2DOptions, _conv_options(schema.Conv2DOptionsT, 1, "same", "relu"), [x, w1, b1], [h1])
+    w2s = rng.uniform(0.005, 0.05, 8).astype(np.float32)
+    w2 = m.tensor((1, 3, 3, 8), np.int8, w2s, np.zeros(8), rng.integers(-127, 128, (1, 3, 3, 8), dtype=np.int8), axis=3)
+    b2 = m.tensor((8,), np.int32, np.float32(0.05) * w2s, np.zeros(8), rng.integers(-500, 500, 8).astype(np.int32))
+    h2 = m.tensor((1, 6, 6, 8), np.int8, 0.04, -128)
+    m.op(B.DEPTHWISE_CONV_2D, O.DepthwiseConv2DOptions,
+         _conv_options(schema.DepthwiseConv2DOptionsT, 2, "same", "relu6", depthMultiplier=1), [h1, w2, b2], [h2])
+    h3 = m.tensor((1, 3, 3, 8), np.int8, 0.04, -128)
+    pool = schema.Pool2DOptionsT()
+    pool.padding, pool.strideH, pool.strideW, pool.filterHeight, pool.filterWidth = schema.Padding.VALID, 2, 2, 2, 2
+    m.op(B.MAX_POOL_2D, O.Pool2DOptions, pool, [h2], [h3])
+    shape = m.tensor((2,), np.int32, 1.0, 0, np.array([1, 72], np.int32))
+    h4 = m.tensor((1, 72), np.int8, 0.04, -128)
+    reshape = schema.ReshapeOptionsT()
+    reshape.newShape = [1, 72]
+    m.op(B.RESHAPE, O.ReshapeOptions, reshape, [h3, shape], [h4])
+    w5s = rng.uniform(0.002, 0.02, 10).astype(np.float32)
+    w5 = m.tensor((10, 72), np.int8, w5s, np.zeros(10), rng.integers(-127, 128, (10, 72), dtype=np.int8))
+    b5 = m.tensor((10,), np.int32, np.float32(0.04) * w5s, np.zeros(10), rng.integers(-300, 300, 10).astype(np.int32))
+    h5 = m.tensor((1, 10), np.int8, 0.02, 3)
+    fc = schema.FullyConnectedOptionsT()
+    m.op(B.FULLY_CONNECTED, O.FullyConnectedOptions, fc, [h4, w5, b5], [h5])
+    if not softmax:
+        return m.serialize([x], [h5])
+    y = m.tensor((1, 10), np.int8, 1 / 256, -128)
+    sm = schema.SoftmaxOptionsT()
+    sm.beta = 1.0
+    m.op(B.SOFTMAX, O.SoftmaxOptions, sm, [h5], [y])
+    return m.serialize([x], [y])
+
+
+def test_padding_used_by_the_model():
+    assert padding("same", 12, 3, 2, 1) == (0, 6)  # TFLite puts the odd padding row below
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("softmax", [True, False], ids=["probabilities", "logits"])
+def test_imported_cnn_equals_tflite_micro(tmp_path, seed, softmax, capsys):
+    model = small_cnn(seed, softmax)
+    (tmp_path / "m.tflite").write_bytes(model)
+    assert main(["import", str(tmp_path / "m.tflite"), "-o", str(tmp_path / "m.graph")]) == 0
+    assert f"{5 + softmax} ops" in capsys.readouterr().out
+    graph = Graph.load(tmp_path / "m.graph")
+    assert [op.kind for op in graph.ops] == ["conv2d", "depthwise_conv2d", "max_pool2d", "reshape",
+                                            "fully_connected", "softmax"][:5 + softmax]
+    rng = np.random.default_rng(100 + seed)
+    for _ in range(5):
+        x = rng.integers(-128, 128, (1, 12, 12, 3), dtype=np.int8)
+        np.testing.assert_array_equal(run(graph, [x])[0], tflite_oracle.run(model, x))
+
+
+def test_unsupported_op_is_named(tmp_path):
+    m = Model()
+    a = m.tensor((1, 4), np.int8, 0.1, 0)
+    b = m.tensor((1, 4), np.int8, 0.1, 0)
+    c = m.tensor((1, 4), np.int8, 0.1, 0)
+    m.op(B.ADD, O.AddOptions, schema.AddOptionsT(), [a, b], [c])
+    (tmp_path / "add.tflite").write_bytes(m.serialize([a, b], [c]))
+    with pytest.raises(GraphError, match=r"op 0 \(ADD\): unsupported op"):
+        import_tflite(tmp_path / "add.tflite")
+
+
+def test_float_model_is_refused(tmp_path):
+    m = Model()
+    x = m.tensor((1, 4), np.int8, 0.1, 0)
+    m.tensors[x].type = schema.TensorType.FLOAT32
+    y = m.tensor((1, 4), np.int8, 1 / 256, -128)
+    m.tensors[y].type = schema.TensorType.FLOAT32
+    m.op(B.SOFTMAX, O.SoftmaxOptions, schema.SoftmaxOptionsT(), [x], [y])
+    (tmp_path / "f.tflite").write_bytes(m.serialize([x], [y]))
+    with pytest.raises(GraphError, match="is float; mcusim imports fully int8-quantized models"):
+        import_tflite(tmp_path / "f.tflite")
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "not a TFLite flatbuffer"),
+    (b"\x10\x00\x00\x00TFL3" + b"\xff" * 40, "corrupt TFLite flatbuffer"),
+])
+def test_hostile_files(tmp_path, capsys, content, message):
+    (tmp_path / "bad.tflite").write_bytes(content)
+    assert main(["import", str(tmp_path / "bad.tflite"), "-o", str(tmp_path / "m.graph")]) == 65
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
