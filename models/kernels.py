@@ -128,3 +128,16 @@ def call_unary(kernels, function: str, params: list[int], x: np.ndarray, out_sha
         if status != 0:
             raise ValueError(f"{function} returned status {status}")
         return kernels.read(out, np.int8, tuple(out_shape))
+
+
+def call_binary(kernels, function: str, params: list[int], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Call an elementwise binary kernel: params, then (dims, data) for both inputs and the output."""
+    with kernels.scratch():
+        p = kernels.put(np.array(params, np.int32))
+        dims = kernels.put(np.array((1, 1, 1, a.size), np.int32))
+        out = kernels.alloc(a.size)
+        status = kernels.call(function, p, dims, kernels.put(a.astype(np.int8)), dims, kernels.put(b.astype(np.int8)),
+                              dims, out)
+        if status != 0:
+            raise ValueError(f"{function} returned status {status}")
+        return kernels.read(out, np.int8, a.shape)

@@ -73,6 +73,26 @@ typedef struct {
     int32_t diff_min;         /* <= 0: inputs further below the row maximum give 0 (output -128) */
 } mcusim_softmax_params;
 
+/* Parameters of add (TFLite's int8 rescaling: both inputs brought to a common scale 2^-left_shift
+ * times twice the larger input scale, summed, rescaled to the output). */
+typedef struct {
+    int32_t input1_offset, input2_offset; /* -zero points: [-127, 128] */
+    int32_t output_offset;                /* [-128, 127] */
+    int32_t left_shift;                   /* [0, 20]: 20 for int8 */
+    int32_t input1_multiplier, input1_shift; /* shifts [-31, 0] */
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} mcusim_add_params;
+
+/* Parameters of mul: out = requant((x1 + o1) * (x2 + o2)) + output_offset. */
+typedef struct {
+    int32_t input1_offset, input2_offset;
+    int32_t output_offset;
+    int32_t output_multiplier, output_shift; /* shift [-31, 30] */
+    int32_t act_min, act_max;
+} mcusim_mul_params;
+
 /* ---- requantization primitives (TFLite, double rounding); twins of models/quant.py ---- */
 
 /* round(a * b / 2^31), the one overflow (INT32_MIN * INT32_MIN) saturating to INT32_MAX. */
@@ -176,5 +196,19 @@ mcusim_status mcusim_max_pool2d_s8(const mcusim_pool_params *params, const mcusi
  */
 mcusim_status mcusim_softmax_s8(const mcusim_softmax_params *params, const mcusim_dims *input_dims,
                                 const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
+
+/*
+ * Elementwise binary ops on same-shaped tensors (no broadcasting): the three dims must hold the
+ * same number of elements, >= 1.
+ * add: v_i = ((x_i + input_i_offset) << left_shift) * input_i_multiplier (requantize, shift <= 0);
+ *      out = clamp(requant(v_1 + v_2, output_multiplier, output_shift) + output_offset, act_min, act_max)
+ * mul: out = clamp(requant((x1 + o1) * (x2 + o2), output_multiplier, output_shift) + output_offset, ...)
+ */
+mcusim_status mcusim_add_s8(const mcusim_add_params *params, const mcusim_dims *input1_dims, const int8_t *input1,
+                            const mcusim_dims *input2_dims, const int8_t *input2, const mcusim_dims *output_dims,
+                            int8_t *output);
+mcusim_status mcusim_mul_s8(const mcusim_mul_params *params, const mcusim_dims *input1_dims, const int8_t *input1,
+                            const mcusim_dims *input2_dims, const int8_t *input2, const mcusim_dims *output_dims,
+                            int8_t *output);
 
 #endif /* MCUSIM_NN_H */

@@ -42,6 +42,19 @@ static inline int8_t mcusim_output_s8(int32_t acc, const mcusim_per_channel_quan
     return (int8_t)mcusim_clamp(acc, act_min, act_max);
 }
 
+static inline int32_t mcusim_dims_count(const mcusim_dims *d)
+{
+    return d->n * d->h * d->w * d->c;
+}
+
+/* Shape check shared by the elementwise binary kernels: three equal, non-empty element counts. */
+static inline int32_t mcusim_binary_count(const mcusim_dims *a, const mcusim_dims *b, const mcusim_dims *out)
+{
+    int32_t n = mcusim_dims_count(a);
+    return (a->n < 1 || a->h < 1 || a->w < 1 || a->c < 1 || mcusim_dims_count(b) != n ||
+            mcusim_dims_count(out) != n) ? -1 : n;
+}
+
 /* The window of output pixel (oy, ox) clipped to the input: rows [*y0, *y1), columns [*x0, *x1). */
 static inline void mcusim_pool_window(const mcusim_pool_params *p, const mcusim_dims *in, int32_t oy, int32_t ox,
                                       int32_t *y0, int32_t *y1, int32_t *x0, int32_t *x1)

@@ -158,3 +158,22 @@ def softmax(x, scale: float, zero_point: int, beta: float = 1.0) -> np.ndarray:
     options = schema.SoftmaxOptionsT()
     options.beta = beta
     return run(m.single(schema.BuiltinOperator.SOFTMAX, schema.BuiltinOptions.SoftmaxOptions, options, [i], [o]), x)
+
+
+def binary(kind: str, a, b, scale1: float, zp1: int, scale2: float, zp2: int, scale_out: float, zp_out: int,
+           activation: str = "none") -> np.ndarray:
+    """TFLM's int8 ADD or MUL (`kind` "add" or "mul") on two same-shaped inputs."""
+    m = Model()
+    i1 = m.tensor(a.shape, np.int8, scale1, zp1)
+    i2 = m.tensor(b.shape, np.int8, scale2, zp2)
+    o = m.tensor(a.shape, np.int8, scale_out, zp_out)
+    options = schema.AddOptionsT() if kind == "add" else schema.MulOptionsT()
+    options.fusedActivationFunction = ACTIVATIONS[activation]
+    opcode, options_type = ((schema.BuiltinOperator.ADD, schema.BuiltinOptions.AddOptions) if kind == "add"
+                            else (schema.BuiltinOperator.MUL, schema.BuiltinOptions.MulOptions))
+    m.op(opcode, options_type, options, [i1, i2], [o])
+    interpreter = runtime.Interpreter.from_bytes(m.serialize([i1, i2], [o]))
+    interpreter.set_input(a, 0)
+    interpreter.set_input(b, 1)
+    interpreter.invoke()
+    return interpreter.get_output(0)

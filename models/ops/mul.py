@@ -1,0 +1,42 @@
+"""mul, int8 elementwise: the numpy reference and the call of its C twin runtime_c/src/mul_s8.c.
+Formula: docs/numerics.md#mul.
+"""
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass
+
+import numpy as np
+
+from ..kernels import call_binary
+from ..quant import multiply_by_quantized_multiplier, quantize_multiplier, wrap_int32
+
+
+@dataclass(frozen=True)
+class MulParams:
+    """mcusim_mul_params, field for field."""
+
+    input1_offset: int
+    input2_offset: int
+    output_offset: int
+    output_multiplier: int
+    output_shift: int
+    act_min: int = -128
+    act_max: int = 127
+
+    @classmethod
+    def from_quantization(cls, scale1: float, zp1: int, scale2: float, zp2: int, scale_out: float, zp_out: int,
+                          act_min: int = -128, act_max: int = 127) -> "MulParams":
+        """TFLite's Prepare for int8 MUL: real = s1 * s2 / s_out (float32 scales widened to double)."""
+        s1, s2, so = (float(np.float32(s)) for s in (scale1, scale2, scale_out))
+        return cls(-zp1, -zp2, zp_out, *quantize_multiplier(s1 * s2 / so), act_min, act_max)
+
+
+def mul_s8(a: np.ndarray, b: np.ndarray, p: MulParams) -> np.ndarray:
+    """a, b int8 of one shape -> int8 of that shape."""
+    product = (a.astype(np.int64) + p.input1_offset) * (b.astype(np.int64) + p.input2_offset)
+    out = multiply_by_quantized_multiplier(product, p.output_multiplier, p.output_shift)
+    return np.clip(wrap_int32(out + p.output_offset), p.act_min, p.act_max).astype(np.int8)
+
+
+def mul_c(kernels, a: np.ndarray, b: np.ndarray, p: MulParams) -> np.ndarray:
+    return call_binary(kernels, "mcusim_mul_s8", list(astuple(p)), a, b)
