@@ -99,6 +99,13 @@ class SoftmaxAttrs:
 
 
 @dataclass(frozen=True)
+class ElementwiseAttrs:
+    """add and mul of two same-shaped tensors."""
+
+    activation: str = "none"
+
+
+@dataclass(frozen=True)
 class ReshapeAttrs:
     """The new shape is the output tensor's."""
 
@@ -106,6 +113,7 @@ class ReshapeAttrs:
 OP_ATTRS: dict[str, type] = {
     "fully_connected": FullyConnectedAttrs, "conv2d": Conv2DAttrs, "depthwise_conv2d": DepthwiseConv2DAttrs,
     "avg_pool2d": Pool2DAttrs, "max_pool2d": Pool2DAttrs, "softmax": SoftmaxAttrs, "reshape": ReshapeAttrs,
+    "add": ElementwiseAttrs, "mul": ElementwiseAttrs,
 }
 
 
@@ -354,8 +362,17 @@ def _validate_reshape(graph: Graph, op: Op, where: str) -> None:
     _expect(x.quant == y.quant, where, "reshape keeps the scale and zero point")
 
 
+def _validate_elementwise(graph: Graph, op: Op, where: str) -> None:
+    a, b, y = _io(graph, op, where, (2,))
+    _expect(b.dtype == "int8" and b.quant is not None and len(b.quant.scale) == 1, where,
+            "both inputs must be int8 with per-tensor quantization")
+    _expect(a.shape == b.shape == y.shape, where, f"shapes {a.shape}, {b.shape} -> {y.shape} must be equal "
+            "(broadcasting is not supported)")
+
+
 VALIDATORS = {
     "fully_connected": _validate_fully_connected, "conv2d": _validate_conv2d,
     "depthwise_conv2d": _validate_depthwise_conv2d, "avg_pool2d": _validate_pool2d, "max_pool2d": _validate_pool2d,
-    "softmax": _validate_softmax, "reshape": _validate_reshape,
+    "softmax": _validate_softmax, "reshape": _validate_reshape, "add": _validate_elementwise,
+    "mul": _validate_elementwise,
 }

@@ -12,9 +12,11 @@ from typing import Callable
 import numpy as np
 
 from .graph import Graph, GraphError, Op, Tensor
+from .ops.add import AddParams, add_s8
 from .ops.conv2d import Conv2DParams, conv2d_s8
 from .ops.depthwise_conv2d import DepthwiseConv2DParams, depthwise_conv2d_s8
 from .ops.fully_connected import FullyConnectedParams, fully_connected_s8
+from .ops.mul import MulParams, mul_s8
 from .ops.pool2d import Pool2DParams, avg_pool2d_s8, max_pool2d_s8
 from .ops.softmax import SoftmaxParams, softmax_s8
 from .quant import quantize_multiplier, round_half_away
@@ -88,10 +90,21 @@ def _reshape(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     values[op.outputs[0]] = values[op.inputs[0]].reshape(graph.tensors[op.outputs[0]].shape)
 
 
+def _elementwise(params_cls, reference):
+    def kernel(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+        a, b, y = (graph.tensors[n] for n in (*op.inputs, op.outputs[0]))
+        params = params_cls.from_quantization(a.quant.scale[0], a.quant.zero_point[0], b.quant.scale[0],
+                                              b.quant.zero_point[0], y.quant.scale[0], y.quant.zero_point[0],
+                                              *activation_range(op.attrs.activation, y))
+        values[op.outputs[0]] = reference(values[op.inputs[0]], values[op.inputs[1]], params)
+
+    return kernel
+
+
 KERNELS: dict[str, Callable[[Graph, Op, dict], None]] = {
     "fully_connected": _fully_connected, "conv2d": _conv2d, "depthwise_conv2d": _depthwise_conv2d,
     "avg_pool2d": _pool2d(avg_pool2d_s8), "max_pool2d": _pool2d(max_pool2d_s8), "softmax": _softmax,
-    "reshape": _reshape,
+    "reshape": _reshape, "add": _elementwise(AddParams, add_s8), "mul": _elementwise(MulParams, mul_s8),
 }
 
 

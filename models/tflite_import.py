@@ -1,7 +1,7 @@
 """Import an int8 TFLite flatbuffer into a Graph, with the schema that tflite-micro ships.
 
-Supported: FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX and
-RESHAPE, with fused NONE/RELU/RELU6, on int8 activations (int8 weights, int32 biases). SAME/VALID
+Supported: FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX,
+RESHAPE, ADD and MUL (same shapes), with fused NONE/RELU/RELU6, on int8 activations (int8 weights, int32 biases). SAME/VALID
 padding becomes explicit padding. Anything else (another op, a float tensor, a fused activation
 we do not have) is a GraphError naming the op and its index.
 """
@@ -13,9 +13,13 @@ import numpy as np
 
 from mcusim.errors import McusimError
 
-from .graph import (Conv2DAttrs, DepthwiseConv2DAttrs, FullyConnectedAttrs, Graph, GraphError, Op, Pool2DAttrs,
-                    Quant, ReshapeAttrs, SoftmaxAttrs, Tensor)
+from .graph import (Conv2DAttrs, DepthwiseConv2DAttrs, ElementwiseAttrs, FullyConnectedAttrs, Graph, GraphError, Op,
+                    Pool2DAttrs, Quant, ReshapeAttrs, SoftmaxAttrs, Tensor)
 from .ops.conv2d import padding
+
+
+SUPPORTED = ("FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX, RESHAPE, "
+             "ADD and MUL")
 
 
 def _schema():
@@ -122,8 +126,10 @@ class _Importer:
             return Op("softmax", inputs, outputs, SoftmaxAttrs(float(o.beta)), name)
         if opcode == B.RESHAPE:
             return Op("reshape", inputs[:1], outputs, ReshapeAttrs(), name)
-        raise GraphError(f"{where}: unsupported op; mcusim imports FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, "
-                         "AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX and RESHAPE")
+        if opcode in (B.ADD, B.MUL):
+            kind = "add" if opcode == B.ADD else "mul"
+            return Op(kind, inputs, outputs, ElementwiseAttrs(self._activation(o, where)), name)
+        raise GraphError(f"{where}: unsupported op; mcusim imports {SUPPORTED}")
 
     def _activation(self, options, where: str) -> str:
         A = self.s.ActivationFunctionType
