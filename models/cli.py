@@ -18,6 +18,7 @@ from mcusim.errors import EX_DATAERR, McusimError, UsageError
 
 from .graph import Graph, Tensor
 from .interpreter import run
+from .ops.quantize import dequantize_s8, quantize_s8
 
 
 class InputError(McusimError):
@@ -25,15 +26,13 @@ class InputError(McusimError):
 
 
 def quantize(array: np.ndarray, t: Tensor) -> np.ndarray:
-    """Float -> int8 with the tensor's per-tensor quantization (round half away from zero, as TFLite)."""
-    scale, zp = t.quant.scale[0], t.quant.zero_point[0]
-    scaled = np.asarray(array, np.float64) / scale
-    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)
-    return np.clip(rounded + zp, -128, 127).astype(np.int8)
+    """Float -> int8 with the tensor's quantization, as TFLite's QUANTIZE."""
+    return quantize_s8(array, t.quant.scale[0], t.quant.zero_point[0])
 
 
 def dequantize(array: np.ndarray, t: Tensor) -> np.ndarray:
-    return (np.float32(t.quant.scale[0]) * (array.astype(np.float32) - np.float32(t.quant.zero_point[0])))
+    """int8 -> float32 with the tensor's quantization, as TFLite's DEQUANTIZE."""
+    return dequantize_s8(array, t.quant.scale[0], t.quant.zero_point[0])
 
 
 def _load_arrays(paths: list[str]) -> list[np.ndarray]:
@@ -62,7 +61,11 @@ def prepare_inputs(graph: Graph, arrays: list[np.ndarray]) -> list[np.ndarray]:
         t = graph.tensors[name]
         if array.shape != t.shape:
             raise InputError(f"input {name!r}: expected shape {list(t.shape)}, got {list(array.shape)}")
-        if array.dtype == np.int8:
+        if t.dtype == "float32":  # the graph quantizes its own input
+            if not np.issubdtype(array.dtype, np.floating):
+                raise InputError(f"input {name!r} is float32; got {array.dtype}")
+            prepared.append(array.astype(np.float32))
+        elif array.dtype == np.int8:
             prepared.append(array)
         elif np.issubdtype(array.dtype, np.floating):
             prepared.append(quantize(array, t))
@@ -75,7 +78,8 @@ def cmd_infer(args) -> int:
     graph = Graph.load(args.graph)
     outputs = run(graph, prepare_inputs(graph, _load_arrays(args.input)))
     if args.dequantize:
-        outputs = [dequantize(y, graph.tensors[name]) for y, name in zip(outputs, graph.outputs)]
+        outputs = [dequantize(y, graph.tensors[name]) if y.dtype == np.int8 else y
+                   for y, name in zip(outputs, graph.outputs)]
     path = Path(args.output)
     try:
         if len(outputs) == 1:

@@ -106,6 +106,11 @@ class ElementwiseAttrs:
 
 
 @dataclass(frozen=True)
+class EdgeAttrs:
+    """quantize (float32 -> int8) and dequantize (int8 -> float32) at the graph's edges."""
+
+
+@dataclass(frozen=True)
 class ReshapeAttrs:
     """The new shape is the output tensor's."""
 
@@ -113,7 +118,7 @@ class ReshapeAttrs:
 OP_ATTRS: dict[str, type] = {
     "fully_connected": FullyConnectedAttrs, "conv2d": Conv2DAttrs, "depthwise_conv2d": DepthwiseConv2DAttrs,
     "avg_pool2d": Pool2DAttrs, "max_pool2d": Pool2DAttrs, "softmax": SoftmaxAttrs, "reshape": ReshapeAttrs,
-    "add": ElementwiseAttrs, "mul": ElementwiseAttrs,
+    "add": ElementwiseAttrs, "mul": ElementwiseAttrs, "quantize": EdgeAttrs, "dequantize": EdgeAttrs,
 }
 
 
@@ -370,9 +375,19 @@ def _validate_elementwise(graph: Graph, op: Op, where: str) -> None:
             "(broadcasting is not supported)")
 
 
+def _validate_edge(graph: Graph, op: Op, where: str) -> None:
+    _expect(len(op.inputs) == 1 and len(op.outputs) == 1, where, "takes one input and one output")
+    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    q, f = (y, x) if op.kind == "quantize" else (x, y)
+    _expect(f.dtype == "float32" and q.dtype == "int8", where,
+            f"{op.kind} maps {'float32 to int8' if op.kind == 'quantize' else 'int8 to float32'}")
+    _expect(q.quant is not None and len(q.quant.scale) == 1, where, "the int8 side needs per-tensor quantization")
+    _expect(x.shape == y.shape, where, f"{op.kind} keeps the shape")
+
+
 VALIDATORS = {
     "fully_connected": _validate_fully_connected, "conv2d": _validate_conv2d,
     "depthwise_conv2d": _validate_depthwise_conv2d, "avg_pool2d": _validate_pool2d, "max_pool2d": _validate_pool2d,
     "softmax": _validate_softmax, "reshape": _validate_reshape, "add": _validate_elementwise,
-    "mul": _validate_elementwise,
+    "mul": _validate_elementwise, "quantize": _validate_edge, "dequantize": _validate_edge,
 }

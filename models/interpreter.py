@@ -18,6 +18,7 @@ from .ops.depthwise_conv2d import DepthwiseConv2DParams, depthwise_conv2d_s8
 from .ops.fully_connected import FullyConnectedParams, fully_connected_s8
 from .ops.mul import MulParams, mul_s8
 from .ops.pool2d import Pool2DParams, avg_pool2d_s8, max_pool2d_s8
+from .ops.quantize import dequantize_s8, quantize_s8
 from .ops.softmax import SoftmaxParams, softmax_s8
 from .quant import quantize_multiplier, round_half_away
 
@@ -86,6 +87,16 @@ def _softmax(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     values[op.outputs[0]] = softmax_s8(values[op.inputs[0]], SoftmaxParams.from_scale(x.quant.scale[0], op.attrs.beta))
 
 
+def _quantize(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    q = graph.tensors[op.outputs[0]].quant
+    values[op.outputs[0]] = quantize_s8(values[op.inputs[0]], q.scale[0], q.zero_point[0])
+
+
+def _dequantize(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    q = graph.tensors[op.inputs[0]].quant
+    values[op.outputs[0]] = dequantize_s8(values[op.inputs[0]], q.scale[0], q.zero_point[0])
+
+
 def _reshape(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     values[op.outputs[0]] = values[op.inputs[0]].reshape(graph.tensors[op.outputs[0]].shape)
 
@@ -105,11 +116,13 @@ KERNELS: dict[str, Callable[[Graph, Op, dict], None]] = {
     "fully_connected": _fully_connected, "conv2d": _conv2d, "depthwise_conv2d": _depthwise_conv2d,
     "avg_pool2d": _pool2d(avg_pool2d_s8), "max_pool2d": _pool2d(max_pool2d_s8), "softmax": _softmax,
     "reshape": _reshape, "add": _elementwise(AddParams, add_s8), "mul": _elementwise(MulParams, mul_s8),
+    "quantize": _quantize, "dequantize": _dequantize,
 }
 
 
 def run(graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """Run `graph` on int8 `inputs` (in graph.inputs order); returns the outputs in order."""
+    """Run `graph` on `inputs` (in graph.inputs order, each of its tensor's dtype: int8, or float32 for
+    a graph that quantizes its own input); returns the outputs in order."""
     if len(inputs) != len(graph.inputs):
         raise GraphError(f"graph takes {len(graph.inputs)} inputs, got {len(inputs)}")
     values: dict[str, np.ndarray] = {}

@@ -37,8 +37,18 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
 
 
 def round_half_away(x: float) -> int:
-    """std::round: halves away from zero (Python's round() goes to even)."""
-    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+    """std::round: halves away from zero (Python's round() goes to even). Exact: x - trunc(x) is
+    computed without rounding, where floor(|x| + 0.5) would round 0.49999999999999994 up."""
+    t = math.trunc(x)
+    frac = x - t
+    return t + (1 if frac >= 0.5 else -1 if frac <= -0.5 else 0)
+
+
+def round_half_away_array(x: np.ndarray) -> np.ndarray:
+    """round_half_away elementwise, in x's own floating type."""
+    t = np.trunc(x)
+    frac = x - t
+    return t + (frac >= 0.5) - (frac <= -0.5)
 
 
 def wrap_int32(x):

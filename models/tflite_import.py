@@ -1,7 +1,8 @@
 """Import an int8 TFLite flatbuffer into a Graph, with the schema that tflite-micro ships.
 
 Supported: FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX,
-RESHAPE, ADD and MUL (same shapes), with fused NONE/RELU/RELU6, on int8 activations (int8 weights, int32 biases). SAME/VALID
+RESHAPE, ADD and MUL (same shapes), with fused NONE/RELU/RELU6, on int8 activations (int8 weights, int32 biases),
+and QUANTIZE / DEQUANTIZE for float inputs and outputs at the edges. SAME/VALID
 padding becomes explicit padding. Anything else (another op, a float tensor, a fused activation
 we do not have) is a GraphError naming the op and its index.
 """
@@ -13,13 +14,13 @@ import numpy as np
 
 from mcusim.errors import McusimError
 
-from .graph import (Conv2DAttrs, DepthwiseConv2DAttrs, ElementwiseAttrs, FullyConnectedAttrs, Graph, GraphError, Op,
-                    Pool2DAttrs, Quant, ReshapeAttrs, SoftmaxAttrs, Tensor)
+from .graph import (Conv2DAttrs, DepthwiseConv2DAttrs, EdgeAttrs, ElementwiseAttrs, FullyConnectedAttrs, Graph,
+                    GraphError, Op, Pool2DAttrs, Quant, ReshapeAttrs, SoftmaxAttrs, Tensor)
 from .ops.conv2d import padding
 
 
 SUPPORTED = ("FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX, RESHAPE, "
-             "ADD and MUL")
+             "ADD, MUL, QUANTIZE and DEQUANTIZE")
 
 
 def _schema():
@@ -99,11 +100,14 @@ class _Importer:
         where = f"{self.path}: op {index} ({name})"
         inputs = [self.names[i] for i in op.inputs if i >= 0]
         outputs = [self.names[i] for i in op.outputs]
+        B = self.s.BuiltinOperator
+        if opcode in (B.QUANTIZE, B.DEQUANTIZE):
+            return Op("quantize" if opcode == B.QUANTIZE else "dequantize", inputs, outputs, EdgeAttrs(), name)
         for t in (*inputs, *outputs):
             if self.tensors[t].dtype == "float32":
-                raise GraphError(f"{where}: tensor {t!r} is float; mcusim imports fully int8-quantized models")
+                raise GraphError(f"{where}: tensor {t!r} is float; mcusim imports int8-quantized models "
+                                 "(float only at the edges, through QUANTIZE and DEQUANTIZE)")
         o = op.builtinOptions
-        B = self.s.BuiltinOperator
         if opcode == B.FULLY_CONNECTED:
             return Op("fully_connected", inputs, outputs, FullyConnectedAttrs(self._activation(o, where)), name)
         if opcode in (B.CONV_2D, B.DEPTHWISE_CONV_2D):

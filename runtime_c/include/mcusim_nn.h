@@ -93,6 +93,12 @@ typedef struct {
     int32_t act_min, act_max;
 } mcusim_mul_params;
 
+/* Affine quantization of one tensor, for quantize and dequantize. */
+typedef struct {
+    float scale;        /* > 0, finite */
+    int32_t zero_point; /* [-128, 127] */
+} mcusim_affine_params;
+
 /* ---- requantization primitives (TFLite, double rounding); twins of models/quant.py ---- */
 
 /* round(a * b / 2^31), the one overflow (INT32_MIN * INT32_MIN) saturating to INT32_MAX. */
@@ -210,5 +216,17 @@ mcusim_status mcusim_add_s8(const mcusim_add_params *params, const mcusim_dims *
 mcusim_status mcusim_mul_s8(const mcusim_mul_params *params, const mcusim_dims *input1_dims, const int8_t *input1,
                             const mcusim_dims *input2_dims, const int8_t *input2, const mcusim_dims *output_dims,
                             int8_t *output);
+
+/*
+ * The graph edges, as TFLite: quantize q = clamp(roundf(x / scale) + zero_point, -128, 127) in float32
+ * (roundf: halves away from zero); dequantize x = (float)((double)scale * (q - zero_point)).
+ * dims: any shape of >= 1 elements; input and output hold the same number of elements; inputs
+ * finite. Where
+ * x / scale does not fit int32 TFLite's conversion is undefined; quantize saturates.
+ */
+mcusim_status mcusim_quantize_s8(const mcusim_affine_params *params, const mcusim_dims *input_dims,
+                                 const float *input, const mcusim_dims *output_dims, int8_t *output);
+mcusim_status mcusim_dequantize_s8(const mcusim_affine_params *params, const mcusim_dims *input_dims,
+                                   const int8_t *input, const mcusim_dims *output_dims, float *output);
 
 #endif /* MCUSIM_NN_H */

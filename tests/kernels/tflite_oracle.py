@@ -9,7 +9,8 @@ from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as sch
 
 from mcusim.models.quant import quantize_multiplier
 
-_TYPES = {np.dtype(np.int8): schema.TensorType.INT8, np.dtype(np.int32): schema.TensorType.INT32}
+_TYPES = {np.dtype(np.int8): schema.TensorType.INT8, np.dtype(np.int32): schema.TensorType.INT32,
+          np.dtype(np.float32): schema.TensorType.FLOAT32}
 ACTIVATIONS = {"none": schema.ActivationFunctionType.NONE, "relu": schema.ActivationFunctionType.RELU,
                "relu6": schema.ActivationFunctionType.RELU6}
 
@@ -177,3 +178,19 @@ def binary(kind: str, a, b, scale1: float, zp1: int, scale2: float, zp2: int, sc
     interpreter.set_input(b, 1)
     interpreter.invoke()
     return interpreter.get_output(0)
+
+
+def quantize(x, scale: float, zero_point: int) -> np.ndarray:
+    """TFLM's QUANTIZE float32 -> int8."""
+    m = Model()
+    i = m.tensor(x.shape, np.float32, 1.0, 0)
+    o = m.tensor(x.shape, np.int8, scale, zero_point)
+    return run(m.single(schema.BuiltinOperator.QUANTIZE, 0, None, [i], [o]), x.astype(np.float32))
+
+
+def dequantize(q, scale: float, zero_point: int) -> np.ndarray:
+    """TFLM's DEQUANTIZE int8 -> float32."""
+    m = Model()
+    i = m.tensor(q.shape, np.int8, scale, zero_point)
+    o = m.tensor(q.shape, np.float32, 1.0, 0)
+    return run(m.single(schema.BuiltinOperator.DEQUANTIZE, 0, None, [i], [o]), q)
