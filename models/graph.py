@@ -106,6 +106,14 @@ class ElementwiseAttrs:
 
 
 @dataclass(frozen=True)
+class BatchMatmulAttrs:
+    """lhs [B, M, K] (or [B, K, M] with adj_x) times rhs [B, K, N] (or [B, N, K] with adj_y)."""
+
+    adj_x: bool = False
+    adj_y: bool = False
+
+
+@dataclass(frozen=True)
 class EdgeAttrs:
     """quantize (float32 -> int8) and dequantize (int8 -> float32) at the graph's edges."""
 
@@ -119,6 +127,7 @@ OP_ATTRS: dict[str, type] = {
     "fully_connected": FullyConnectedAttrs, "conv2d": Conv2DAttrs, "depthwise_conv2d": DepthwiseConv2DAttrs,
     "avg_pool2d": Pool2DAttrs, "max_pool2d": Pool2DAttrs, "softmax": SoftmaxAttrs, "reshape": ReshapeAttrs,
     "add": ElementwiseAttrs, "mul": ElementwiseAttrs, "quantize": EdgeAttrs, "dequantize": EdgeAttrs,
+    "batch_matmul": BatchMatmulAttrs,
 }
 
 
@@ -375,6 +384,17 @@ def _validate_elementwise(graph: Graph, op: Op, where: str) -> None:
             "(broadcasting is not supported)")
 
 
+def _validate_batch_matmul(graph: Graph, op: Op, where: str) -> None:
+    a, b, y = _io(graph, op, where, (2,))
+    _expect(b.dtype == "int8" and b.quant is not None and len(b.quant.scale) == 1, where,
+            "both operands must be int8 with per-tensor quantization")
+    _expect(len(a.shape) == len(b.shape) == len(y.shape) == 3 and a.shape[0] == b.shape[0] == y.shape[0], where,
+            "operands and output must be 3-D with one batch size (broadcasting is not supported)")
+    m, k = a.shape[2:0:-1] if op.attrs.adj_x else a.shape[1:]
+    k2, n = b.shape[2:0:-1] if op.attrs.adj_y else b.shape[1:]
+    _expect(k == k2 and y.shape[1:] == (m, n), where, f"[{m}x{k}] times [{k2}x{n}] cannot give {list(y.shape[1:])}")
+
+
 def _validate_edge(graph: Graph, op: Op, where: str) -> None:
     _expect(len(op.inputs) == 1 and len(op.outputs) == 1, where, "takes one input and one output")
     x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
@@ -390,4 +410,5 @@ VALIDATORS = {
     "depthwise_conv2d": _validate_depthwise_conv2d, "avg_pool2d": _validate_pool2d, "max_pool2d": _validate_pool2d,
     "softmax": _validate_softmax, "reshape": _validate_reshape, "add": _validate_elementwise,
     "mul": _validate_elementwise, "quantize": _validate_edge, "dequantize": _validate_edge,
+    "batch_matmul": _validate_batch_matmul,
 }

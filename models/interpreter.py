@@ -13,6 +13,7 @@ import numpy as np
 
 from .graph import Graph, GraphError, Op, Tensor
 from .ops.add import AddParams, add_s8
+from .ops.batch_matmul import BatchMatmulParams, batch_matmul_s8
 from .ops.conv2d import Conv2DParams, conv2d_s8
 from .ops.depthwise_conv2d import DepthwiseConv2DParams, depthwise_conv2d_s8
 from .ops.fully_connected import FullyConnectedParams, fully_connected_s8
@@ -87,6 +88,16 @@ def _softmax(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     values[op.outputs[0]] = softmax_s8(values[op.inputs[0]], SoftmaxParams.from_scale(x.quant.scale[0], op.attrs.beta))
 
 
+def _batch_matmul(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    a, b, y = (graph.tensors[n] for n in (*op.inputs, op.outputs[0]))
+    params = BatchMatmulParams.from_quantization(a.quant.scale[0], a.quant.zero_point[0], b.quant.scale[0],
+                                                 b.quant.zero_point[0], y.quant.scale[0], y.quant.zero_point[0])
+    lhs, rhs = values[op.inputs[0]], values[op.inputs[1]]
+    lhs = np.swapaxes(lhs, 1, 2) if op.attrs.adj_x else lhs
+    rhs_t = rhs if op.attrs.adj_y else np.swapaxes(rhs, 1, 2)
+    values[op.outputs[0]] = batch_matmul_s8(np.ascontiguousarray(lhs), np.ascontiguousarray(rhs_t), params)
+
+
 def _quantize(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     q = graph.tensors[op.outputs[0]].quant
     values[op.outputs[0]] = quantize_s8(values[op.inputs[0]], q.scale[0], q.zero_point[0])
@@ -116,7 +127,7 @@ KERNELS: dict[str, Callable[[Graph, Op, dict], None]] = {
     "fully_connected": _fully_connected, "conv2d": _conv2d, "depthwise_conv2d": _depthwise_conv2d,
     "avg_pool2d": _pool2d(avg_pool2d_s8), "max_pool2d": _pool2d(max_pool2d_s8), "softmax": _softmax,
     "reshape": _reshape, "add": _elementwise(AddParams, add_s8), "mul": _elementwise(MulParams, mul_s8),
-    "quantize": _quantize, "dequantize": _dequantize,
+    "quantize": _quantize, "dequantize": _dequantize, "batch_matmul": _batch_matmul,
 }
 
 

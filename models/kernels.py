@@ -130,14 +130,22 @@ def call_unary(kernels, function: str, params: list[int], x: np.ndarray, out_sha
         return kernels.read(out, np.int8, tuple(out_shape))
 
 
-def call_binary(kernels, function: str, params: list[int], a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Call an elementwise binary kernel: params, then (dims, data) for both inputs and the output."""
+def call_binary_shaped(kernels, function: str, params: list[int], a: np.ndarray, a_dims, b: np.ndarray, b_dims,
+                       out_dims) -> np.ndarray:
+    """Call a kernel of the binary signature: params, then (dims, data) for both inputs and the
+    output (NHWC 4-tuples); returns the int8 output of shape out_dims."""
     with kernels.scratch():
         p = kernels.put(np.array(params, np.int32))
-        dims = kernels.put(np.array((1, 1, 1, a.size), np.int32))
-        out = kernels.alloc(a.size)
-        status = kernels.call(function, p, dims, kernels.put(a.astype(np.int8)), dims, kernels.put(b.astype(np.int8)),
-                              dims, out)
+        dims = [kernels.put(np.array(d, np.int32)) for d in (a_dims, b_dims, out_dims)]
+        out = kernels.alloc(int(np.prod(out_dims)))
+        status = kernels.call(function, p, dims[0], kernels.put(a.astype(np.int8)), dims[1],
+                              kernels.put(b.astype(np.int8)), dims[2], out)
         if status != 0:
             raise ValueError(f"{function} returned status {status}")
-        return kernels.read(out, np.int8, a.shape)
+        return kernels.read(out, np.int8, tuple(out_dims))
+
+
+def call_binary(kernels, function: str, params: list[int], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Call an elementwise binary kernel on same-shaped a and b."""
+    flat = (1, 1, 1, a.size)
+    return call_binary_shaped(kernels, function, params, a, flat, b, flat, flat).reshape(a.shape)

@@ -1,8 +1,8 @@
 """Import an int8 TFLite flatbuffer into a Graph, with the schema that tflite-micro ships.
 
 Supported: FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX,
-RESHAPE, ADD and MUL (same shapes), with fused NONE/RELU/RELU6, on int8 activations (int8 weights, int32 biases),
-and QUANTIZE / DEQUANTIZE for float inputs and outputs at the edges. SAME/VALID
+RESHAPE, ADD and MUL (same shapes), BATCH_MATMUL (adj_x/adj_y, one batch size), with fused
+NONE/RELU/RELU6, on int8 activations (int8 weights, int32 biases), and QUANTIZE / DEQUANTIZE for float inputs and outputs at the edges. SAME/VALID
 padding becomes explicit padding. Anything else (another op, a float tensor, a fused activation
 we do not have) is a GraphError naming the op and its index.
 """
@@ -14,13 +14,13 @@ import numpy as np
 
 from mcusim.errors import McusimError
 
-from .graph import (Conv2DAttrs, DepthwiseConv2DAttrs, EdgeAttrs, ElementwiseAttrs, FullyConnectedAttrs, Graph,
-                    GraphError, Op, Pool2DAttrs, Quant, ReshapeAttrs, SoftmaxAttrs, Tensor)
+from .graph import (BatchMatmulAttrs, Conv2DAttrs, DepthwiseConv2DAttrs, EdgeAttrs, ElementwiseAttrs,
+                    FullyConnectedAttrs, Graph, GraphError, Op, Pool2DAttrs, Quant, ReshapeAttrs, SoftmaxAttrs, Tensor)
 from .ops.conv2d import padding
 
 
 SUPPORTED = ("FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX, RESHAPE, "
-             "ADD, MUL, QUANTIZE and DEQUANTIZE")
+             "ADD, MUL, BATCH_MATMUL, QUANTIZE and DEQUANTIZE")
 
 
 def _schema():
@@ -130,6 +130,8 @@ class _Importer:
             return Op("softmax", inputs, outputs, SoftmaxAttrs(float(o.beta)), name)
         if opcode == B.RESHAPE:
             return Op("reshape", inputs[:1], outputs, ReshapeAttrs(), name)
+        if opcode == B.BATCH_MATMUL:
+            return Op("batch_matmul", inputs, outputs, BatchMatmulAttrs(bool(o.adjX), bool(o.adjY)), name)
         if opcode in (B.ADD, B.MUL):
             kind = "add" if opcode == B.ADD else "mul"
             return Op(kind, inputs, outputs, ElementwiseAttrs(self._activation(o, where)), name)

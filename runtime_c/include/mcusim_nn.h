@@ -99,6 +99,14 @@ typedef struct {
     int32_t zero_point; /* [-128, 127] */
 } mcusim_affine_params;
 
+/* Parameters of batch_matmul (one per-tensor requantization). */
+typedef struct {
+    int32_t lhs_offset, rhs_offset; /* -zero points: [-127, 128] */
+    int32_t output_offset;          /* [-128, 127] */
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} mcusim_bmm_params;
+
 /* ---- requantization primitives (TFLite, double rounding); twins of models/quant.py ---- */
 
 /* round(a * b / 2^31), the one overflow (INT32_MIN * INT32_MIN) saturating to INT32_MAX. */
@@ -228,5 +236,16 @@ mcusim_status mcusim_quantize_s8(const mcusim_affine_params *params, const mcusi
                                  const float *input, const mcusim_dims *output_dims, int8_t *output);
 mcusim_status mcusim_dequantize_s8(const mcusim_affine_params *params, const mcusim_dims *input_dims,
                                    const int8_t *input, const mcusim_dims *output_dims, float *output);
+
+/*
+ * out[b][m][n] = clamp(requant(sum_k (lhs[b][m][k] + lhs_offset) * (rhs[b][n][k] + rhs_offset))
+ *                      + output_offset, act_min, act_max)
+ * The right-hand side is given transposed ([B, N, K], TFLite's adj_y), so both operands are read
+ * along K. lhs_dims: n = B, w = M, c = K; rhs_dims: n = B, w = N, c = K; output_dims: n = B, w = M,
+ * c = N (h = 1 throughout); K in [1, 32767].
+ */
+mcusim_status mcusim_batch_matmul_s8(const mcusim_bmm_params *params, const mcusim_dims *lhs_dims, const int8_t *lhs,
+                                     const mcusim_dims *rhs_dims, const int8_t *rhs, const mcusim_dims *output_dims,
+                                     int8_t *output);
 
 #endif /* MCUSIM_NN_H */

@@ -194,3 +194,19 @@ def dequantize(q, scale: float, zero_point: int) -> np.ndarray:
     i = m.tensor(q.shape, np.int8, scale, zero_point)
     o = m.tensor(q.shape, np.float32, 1.0, 0)
     return run(m.single(schema.BuiltinOperator.DEQUANTIZE, 0, None, [i], [o]), q)
+
+
+def batch_matmul(lhs, rhs_t, lhs_scale, lhs_zp, rhs_scale, rhs_zp, out_scale, out_zp) -> np.ndarray:
+    """TFLM's int8 BATCH_MATMUL with adj_y: lhs [B, M, K] times rhs_t [B, N, K] transposed."""
+    m = Model()
+    a = m.tensor(lhs.shape, np.int8, lhs_scale, lhs_zp)
+    b = m.tensor(rhs_t.shape, np.int8, rhs_scale, rhs_zp)
+    o = m.tensor((lhs.shape[0], lhs.shape[1], rhs_t.shape[1]), np.int8, out_scale, out_zp)
+    options = schema.BatchMatMulOptionsT()
+    options.adjX, options.adjY = False, True
+    m.op(schema.BuiltinOperator.BATCH_MATMUL, schema.BuiltinOptions.BatchMatMulOptions, options, [a, b], [o])
+    interpreter = runtime.Interpreter.from_bytes(m.serialize([a, b], [o]))
+    interpreter.set_input(lhs, 0)
+    interpreter.set_input(rhs_t, 1)
+    interpreter.invoke()
+    return interpreter.get_output(0)

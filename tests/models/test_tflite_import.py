@@ -142,6 +142,33 @@ def test_float_edges_equal_tflite_micro(tmp_path, capsys):
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), expected)
 
 
+@pytest.mark.parametrize("adj_x, adj_y", [(False, False), (False, True), (True, False)])
+def test_attention_scores_equal_tflite_micro(tmp_path, adj_x, adj_y):
+    """Q.K^T as a model: BATCH_MATMUL then SOFTMAX, with TFLite's adjoint flags."""
+    m = Model()
+    q = m.tensor((2, 8, 5) if adj_x else (2, 5, 8), np.int8, 0.05, 3)
+    k = m.tensor((2, 6, 8) if adj_y else (2, 8, 6), np.int8, 0.04, -6)
+    s = m.tensor((2, 5, 6), np.int8, 0.2, 1)
+    p = m.tensor((2, 5, 6), np.int8, 1 / 256, -128)
+    options = schema.BatchMatMulOptionsT()
+    options.adjX, options.adjY = adj_x, adj_y
+    m.op(B.BATCH_MATMUL, O.BatchMatMulOptions, options, [q, k], [s])
+    sm = schema.SoftmaxOptionsT()
+    sm.beta = 1.0
+    m.op(B.SOFTMAX, O.SoftmaxOptions, sm, [s], [p])
+    model = m.serialize([q, k], [p])
+    (tmp_path / "att.tflite").write_bytes(model)
+    graph = import_tflite(tmp_path / "att.tflite")
+    rng = np.random.default_rng(11)
+    xq = rng.integers(-128, 128, m.tensors[q].shape, dtype=np.int8)
+    xk = rng.integers(-128, 128, m.tensors[k].shape, dtype=np.int8)
+    interpreter = tflite_oracle.runtime.Interpreter.from_bytes(model)
+    interpreter.set_input(xq, 0)
+    interpreter.set_input(xk, 1)
+    interpreter.invoke()
+    np.testing.assert_array_equal(run(graph, [xq, xk])[0], interpreter.get_output(0))
+
+
 def test_unsupported_op_is_named(tmp_path):
     m = Model()
     a = m.tensor((1, 4), np.int8, 0.1, 0)
