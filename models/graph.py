@@ -114,6 +114,50 @@ class BatchMatmulAttrs:
 
 
 @dataclass(frozen=True)
+class MeanAttrs:
+    """Mean over `axes`; keep_dims keeps them as size 1 (the output tensor's shape says the same)."""
+
+    axes: tuple[int, ...] = ()
+    keep_dims: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "axes", tuple(int(a) for a in self.axes))
+
+
+@dataclass(frozen=True)
+class TransposeAttrs:
+    """Output axis k is input axis perm[k]."""
+
+    perm: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "perm", tuple(int(a) for a in self.perm))
+
+
+@dataclass(frozen=True)
+class PadAttrs:
+    """pads[k] = (before, after) for axis k; value: the int8 fill (TFLite PAD: the zero point)."""
+
+    pads: tuple[tuple[int, int], ...] = ()
+    value: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "pads", tuple((int(b), int(a)) for b, a in self.pads))
+
+
+@dataclass(frozen=True)
+class ConcatenationAttrs:
+    axis: int = -1
+
+
+@dataclass(frozen=True)
+class GeluAttrs:
+    """GELU through a 256-entry table; approximate: the tanh form."""
+
+    approximate: bool = False
+
+
+@dataclass(frozen=True)
 class EdgeAttrs:
     """quantize (float32 -> int8) and dequantize (int8 -> float32) at the graph's edges."""
 
@@ -127,7 +171,8 @@ OP_ATTRS: dict[str, type] = {
     "fully_connected": FullyConnectedAttrs, "conv2d": Conv2DAttrs, "depthwise_conv2d": DepthwiseConv2DAttrs,
     "avg_pool2d": Pool2DAttrs, "max_pool2d": Pool2DAttrs, "softmax": SoftmaxAttrs, "reshape": ReshapeAttrs,
     "add": ElementwiseAttrs, "mul": ElementwiseAttrs, "quantize": EdgeAttrs, "dequantize": EdgeAttrs,
-    "batch_matmul": BatchMatmulAttrs,
+    "batch_matmul": BatchMatmulAttrs, "mean": MeanAttrs, "transpose": TransposeAttrs, "pad": PadAttrs,
+    "concatenation": ConcatenationAttrs, "gelu": GeluAttrs,
 }
 
 
@@ -395,6 +440,63 @@ def _validate_batch_matmul(graph: Graph, op: Op, where: str) -> None:
     _expect(k == k2 and y.shape[1:] == (m, n), where, f"[{m}x{k}] times [{k2}x{n}] cannot give {list(y.shape[1:])}")
 
 
+def _check_rank(where: str, *tensors: Tensor) -> None:
+    _expect(all(1 <= len(t.shape) <= 4 for t in tensors), where, "tensors must have rank 1 to 4 (the kernels' NHWC)")
+
+
+def _validate_mean(graph: Graph, op: Op, where: str) -> None:
+    x, y = _io(graph, op, where, (1,))
+    _check_rank(where, x)
+    axes = {a % len(x.shape) for a in op.attrs.axes if -len(x.shape) <= a < len(x.shape)}
+    _expect(len(axes) == len(op.attrs.axes) >= 1, where, f"axes {op.attrs.axes} are not distinct axes of {x.shape}")
+    kept = tuple(1 if k in axes else d for k, d in enumerate(x.shape))
+    expected = kept if op.attrs.keep_dims else tuple(d for k, d in enumerate(x.shape) if k not in axes)
+    _expect(y.shape == expected, where, f"the mean of {x.shape} over {op.attrs.axes} has shape {expected}, not {y.shape}")
+    _expect(int(np.prod([x.shape[a] for a in axes])) <= 1 << 23, where, "at most 2^23 elements per mean")
+
+
+def _validate_data_movement(graph: Graph, op: Op, where: str, inputs=(1,)) -> list[Tensor]:
+    """transpose, pad and concatenation: ranks 1 to 4, one scale and zero point throughout."""
+    tensors = _io(graph, op, where, inputs)
+    _check_rank(where, *tensors)
+    _expect(all(t.dtype == "int8" and t.quant == tensors[-1].quant for t in tensors), where,
+            "inputs and output must be int8 with one scale and zero point (no requantization, as TFLM)")
+    return tensors
+
+
+def _validate_transpose(graph: Graph, op: Op, where: str) -> None:
+    x, y = _validate_data_movement(graph, op, where)
+    perm = op.attrs.perm
+    _expect(sorted(perm) == list(range(len(x.shape))), where, f"perm {perm} is not a permutation of {len(x.shape)} axes")
+    _expect(y.shape == tuple(x.shape[p] for p in perm), where, f"{x.shape} permuted by {perm} is not {y.shape}")
+
+
+def _validate_pad(graph: Graph, op: Op, where: str) -> None:
+    x, y = _validate_data_movement(graph, op, where)
+    pads = op.attrs.pads
+    _expect(len(pads) == len(x.shape) and all(b >= 0 and a >= 0 for b, a in pads), where,
+            f"pads {pads} must give (before, after) >= 0 for each of {len(x.shape)} axes")
+    _expect(-128 <= op.attrs.value <= 127, where, f"pad value {op.attrs.value} is not int8")
+    _expect(y.shape == tuple(d + b + a for d, (b, a) in zip(x.shape, pads)), where, f"{x.shape} padded by {pads} "
+            f"is not {y.shape}")
+
+
+def _validate_concatenation(graph: Graph, op: Op, where: str) -> None:
+    *xs, y = _validate_data_movement(graph, op, where, tuple(range(1, len(op.inputs) + 1)))
+    rank = len(y.shape)
+    _expect(-rank <= op.attrs.axis < rank, where, f"axis {op.attrs.axis} outside rank {rank}")
+    axis = op.attrs.axis % rank
+    others = [d for k, d in enumerate(y.shape) if k != axis]
+    _expect(all(len(x.shape) == rank and [d for k, d in enumerate(x.shape) if k != axis] == others for x in xs) and
+            sum(x.shape[axis] for x in xs) == y.shape[axis], where,
+            f"{[x.shape for x in xs]} do not concatenate along axis {op.attrs.axis} to {y.shape}")
+
+
+def _validate_gelu(graph: Graph, op: Op, where: str) -> None:
+    x, y = _io(graph, op, where, (1,))
+    _expect(x.shape == y.shape, where, f"input {x.shape} and output {y.shape} must have one shape")
+
+
 def _validate_edge(graph: Graph, op: Op, where: str) -> None:
     _expect(len(op.inputs) == 1 and len(op.outputs) == 1, where, "takes one input and one output")
     x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
@@ -410,5 +512,6 @@ VALIDATORS = {
     "depthwise_conv2d": _validate_depthwise_conv2d, "avg_pool2d": _validate_pool2d, "max_pool2d": _validate_pool2d,
     "softmax": _validate_softmax, "reshape": _validate_reshape, "add": _validate_elementwise,
     "mul": _validate_elementwise, "quantize": _validate_edge, "dequantize": _validate_edge,
-    "batch_matmul": _validate_batch_matmul,
+    "batch_matmul": _validate_batch_matmul, "mean": _validate_mean, "transpose": _validate_transpose,
+    "pad": _validate_pad, "concatenation": _validate_concatenation, "gelu": _validate_gelu,
 }

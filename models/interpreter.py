@@ -14,13 +14,18 @@ import numpy as np
 from .graph import Graph, GraphError, Op, Tensor
 from .ops.add import AddParams, add_s8
 from .ops.batch_matmul import BatchMatmulParams, batch_matmul_s8
+from .ops.concatenation import concatenation_s8
 from .ops.conv2d import Conv2DParams, conv2d_s8
 from .ops.depthwise_conv2d import DepthwiseConv2DParams, depthwise_conv2d_s8
 from .ops.fully_connected import FullyConnectedParams, fully_connected_s8
+from .ops.lookup import gelu_table, lookup_s8
+from .ops.mean import MeanParams, mean_s8
 from .ops.mul import MulParams, mul_s8
+from .ops.pad import pad_s8
 from .ops.pool2d import Pool2DParams, avg_pool2d_s8, max_pool2d_s8
 from .ops.quantize import dequantize_s8, quantize_s8
 from .ops.softmax import SoftmaxParams, softmax_s8
+from .ops.transpose import transpose_s8
 from .quant import quantize_multiplier, round_half_away
 
 
@@ -98,6 +103,33 @@ def _batch_matmul(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     values[op.outputs[0]] = batch_matmul_s8(np.ascontiguousarray(lhs), np.ascontiguousarray(rhs_t), params)
 
 
+def _mean(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    axes = tuple(a % len(x.shape) for a in op.attrs.axes)
+    params = MeanParams.from_quantization(x.quant.scale[0], x.quant.zero_point[0], y.quant.scale[0],
+                                          y.quant.zero_point[0], int(np.prod([x.shape[a] for a in axes])))
+    values[op.outputs[0]] = mean_s8(values[op.inputs[0]], axes, params).reshape(y.shape)
+
+
+def _gelu(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    table = gelu_table(x.quant.scale[0], x.quant.zero_point[0], y.quant.scale[0], y.quant.zero_point[0],
+                       op.attrs.approximate)
+    values[op.outputs[0]] = lookup_s8(values[op.inputs[0]], table)
+
+
+def _transpose(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    values[op.outputs[0]] = transpose_s8(values[op.inputs[0]], op.attrs.perm)
+
+
+def _pad(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    values[op.outputs[0]] = pad_s8(values[op.inputs[0]], op.attrs.pads, op.attrs.value)
+
+
+def _concatenation(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    values[op.outputs[0]] = concatenation_s8([values[n] for n in op.inputs], op.attrs.axis)
+
+
 def _quantize(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     q = graph.tensors[op.outputs[0]].quant
     values[op.outputs[0]] = quantize_s8(values[op.inputs[0]], q.scale[0], q.zero_point[0])
@@ -127,7 +159,8 @@ KERNELS: dict[str, Callable[[Graph, Op, dict], None]] = {
     "fully_connected": _fully_connected, "conv2d": _conv2d, "depthwise_conv2d": _depthwise_conv2d,
     "avg_pool2d": _pool2d(avg_pool2d_s8), "max_pool2d": _pool2d(max_pool2d_s8), "softmax": _softmax,
     "reshape": _reshape, "add": _elementwise(AddParams, add_s8), "mul": _elementwise(MulParams, mul_s8),
-    "quantize": _quantize, "dequantize": _dequantize, "batch_matmul": _batch_matmul,
+    "quantize": _quantize, "dequantize": _dequantize, "batch_matmul": _batch_matmul, "mean": _mean, "gelu": _gelu,
+    "transpose": _transpose, "pad": _pad, "concatenation": _concatenation,
 }
 
 

@@ -118,10 +118,18 @@ def call_weighted(kernels, function: str, params: list[int], multiplier: np.ndar
         return kernels.read(out, np.int8, tuple(out_dims))
 
 
-def call_unary(kernels, function: str, params: list[int], x: np.ndarray, out_shape) -> np.ndarray:
-    """Call a kernel of the unary signature: params, then (dims, data) for input and output (NHWC)."""
+def nhwc(shape) -> tuple[int, ...]:
+    """A shape of rank <= 4 as the kernels' NHWC dims: leading dimensions of 1 added."""
+    if len(shape) > 4:
+        raise ValueError(f"shape {tuple(shape)} has more than four dimensions")
+    return (1,) * (4 - len(shape)) + tuple(int(d) for d in shape)
+
+
+def call_unary(kernels, function: str, params, x: np.ndarray, out_shape) -> np.ndarray:
+    """Call a kernel of the unary signature: params (a list of int32, or an array passed as it is),
+    then (dims, data) for input and output (NHWC)."""
     with kernels.scratch():
-        p = kernels.put(np.array(params, np.int32))
+        p = kernels.put(params if isinstance(params, np.ndarray) else np.array(params, np.int32))
         x_dims, out_dims = (kernels.put(np.array(d, np.int32)) for d in (x.shape, out_shape))
         out = kernels.alloc(int(np.prod(out_shape)))
         status = kernels.call(function, p, x_dims, kernels.put(x.astype(np.int8)), out_dims, out)

@@ -1,9 +1,10 @@
 """Import an int8 TFLite flatbuffer into a Graph, with the schema that tflite-micro ships.
 
 Supported: FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX,
-RESHAPE, ADD and MUL (same shapes), BATCH_MATMUL (adj_x/adj_y, one batch size), with fused
-NONE/RELU/RELU6, on int8 activations (int8 weights, int32 biases), and QUANTIZE / DEQUANTIZE for float inputs and outputs at the edges. SAME/VALID
-padding becomes explicit padding. Anything else (another op, a float tensor, a fused activation
+RESHAPE, ADD and MUL (same shapes), BATCH_MATMUL (adj_x/adj_y, one batch size), MEAN, TRANSPOSE,
+PAD / PADV2, CONCATENATION and GELU, with fused NONE/RELU/RELU6, on int8 activations (int8 weights,
+int32 biases), and QUANTIZE / DEQUANTIZE for float inputs and outputs at the edges. SAME/VALID
+padding becomes explicit padding; constant axis, permutation and padding operands become attributes. Anything else (another op, a float tensor, a fused activation
 we do not have) is a GraphError naming the op and its index.
 """
 from __future__ import annotations
@@ -14,13 +15,14 @@ import numpy as np
 
 from mcusim.errors import McusimError
 
-from .graph import (BatchMatmulAttrs, Conv2DAttrs, DepthwiseConv2DAttrs, EdgeAttrs, ElementwiseAttrs,
-                    FullyConnectedAttrs, Graph, GraphError, Op, Pool2DAttrs, Quant, ReshapeAttrs, SoftmaxAttrs, Tensor)
+from .graph import (BatchMatmulAttrs, ConcatenationAttrs, Conv2DAttrs, DepthwiseConv2DAttrs, EdgeAttrs,
+                    ElementwiseAttrs, FullyConnectedAttrs, GeluAttrs, Graph, GraphError, MeanAttrs, Op, PadAttrs,
+                    Pool2DAttrs, Quant, ReshapeAttrs, SoftmaxAttrs, Tensor, TransposeAttrs)
 from .ops.conv2d import padding
 
 
 SUPPORTED = ("FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX, RESHAPE, "
-             "ADD, MUL, BATCH_MATMUL, QUANTIZE and DEQUANTIZE")
+             "ADD, MUL, BATCH_MATMUL, MEAN, TRANSPOSE, PAD, PADV2, CONCATENATION, GELU, QUANTIZE and DEQUANTIZE")
 
 
 def _schema():
@@ -132,10 +134,34 @@ class _Importer:
             return Op("reshape", inputs[:1], outputs, ReshapeAttrs(), name)
         if opcode == B.BATCH_MATMUL:
             return Op("batch_matmul", inputs, outputs, BatchMatmulAttrs(bool(o.adjX), bool(o.adjY)), name)
+        if opcode == B.MEAN:
+            axes = self._constant(inputs[1], where).reshape(-1)
+            return Op("mean", inputs[:1], outputs, MeanAttrs(tuple(axes), bool(getattr(o, "keepDims", False))), name)
+        if opcode == B.TRANSPOSE:
+            return Op("transpose", inputs[:1], outputs, TransposeAttrs(tuple(self._constant(inputs[1], where))), name)
+        if opcode in (B.PAD, B.PADV2):
+            pads = tuple(map(tuple, self._constant(inputs[1], where).reshape(-1, 2)))
+            out_quant = self.tensors[outputs[0]].quant
+            value = (self._constant(inputs[2], where).reshape(-1)[0] if len(inputs) == 3
+                     else out_quant.zero_point[0] if out_quant else 0)
+            return Op("pad", inputs[:1], outputs, PadAttrs(pads, int(value)), name)
+        if opcode == B.CONCATENATION:
+            if self._activation(o, where) != "none":
+                raise GraphError(f"{where}: a fused activation on CONCATENATION is not supported")
+            return Op("concatenation", inputs, outputs, ConcatenationAttrs(int(o.axis)), name)
+        if opcode == B.GELU:
+            return Op("gelu", inputs, outputs, GeluAttrs(bool(getattr(o, "approximate", False))), name)
         if opcode in (B.ADD, B.MUL):
             kind = "add" if opcode == B.ADD else "mul"
             return Op(kind, inputs, outputs, ElementwiseAttrs(self._activation(o, where)), name)
         raise GraphError(f"{where}: unsupported op; mcusim imports {SUPPORTED}")
+
+    def _constant(self, name: str, where: str) -> np.ndarray:
+        """The data of a constant operand (axes, a permutation, paddings, a pad value)."""
+        data = self.tensors[name].data
+        if data is None:
+            raise GraphError(f"{where}: operand {name!r} must be a constant; mcusim does not compute shapes at run time")
+        return data
 
     def _activation(self, options, where: str) -> str:
         A = self.s.ActivationFunctionType

@@ -107,6 +107,31 @@ typedef struct {
     int32_t act_min, act_max;
 } mcusim_bmm_params;
 
+/* Parameters of mean: the multiplier and shift already hold 1 / count (models/ops/mean.py). */
+typedef struct {
+    int32_t input_offset;  /* -input_zero_point: [-127, 128] */
+    int32_t output_offset; /* [-128, 127] */
+    int32_t multiplier;    /* [0, 2^31 - 1] */
+    int32_t shift;         /* [-31, 30] */
+} mcusim_mean_params;
+
+/* Parameters of transpose: output axis k is input axis perm[k] (axes 0 = n .. 3 = c). */
+typedef struct {
+    int32_t perm[4]; /* a permutation of 0..3 */
+} mcusim_transpose_params;
+
+/* Parameters of pad: before[k] elements of value ahead of axis k; the output dims fix the after. */
+typedef struct {
+    int32_t before[4]; /* >= 0 */
+    int32_t value;     /* [-128, 127]: TFLite PAD fills with the zero point */
+} mcusim_pad_params;
+
+/* Parameters of concatenation: where this call's input lands in the output. */
+typedef struct {
+    int32_t axis;   /* [0, 3] */
+    int32_t offset; /* >= 0: the input starts at this index along the axis */
+} mcusim_concat_params;
+
 /* ---- requantization primitives (TFLite, double rounding); twins of models/quant.py ---- */
 
 /* round(a * b / 2^31), the one overflow (INT32_MIN * INT32_MIN) saturating to INT32_MAX. */
@@ -247,5 +272,35 @@ mcusim_status mcusim_dequantize_s8(const mcusim_affine_params *params, const mcu
 mcusim_status mcusim_batch_matmul_s8(const mcusim_bmm_params *params, const mcusim_dims *lhs_dims, const int8_t *lhs,
                                      const mcusim_dims *rhs_dims, const int8_t *rhs, const mcusim_dims *output_dims,
                                      int8_t *output);
+
+/*
+ * out[o] = clamp(requant(sum_{i in span(o)} (in[i] + input_offset), multiplier, shift) + output_offset, -128, 127)
+ * Each output dim equals the input dim (kept) or is 1 (reduced: span(o) runs over the whole axis);
+ * count = the product of the reduced input dims, [1, 2^23]. Dims >= 1.
+ */
+mcusim_status mcusim_mean_s8(const mcusim_mean_params *params, const mcusim_dims *input_dims, const int8_t *input,
+                             const mcusim_dims *output_dims, int8_t *output);
+
+/*
+ * Data movement (no arithmetic; input and output share scale and zero point); dims >= 1.
+ * transpose:     out[o_0, o_1, o_2, o_3] = in[i] with i[perm[k]] = o_k; output_dims[k] = input_dims[perm[k]].
+ * pad:           out[o] = in[o - before] where that lies inside the input, else value;
+ *                output_dims[k] >= input_dims[k] + before[k].
+ * concatenation: out[.., offset + j, ..] = in[.., j, ..] along axis; the other dims equal the
+ *                output's; offset + input_dims[axis] <= output_dims[axis]. One call per input.
+ */
+mcusim_status mcusim_transpose_s8(const mcusim_transpose_params *params, const mcusim_dims *input_dims,
+                                  const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
+mcusim_status mcusim_pad_s8(const mcusim_pad_params *params, const mcusim_dims *input_dims, const int8_t *input,
+                            const mcusim_dims *output_dims, int8_t *output);
+mcusim_status mcusim_concatenation_s8(const mcusim_concat_params *params, const mcusim_dims *input_dims,
+                                      const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
+
+/*
+ * out[i] = table[(uint8_t)in[i]]: table has 256 entries indexed by the input's two's complement byte
+ * (entry 0 for input 0, entry 255 for input -1). Input and output hold the same number (>= 1) of elements.
+ */
+mcusim_status mcusim_lookup_s8(const int8_t *table, const mcusim_dims *input_dims, const int8_t *input,
+                               const mcusim_dims *output_dims, int8_t *output);
 
 #endif /* MCUSIM_NN_H */

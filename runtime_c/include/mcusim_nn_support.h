@@ -47,6 +47,18 @@ static inline int32_t mcusim_dims_count(const mcusim_dims *d)
     return d->n * d->h * d->w * d->c;
 }
 
+/* The dims as an array indexed by axis (0 = n .. 3 = c), and the element strides of a dense NHWC
+ * tensor of those dims; returns 0 if a dimension is below 1. */
+static inline int mcusim_dims_axes(const mcusim_dims *d, int32_t axes[4], int32_t strides[4])
+{
+    axes[0] = d->n, axes[1] = d->h, axes[2] = d->w, axes[3] = d->c;
+    strides[3] = 1;
+    for (int k = 3; k > 0; k--) {
+        strides[k - 1] = strides[k] * axes[k];
+    }
+    return axes[0] >= 1 && axes[1] >= 1 && axes[2] >= 1 && axes[3] >= 1;
+}
+
 /* Shape check shared by the elementwise binary kernels: three equal, non-empty element counts. */
 static inline int32_t mcusim_binary_count(const mcusim_dims *a, const mcusim_dims *b, const mcusim_dims *out)
 {

@@ -60,3 +60,13 @@ def oracle_quantization(draw, channels: int):
     filter_scales = np.array(draw(st.lists(st.floats(1e-4, 0.1), min_size=channels, max_size=channels)), np.float32)
     return (draw(st.floats(1e-3, 1.0)), draw(st.integers(-128, 127)), filter_scales, draw(st.floats(1e-2, 10.0)),
             draw(st.integers(-128, 127)))
+
+
+def shapes(max_rank: int = 4, max_side: int = 6):
+    """Tensor shapes of rank 1..max_rank, sides from 1 (and odd)."""
+    return st.lists(st.integers(1, max_side), min_size=1, max_size=max_rank).map(tuple)
+
+
+def scales():
+    """Quantization scales over four decades, as float32 values."""
+    return st.floats(1e-3, 10.0).map(lambda s: float(np.float32(s)))

@@ -1,5 +1,6 @@
 """One-op int8 TFLite models built with the flatbuffers schema that tflite-micro ships, run in
-TFLM's reference kernels (tflite_micro.runtime): the independent oracle for the numpy reference."""
+TFLM's reference kernels (tflite_micro.runtime) or, for ops TFLM lacks (GELU), in LiteRT's reference
+kernels (ai-edge-litert): the independent oracles for the numpy reference."""
 from __future__ import annotations
 
 import flatbuffers
@@ -54,7 +55,7 @@ class Model:
         codes = []
         for opcode in self.opcodes:
             code = schema.OperatorCodeT()
-            code.builtinCode = code.deprecatedBuiltinCode = opcode
+            code.builtinCode, code.deprecatedBuiltinCode = opcode, min(opcode, 127)  # 127: see builtinCode
             code.version = 1
             codes.append(code)
         graph = schema.SubGraphT()
@@ -71,9 +72,11 @@ class Model:
         return self.serialize([inputs[0]], outputs)
 
 
-def run(model: bytes, x: np.ndarray) -> np.ndarray:
+def run(model: bytes, *xs: np.ndarray) -> np.ndarray:
+    """Run a model in TFLM on its inputs, in order; return its first output."""
     interpreter = runtime.Interpreter.from_bytes(model)
-    interpreter.set_input(x, 0)
+    for k, x in enumerate(xs):
+        interpreter.set_input(x, k)
     interpreter.invoke()
     return interpreter.get_output(0)
 
@@ -173,11 +176,7 @@ def binary(kind: str, a, b, scale1: float, zp1: int, scale2: float, zp2: int, sc
     opcode, options_type = ((schema.BuiltinOperator.ADD, schema.BuiltinOptions.AddOptions) if kind == "add"
                             else (schema.BuiltinOperator.MUL, schema.BuiltinOptions.MulOptions))
     m.op(opcode, options_type, options, [i1, i2], [o])
-    interpreter = runtime.Interpreter.from_bytes(m.serialize([i1, i2], [o]))
-    interpreter.set_input(a, 0)
-    interpreter.set_input(b, 1)
-    interpreter.invoke()
-    return interpreter.get_output(0)
+    return run(m.serialize([i1, i2], [o]), a, b)
 
 
 def quantize(x, scale: float, zero_point: int) -> np.ndarray:
@@ -205,8 +204,69 @@ def batch_matmul(lhs, rhs_t, lhs_scale, lhs_zp, rhs_scale, rhs_zp, out_scale, ou
     options = schema.BatchMatMulOptionsT()
     options.adjX, options.adjY = False, True
     m.op(schema.BuiltinOperator.BATCH_MATMUL, schema.BuiltinOptions.BatchMatMulOptions, options, [a, b], [o])
-    interpreter = runtime.Interpreter.from_bytes(m.serialize([a, b], [o]))
-    interpreter.set_input(lhs, 0)
-    interpreter.set_input(rhs_t, 1)
+    return run(m.serialize([a, b], [o]), lhs, rhs_t)
+
+
+def mean(x, axes, keep_dims: bool, input_scale, input_zp, output_scale, output_zp) -> np.ndarray:
+    """TFLM's int8 MEAN over the given axes."""
+    m = Model()
+    i = m.tensor(x.shape, np.int8, input_scale, input_zp)
+    a = m.tensor((len(axes),), np.int32, 1.0, 0, np.array(axes, np.int32))
+    out_shape = np.zeros(x.shape).mean(axis=tuple(axes), keepdims=keep_dims).shape
+    o = m.tensor(out_shape, np.int8, output_scale, output_zp)
+    options = schema.ReducerOptionsT()
+    options.keepDims = keep_dims
+    return run(m.single(schema.BuiltinOperator.MEAN, schema.BuiltinOptions.ReducerOptions, options, [i, a], [o]), x)
+
+
+def transpose(x, perm, scale, zero_point) -> np.ndarray:
+    """TFLM's int8 TRANSPOSE."""
+    m = Model()
+    i = m.tensor(x.shape, np.int8, scale, zero_point)
+    p = m.tensor((len(perm),), np.int32, 1.0, 0, np.array(perm, np.int32))
+    o = m.tensor([x.shape[k] for k in perm], np.int8, scale, zero_point)
+    return run(m.single(schema.BuiltinOperator.TRANSPOSE, schema.BuiltinOptions.TransposeOptions,
+                        schema.TransposeOptionsT(), [i, p], [o]), x)
+
+
+def pad(x, pads, scale, zero_point, value: int | None = None) -> np.ndarray:
+    """TFLM's int8 PAD (fill: the zero point) or, given a value, PADV2 (fill: that int8 constant)."""
+    m = Model()
+    i = m.tensor(x.shape, np.int8, scale, zero_point)
+    p = m.tensor((len(pads), 2), np.int32, 1.0, 0, np.array(pads, np.int32))
+    o = m.tensor([d + b + a for d, (b, a) in zip(x.shape, pads)], np.int8, scale, zero_point)
+    if value is None:
+        model = m.single(schema.BuiltinOperator.PAD, schema.BuiltinOptions.PadOptions, schema.PadOptionsT(), [i, p], [o])
+    else:
+        v = m.tensor((), np.int8, scale, zero_point, np.array(value, np.int8))
+        model = m.single(schema.BuiltinOperator.PADV2, schema.BuiltinOptions.PadV2Options, schema.PadV2OptionsT(),
+                         [i, p, v], [o])
+    return run(model, x)
+
+
+def concatenation(xs, axis: int, scale, zero_point) -> np.ndarray:
+    """TFLM's int8 CONCATENATION (inputs and output share scale and zero point, as TFLM requires)."""
+    m = Model()
+    ins = [m.tensor(x.shape, np.int8, scale, zero_point) for x in xs]
+    o = m.tensor(np.concatenate(xs, axis=axis).shape, np.int8, scale, zero_point)
+    options = schema.ConcatenationOptionsT()
+    options.axis = axis
+    m.op(schema.BuiltinOperator.CONCATENATION, schema.BuiltinOptions.ConcatenationOptions, options, ins, [o])
+    return run(m.serialize(ins, [o]), *xs)
+
+
+def gelu(x, input_scale, input_zp, output_scale, output_zp, approximate: bool) -> np.ndarray:
+    """LiteRT's int8 GELU (TFLM has none): the second oracle, ai-edge-litert's reference kernels."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    m = Model()
+    i = m.tensor(x.shape, np.int8, input_scale, input_zp)
+    o = m.tensor(x.shape, np.int8, output_scale, output_zp)
+    options = schema.GeluOptionsT()
+    options.approximate = approximate
+    model = m.single(schema.BuiltinOperator.GELU, schema.BuiltinOptions.GeluOptions, options, [i], [o])
+    interpreter = Interpreter(model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
     interpreter.invoke()
-    return interpreter.get_output(0)
+    return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])

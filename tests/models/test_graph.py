@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcusim.models.graph import FullyConnectedAttrs, Graph, GraphError, Op, Quant, Tensor
+from mcusim.models.graph import (ConcatenationAttrs, FullyConnectedAttrs, GeluAttrs, Graph, GraphError, MeanAttrs, Op,
+                                  PadAttrs, Quant, Tensor, TransposeAttrs)
 from mcusim.models.interpreter import run
 
 
@@ -128,3 +129,39 @@ def test_interpreter_equals_tflite_micro(batches, depth, channels, activation, s
                                              t["x"].quant.zero_point[0], np.array(t["w"].quant.scale, np.float32),
                                              t["y"].quant.scale[0], t["y"].quant.zero_point[0], activation)
     np.testing.assert_array_equal(run(g, [x])[0], expected)
+
+
+def token_graph(perm=(0, 2, 1), pads=((0, 0), (1, 0), (0, 2)), axis=-1, axes=(1,), approximate=True) -> Graph:
+    """x [1,6,8] -transpose-> [1,8,6] -pad-> [1,9,8] -concat c [1,9,3]-> [1,9,11] -gelu-> -mean-> [1,11]."""
+    q = Quant((0.05,), (-3,))
+    tensors = [Tensor("x", (1, 6, 8), "int8", q), Tensor("t", (1, 8, 6), "int8", q), Tensor("p", (1, 9, 8), "int8", q),
+               Tensor("c", (1, 9, 3), "int8", q), Tensor("cat", (1, 9, 11), "int8", q),
+               Tensor("g", (1, 9, 11), "int8", Quant((0.04,), (-20,))), Tensor("y", (1, 11), "int8", Quant((0.02,), (7,)))]
+    ops = [Op("transpose", ("x",), ("t",), TransposeAttrs(perm)), Op("pad", ("t",), ("p",), PadAttrs(pads, -3)),
+           Op("concatenation", ("p", "c"), ("cat",), ConcatenationAttrs(axis)),
+           Op("gelu", ("cat",), ("g",), GeluAttrs(approximate)), Op("mean", ("g",), ("y",), MeanAttrs(axes, False))]
+    return Graph({t.name: t for t in tensors}, ops, ["x", "c"], ["y"])
+
+
+def test_token_ops_round_trip(tmp_path):
+    g = token_graph()
+    g.save(tmp_path / "t.graph")
+    h = Graph.load(tmp_path / "t.graph")
+    assert [o.attrs for o in h.ops] == [o.attrs for o in g.ops]
+    rng = np.random.default_rng(2)
+    x, c = rng.integers(-128, 128, (1, 6, 8), dtype=np.int8), rng.integers(-128, 128, (1, 9, 3), dtype=np.int8)
+    np.testing.assert_array_equal(run(h, [x, c])[0], run(g, [x, c])[0])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"perm": (0, 1, 1)}, r"perm \(0, 1, 1\) is not a permutation"),
+    ({"perm": (1, 0, 2)}, r"permuted by \(1, 0, 2\) is not"),
+    ({"pads": ((0, 0), (1, 0))}, "must give .before, after. >= 0 for each of 3 axes"),
+    ({"pads": ((0, 0), (2, 0), (0, 2))}, r"padded by .* is not \(1, 9, 8\)"),
+    ({"axis": 1}, "do not concatenate along axis 1"),
+    ({"axes": (1, 1)}, r"axes \(1, 1\) are not distinct axes"),
+    ({"axes": (2,)}, r"has shape \(1, 9\), not \(1, 11\)"),
+])
+def test_token_op_validation_names_the_problem(kwargs, message):
+    with pytest.raises(GraphError, match=message):
+        token_graph(**kwargs).validate()

@@ -107,11 +107,7 @@ def test_residual_block_equals_tflite_micro(tmp_path):
     rng = np.random.default_rng(7)
     for _ in range(5):
         xa, xb = (rng.integers(-128, 128, (2, 16), dtype=np.int8) for _ in range(2))
-        interpreter = tflite_oracle.runtime.Interpreter.from_bytes(model)
-        interpreter.set_input(xa, 0)
-        interpreter.set_input(xb, 1)
-        interpreter.invoke()
-        np.testing.assert_array_equal(run(graph, [xa, xb])[0], interpreter.get_output(0))
+        np.testing.assert_array_equal(run(graph, [xa, xb])[0], tflite_oracle.run(model, xa, xb))
 
 
 def test_float_edges_equal_tflite_micro(tmp_path, capsys):
@@ -162,11 +158,68 @@ def test_attention_scores_equal_tflite_micro(tmp_path, adj_x, adj_y):
     rng = np.random.default_rng(11)
     xq = rng.integers(-128, 128, m.tensors[q].shape, dtype=np.int8)
     xk = rng.integers(-128, 128, m.tensors[k].shape, dtype=np.int8)
-    interpreter = tflite_oracle.runtime.Interpreter.from_bytes(model)
-    interpreter.set_input(xq, 0)
-    interpreter.set_input(xk, 1)
-    interpreter.invoke()
-    np.testing.assert_array_equal(run(graph, [xq, xk])[0], interpreter.get_output(0))
+    np.testing.assert_array_equal(run(graph, [xq, xk])[0], tflite_oracle.run(model, xq, xk))
+
+
+def test_token_ops_equal_tflite_micro(tmp_path):
+    """The data movement around a ViT's tokens: [1,6,8] -TRANSPOSE(0,2,1)-> [1,8,6] -PAD-> [1,9,8]
+    -CONCATENATION with a second input along the channels-> [1,9,11] -MEAN over tokens-> [1,11]."""
+    m = Model()
+    x = m.tensor((1, 6, 8), np.int8, 0.05, -3)
+    t = m.tensor((1, 8, 6), np.int8, 0.05, -3)
+    m.op(B.TRANSPOSE, O.TransposeOptions, schema.TransposeOptionsT(),
+         [x, m.tensor((3,), np.int32, 1.0, 0, np.array([0, 2, 1], np.int32))], [t])
+    p = m.tensor((1, 9, 8), np.int8, 0.05, -3)
+    m.op(B.PAD, O.PadOptions, schema.PadOptionsT(),
+         [t, m.tensor((3, 2), np.int32, 1.0, 0, np.array([[0, 0], [1, 0], [0, 2]], np.int32))], [p])
+    c = m.tensor((1, 9, 3), np.int8, 0.05, -3)
+    cat = m.tensor((1, 9, 11), np.int8, 0.05, -3)
+    options = schema.ConcatenationOptionsT()
+    options.axis = -1
+    m.op(B.CONCATENATION, O.ConcatenationOptions, options, [p, c], [cat])
+    y = m.tensor((1, 11), np.int8, 0.02, 7)
+    reducer = schema.ReducerOptionsT()
+    reducer.keepDims = False
+    m.op(B.MEAN, O.ReducerOptions, reducer, [cat, m.tensor((1,), np.int32, 1.0, 0, np.array([1], np.int32))], [y])
+    model = m.serialize([x, c], [y])
+    (tmp_path / "tokens.tflite").write_bytes(model)
+    graph = import_tflite(tmp_path / "tokens.tflite")
+    assert [op.kind for op in graph.ops] == ["transpose", "pad", "concatenation", "mean"]
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        xx, xc = rng.integers(-128, 128, (1, 6, 8), dtype=np.int8), rng.integers(-128, 128, (1, 9, 3), dtype=np.int8)
+        np.testing.assert_array_equal(run(graph, [xx, xc])[0], tflite_oracle.run(model, xx, xc))
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_fc_gelu_equals_litert(tmp_path, approximate):
+    """FC -> GELU, the ViT MLP's first half; TFLM has no GELU, so LiteRT's reference kernels judge.
+    Power-of-two input and filter scales: LiteRT multiplies them in float32, TFLM in double, and
+    only where the product is exact do the two FCs agree to the bit."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    rng = np.random.default_rng(9)
+    m = Model()
+    x = m.tensor((3, 16), np.int8, 2.0 ** -5, 2)
+    ws = (2.0 ** -rng.integers(6, 9, 12)).astype(np.float32)
+    w = m.tensor((12, 16), np.int8, ws, np.zeros(12), rng.integers(-127, 128, (12, 16), dtype=np.int8))
+    h = m.tensor((3, 12), np.int8, 0.04, -10)
+    y = m.tensor((3, 12), np.int8, 0.02, -100)
+    m.op(B.FULLY_CONNECTED, O.FullyConnectedOptions, schema.FullyConnectedOptionsT(), [x, w], [h])
+    gelu = schema.GeluOptionsT()
+    gelu.approximate = approximate
+    m.op(B.GELU, O.GeluOptions, gelu, [h], [y])
+    model = m.serialize([x], [y])
+    (tmp_path / "mlp.tflite").write_bytes(model)
+    graph = import_tflite(tmp_path / "mlp.tflite")
+    interpreter = Interpreter(model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    interpreter.allocate_tensors()
+    for _ in range(5):
+        xx = rng.integers(-128, 128, (3, 16), dtype=np.int8)
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], xx)
+        interpreter.invoke()
+        np.testing.assert_array_equal(run(graph, [xx])[0],
+                                      interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
 
 
 def test_unsupported_op_is_named(tmp_path):

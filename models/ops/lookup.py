@@ -1,0 +1,54 @@
+"""lookup, int8 -> int8 through a 256-entry table, and the tables of the activations built on it
+(GELU, as TFLite builds it): the numpy reference and the call of its C twin runtime_c/src/lookup_s8.c.
+Formula: docs/numerics.md#lookup-and-gelu.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..kernels import call_unary
+from ..quant import round_half_away
+
+_F = np.float32
+
+
+def _gelu(x: np.float32) -> np.float32:
+    """TFLite's GeluTransform in float32: 0.5f * x * erfc(x * -(float)M_SQRT1_2)."""
+    erfc = _F(math.erfc(float(x * _F(-math.sqrt(0.5)))))
+    return _F(0.5) * x * erfc
+
+
+def _gelu_tanh(x: np.float32) -> np.float32:
+    """TFLite's GeluTransformApproximate: 0.5f x (1 + tanh(sqrt(2/pi) (x + 0.044715f x^3)))."""
+    inner = _F(math.sqrt(2.0 / math.pi)) * (x + _F(0.044715) * x * x * x)
+    return _F(0.5) * x * (_F(1.0) + _F(math.tanh(float(inner))))
+
+
+def table(transform, input_scale: float, input_zp: int, output_scale: float, output_zp: int) -> np.ndarray:
+    """TFLite's LUTPopulate for int8, step for step in float32: entry (uint8)q holds
+    clamp(round(f(input_scale * (q - input_zp)) * (1 / output_scale)) + output_zp), rounding halves
+    away from zero. Legal range: |f(x) / output_scale| < 2^31 (TFLite's float-to-int conversion is
+    undefined beyond)."""
+    inverse = _F(1.0) / _F(output_scale)
+    out = np.empty(256, np.int8)
+    for q in range(-128, 128):
+        rescaled = round_half_away(float(transform(_F(input_scale) * _F(q - input_zp)) * inverse))
+        out[q & 0xFF] = min(max(rescaled + output_zp, -128), 127)
+    return out
+
+
+def gelu_table(input_scale: float, input_zp: int, output_scale: float, output_zp: int,
+               approximate: bool = False) -> np.ndarray:
+    return table(_gelu_tanh if approximate else _gelu, input_scale, input_zp, output_scale, output_zp)
+
+
+def lookup_s8(x: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """out = lut[(uint8)x]: the table is indexed by the input's two's complement byte."""
+    return lut[x.astype(np.int8).view(np.uint8)]
+
+
+def lookup_c(kernels, x: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    flat = (1, 1, 1, x.size)
+    return call_unary(kernels, "mcusim_lookup_s8", lut.astype(np.int8), x.reshape(flat), flat).reshape(x.shape)
