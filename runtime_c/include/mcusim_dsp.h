@@ -53,6 +53,21 @@ static inline int32_t mcusim_smlad(uint32_t a, uint32_t b, int32_t acc)
     return r;
 }
 
+/* SMLABB: acc + lo(a)*lo(b); SMLATT: acc + hi(a)*hi(b), halfwords signed. */
+static inline int32_t mcusim_smlabb(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
+static inline int32_t mcusim_smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
 #else
 
 static inline uint32_t mcusim_pack16(int32_t lo, int32_t hi)
@@ -79,6 +94,16 @@ static inline int32_t mcusim_smlad(uint32_t a, uint32_t b, int32_t acc)
 {
     int64_t sum = (int64_t)acc + (int16_t)a * (int16_t)b + (int16_t)(a >> 16) * (int16_t)(b >> 16);
     return (int32_t)(uint32_t)sum; /* wraps like the instruction (which sets Q on overflow) */
+}
+
+static inline int32_t mcusim_smlabb(uint32_t a, uint32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)((int16_t)a * (int16_t)b));
+}
+
+static inline int32_t mcusim_smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)((int16_t)(a >> 16) * (int16_t)(b >> 16)));
 }
 
 #endif /* __ARM_FEATURE_DSP */

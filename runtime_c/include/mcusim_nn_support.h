@@ -78,6 +78,18 @@ static inline void mcusim_pool_window(const mcusim_pool_params *p, const mcusim_
     *x1 = left + p->filter_w < in->w ? left + p->filter_w : in->w;
 }
 
+/* The taps k in [*lo, *hi) of a window starting at `start` (stride and padding applied) whose
+ * positions start + k * dilation lie inside [0, size); *hi <= taps. */
+static inline void mcusim_tap_range(int32_t start, int32_t dilation, int32_t taps, int32_t size, int32_t *lo,
+                                    int32_t *hi)
+{
+    const int32_t first = start < 0 ? (dilation - 1 - start) / dilation : 0;
+    const int32_t end = size > start ? (size - start + dilation - 1) / dilation : 0;
+    const int32_t last = end < taps ? end : taps;
+    *lo = first;
+    *hi = last > first ? last : first;
+}
+
 /* Shape checks shared by the pooling kernels. */
 static inline int mcusim_pool_args_ok(const mcusim_pool_params *p, const mcusim_dims *in, const mcusim_dims *out)
 {

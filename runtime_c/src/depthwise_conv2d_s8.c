@@ -3,11 +3,45 @@
  * channel requantization, stride, explicit padding, dilation. Contract and legal ranges:
  * runtime_c/include/mcusim_nn.h. Reference: models/ops/depthwise_conv2d.py.
  *
- * Algorithm: direct. Each output channel accumulates one product per tap inside the input; taps
- * outside are skipped (the same as padding with the input zero point). Plain C only: channels do not
- * form the pairs SMLAD sums, so a DSP path would need CMSIS-NN's channel-interleaved layout.
+ * Algorithm: direct. Each output channel accumulates one product per tap inside the input (taps
+ * outside are skipped, the same as padding with the input zero point).
+ * DSP path (MCUSIM_DSP=1, depth multiplier 1): four channels per step. One word of input and one of
+ * filter per tap; SXTB16 splits channels (0, 2) and (1, 3) into halfwords, SADD16 adds the input
+ * offset, and SMLABB / SMLATT add the bottom / top products to their channel's accumulator. Remaining
+ * channels, and depth multipliers above 1, take the plain loop. Integer sums: both paths agree.
  */
 #include "mcusim_nn_support.h"
+
+/* One output pixel's taps: rows [ky0, ky1) at input rows y0 + ky * dilation_h, columns alike. */
+typedef struct {
+    const int8_t *image;
+    int32_t y0, x0, ky0, ky1, kx0, kx1;
+} window;
+
+#if MCUSIM_DSP
+static void accumulate4(const mcusim_dw_conv_params *params, const window *win, const mcusim_dims *input_dims,
+                        const int8_t *filter, int32_t k_w, int32_t o, int32_t acc[4])
+{
+    const mcusim_conv_params *p = &params->conv;
+    const int32_t in_w = input_dims->w, ch = input_dims->c;
+    const uint32_t offset2 = ((uint32_t)p->input_offset << 16) | ((uint32_t)p->input_offset & 0xFFFFu);
+    for (int32_t ky = win->ky0; ky < win->ky1; ky++) {
+        const int32_t y = win->y0 + ky * p->dilation_h;
+        for (int32_t kx = win->kx0; kx < win->kx1; kx++) {
+            const int32_t x = win->x0 + kx * p->dilation_w;
+            const uint32_t xs = mcusim_read_u32(win->image + (y * in_w + x) * ch + o);
+            const uint32_t ws = mcusim_read_u32(filter + (ky * k_w + kx) * ch + o);
+            const uint32_t x02 = mcusim_sadd16(mcusim_sxtb16(xs), offset2);
+            const uint32_t x13 = mcusim_sadd16(mcusim_sxtb16_ror8(xs), offset2);
+            const uint32_t w02 = mcusim_sxtb16(ws), w13 = mcusim_sxtb16_ror8(ws);
+            acc[0] = mcusim_smlabb(x02, w02, acc[0]);
+            acc[2] = mcusim_smlatt(x02, w02, acc[2]);
+            acc[1] = mcusim_smlabb(x13, w13, acc[1]);
+            acc[3] = mcusim_smlatt(x13, w13, acc[3]);
+        }
+    }
+}
+#endif
 
 mcusim_status mcusim_depthwise_conv2d_s8(const mcusim_dw_conv_params *params, const mcusim_per_channel_quant *quant,
                                          const mcusim_dims *input_dims, const int8_t *input,
@@ -25,30 +59,39 @@ mcusim_status mcusim_depthwise_conv2d_s8(const mcusim_dw_conv_params *params, co
         return MCUSIM_ARG_ERROR;
     }
     for (int32_t n = 0; n < input_dims->n; n++) {
-        const int8_t *image = input + n * in_h * in_w * ch;
+        window win = {.image = input + n * in_h * in_w * ch};
         for (int32_t oy = 0; oy < out_h; oy++) {
-            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            win.y0 = oy * p->stride_h - p->pad_h;
+            mcusim_tap_range(win.y0, p->dilation_h, k_h, in_h, &win.ky0, &win.ky1);
             for (int32_t ox = 0; ox < out_w; ox++) {
-                const int32_t x0 = ox * p->stride_w - p->pad_w;
-                for (int32_t o = 0; o < out_ch; o++) {
+                win.x0 = ox * p->stride_w - p->pad_w;
+                mcusim_tap_range(win.x0, p->dilation_w, k_w, in_w, &win.kx0, &win.kx1);
+                int8_t *out = output + ((n * out_h + oy) * out_w + ox) * out_ch;
+                int32_t o = 0;
+#if MCUSIM_DSP
+                for (; mult == 1 && o + 4 <= out_ch; o += 4) {
+                    int32_t acc[4];
+                    for (int32_t i = 0; i < 4; i++) {
+                        acc[i] = bias ? bias[o + i] : 0;
+                    }
+                    accumulate4(params, &win, input_dims, filter, k_w, o, acc);
+                    for (int32_t i = 0; i < 4; i++) {
+                        out[o + i] = mcusim_output_s8(acc[i], quant, o + i, p->output_offset, p->act_min, p->act_max);
+                    }
+                }
+#endif
+                for (; o < out_ch; o++) {
                     const int32_t c = o / mult;
                     int32_t acc = bias ? bias[o] : 0;
-                    for (int32_t ky = 0; ky < k_h; ky++) {
-                        const int32_t y = y0 + ky * p->dilation_h;
-                        if (y < 0 || y >= in_h) {
-                            continue;
-                        }
-                        for (int32_t kx = 0; kx < k_w; kx++) {
-                            const int32_t x = x0 + kx * p->dilation_w;
-                            if (x < 0 || x >= in_w) {
-                                continue;
-                            }
-                            acc += ((int32_t)image[(y * in_w + x) * ch + c] + p->input_offset) *
+                    for (int32_t ky = win.ky0; ky < win.ky1; ky++) {
+                        const int32_t y = win.y0 + ky * p->dilation_h;
+                        for (int32_t kx = win.kx0; kx < win.kx1; kx++) {
+                            const int32_t x = win.x0 + kx * p->dilation_w;
+                            acc += ((int32_t)win.image[(y * in_w + x) * ch + c] + p->input_offset) *
                                    (int32_t)filter[(ky * k_w + kx) * out_ch + o];
                         }
                     }
-                    output[((n * out_h + oy) * out_w + ox) * out_ch + o] =
-                        mcusim_output_s8(acc, quant, o, p->output_offset, p->act_min, p->act_max);
+                    out[o] = mcusim_output_s8(acc, quant, o, p->output_offset, p->act_min, p->act_max);
                 }
             }
         }
