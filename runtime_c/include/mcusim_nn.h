@@ -85,7 +85,8 @@ typedef struct {
     int32_t act_min, act_max;
 } mcusim_add_params;
 
-/* Parameters of mul: out = requant((x1 + o1) * (x2 + o2)) + output_offset. */
+/* Parameters of mul, out = requant((x1 + o1) * (x2 + o2)) + output_offset, and of batch_matmul
+ * (input1 = lhs, input2 = rhs). */
 typedef struct {
     int32_t input1_offset, input2_offset;
     int32_t output_offset;
@@ -98,14 +99,6 @@ typedef struct {
     float scale;        /* > 0, finite */
     int32_t zero_point; /* [-128, 127] */
 } mcusim_affine_params;
-
-/* Parameters of batch_matmul (one per-tensor requantization). */
-typedef struct {
-    int32_t lhs_offset, rhs_offset; /* -zero points: [-127, 128] */
-    int32_t output_offset;          /* [-128, 127] */
-    int32_t output_multiplier, output_shift;
-    int32_t act_min, act_max;
-} mcusim_bmm_params;
 
 /* Parameters of mean: the multiplier and shift already hold 1 / count (models/ops/mean.py). */
 typedef struct {
@@ -263,13 +256,13 @@ mcusim_status mcusim_dequantize_s8(const mcusim_affine_params *params, const mcu
                                    const int8_t *input, const mcusim_dims *output_dims, float *output);
 
 /*
- * out[b][m][n] = clamp(requant(sum_k (lhs[b][m][k] + lhs_offset) * (rhs[b][n][k] + rhs_offset))
+ * out[b][m][n] = clamp(requant(sum_k (lhs[b][m][k] + input1_offset) * (rhs[b][n][k] + input2_offset))
  *                      + output_offset, act_min, act_max)
  * The right-hand side is given transposed ([B, N, K], TFLite's adj_y), so both operands are read
  * along K. lhs_dims: n = B, w = M, c = K; rhs_dims: n = B, w = N, c = K; output_dims: n = B, w = M,
  * c = N (h = 1 throughout); K in [1, 32767].
  */
-mcusim_status mcusim_batch_matmul_s8(const mcusim_bmm_params *params, const mcusim_dims *lhs_dims, const int8_t *lhs,
+mcusim_status mcusim_batch_matmul_s8(const mcusim_mul_params *params, const mcusim_dims *lhs_dims, const int8_t *lhs,
                                      const mcusim_dims *rhs_dims, const int8_t *rhs, const mcusim_dims *output_dims,
                                      int8_t *output);
 

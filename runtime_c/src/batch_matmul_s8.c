@@ -7,7 +7,7 @@
  */
 #include "mcusim_nn_support.h"
 
-mcusim_status mcusim_batch_matmul_s8(const mcusim_bmm_params *params, const mcusim_dims *lhs_dims, const int8_t *lhs,
+mcusim_status mcusim_batch_matmul_s8(const mcusim_mul_params *params, const mcusim_dims *lhs_dims, const int8_t *lhs,
                                      const mcusim_dims *rhs_dims, const int8_t *rhs, const mcusim_dims *output_dims,
                                      int8_t *output)
 {
@@ -22,11 +22,11 @@ mcusim_status mcusim_batch_matmul_s8(const mcusim_bmm_params *params, const mcus
             const int8_t *a = lhs + (b * rows + m) * depth;
             int32_t row_sum = 0;
             for (int32_t k = 0; k < depth; k++) {
-                row_sum += a[k] + params->lhs_offset;
+                row_sum += a[k] + params->input1_offset;
             }
             for (int32_t n = 0; n < cols; n++) {
-                int32_t acc = mcusim_dot_s8(a, rhs + (b * cols + n) * depth, depth, params->lhs_offset,
-                                            params->rhs_offset * row_sum);
+                int32_t acc = mcusim_dot_s8(a, rhs + (b * cols + n) * depth, depth, params->input1_offset,
+                                            params->input2_offset * row_sum);
                 acc = mcusim_requantize(acc, params->output_multiplier, params->output_shift);
                 output[(b * rows + m) * cols + n] =
                     (int8_t)mcusim_clamp(mcusim_add_wrap(acc, params->output_offset), params->act_min, params->act_max);
