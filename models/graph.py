@@ -21,6 +21,8 @@ import numpy as np
 
 from mcusim.errors import McusimError, EX_DATAERR
 
+from .ops.layer_norm import check_range
+
 FORMAT, VERSION = "mcusim-graph", 1
 DTYPES = ("int8", "int32", "float32")
 ACTIVATIONS = ("none", "relu", "relu6")
@@ -158,6 +160,17 @@ class GeluAttrs:
 
 
 @dataclass(frozen=True)
+class LayerNormAttrs:
+    """Integer LayerNorm over the last axis (docs/numerics.md#layer_norm). scale_bits: the int16
+    normalized value's 2^k, which beta's scale (gamma_scale * 2^-k) depends on; sqrt_iterations: 0 for
+    the exact square root, else that many Newton steps."""
+
+    scale_bits: int
+    eps: float = 1e-5
+    sqrt_iterations: int = 0
+
+
+@dataclass(frozen=True)
 class EdgeAttrs:
     """quantize (float32 -> int8) and dequantize (int8 -> float32) at the graph's edges."""
 
@@ -172,7 +185,7 @@ OP_ATTRS: dict[str, type] = {
     "avg_pool2d": Pool2DAttrs, "max_pool2d": Pool2DAttrs, "softmax": SoftmaxAttrs, "reshape": ReshapeAttrs,
     "add": ElementwiseAttrs, "mul": ElementwiseAttrs, "quantize": EdgeAttrs, "dequantize": EdgeAttrs,
     "batch_matmul": BatchMatmulAttrs, "mean": MeanAttrs, "transpose": TransposeAttrs, "pad": PadAttrs,
-    "concatenation": ConcatenationAttrs, "gelu": GeluAttrs,
+    "concatenation": ConcatenationAttrs, "gelu": GeluAttrs, "layer_norm": LayerNormAttrs,
 }
 
 
@@ -497,6 +510,19 @@ def _validate_gelu(graph: Graph, op: Op, where: str) -> None:
     _expect(x.shape == y.shape, where, f"input {x.shape} and output {y.shape} must have one shape")
 
 
+def _validate_layer_norm(graph: Graph, op: Op, where: str) -> None:
+    x, gamma, *rest = _io(graph, op, where, (2, 3))
+    y, channels = rest[-1], x.shape[-1]
+    _expect(y.shape == x.shape, where, f"input {x.shape} and output {y.shape} must have one shape")
+    _expect(gamma.shape == (channels,), where, f"gamma must be [{channels}]")
+    _check_weights(where, gamma, rest[0] if len(rest) == 2 else None, channels, 0)
+    try:
+        check_range(channels, op.attrs.scale_bits)
+    except ValueError as e:
+        raise GraphError(f"{where}: {e}") from None
+    _expect(op.attrs.sqrt_iterations >= 0 and op.attrs.eps >= 0, where, "sqrt_iterations and eps must be >= 0")
+
+
 def _validate_edge(graph: Graph, op: Op, where: str) -> None:
     _expect(len(op.inputs) == 1 and len(op.outputs) == 1, where, "takes one input and one output")
     x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
@@ -514,4 +540,5 @@ VALIDATORS = {
     "mul": _validate_elementwise, "quantize": _validate_edge, "dequantize": _validate_edge,
     "batch_matmul": _validate_batch_matmul, "mean": _validate_mean, "transpose": _validate_transpose,
     "pad": _validate_pad, "concatenation": _validate_concatenation, "gelu": _validate_gelu,
+    "layer_norm": _validate_layer_norm,
 }

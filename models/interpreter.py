@@ -18,6 +18,7 @@ from .ops.concatenation import concatenation_s8
 from .ops.conv2d import Conv2DParams, conv2d_s8
 from .ops.depthwise_conv2d import DepthwiseConv2DParams, depthwise_conv2d_s8
 from .ops.fully_connected import FullyConnectedParams, fully_connected_s8
+from .ops.layer_norm import LayerNormParams, layer_norm_s8
 from .ops.lookup import gelu_table, lookup_s8
 from .ops.mean import MeanParams, mean_s8
 from .ops.mul import MulParams, mul_s8
@@ -118,6 +119,16 @@ def _gelu(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     values[op.outputs[0]] = lookup_s8(values[op.inputs[0]], table)
 
 
+def _layer_norm(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    x, gamma, y = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]], graph.tensors[op.outputs[0]]
+    beta = graph.tensors[op.inputs[2]].data if len(op.inputs) == 3 else None
+    a, channels = op.attrs, x.shape[-1]
+    params = LayerNormParams.from_quantization(x.quant.scale[0], gamma.quant.scale, y.quant.scale[0],
+                                               y.quant.zero_point[0], channels, a.eps, a.scale_bits, a.sqrt_iterations)
+    rows = values[op.inputs[0]].reshape(-1, channels)
+    values[op.outputs[0]] = layer_norm_s8(rows, gamma.data, beta, params).reshape(y.shape)
+
+
 def _transpose(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     values[op.outputs[0]] = transpose_s8(values[op.inputs[0]], op.attrs.perm)
 
@@ -160,7 +171,7 @@ KERNELS: dict[str, Callable[[Graph, Op, dict], None]] = {
     "avg_pool2d": _pool2d(avg_pool2d_s8), "max_pool2d": _pool2d(max_pool2d_s8), "softmax": _softmax,
     "reshape": _reshape, "add": _elementwise(AddParams, add_s8), "mul": _elementwise(MulParams, mul_s8),
     "quantize": _quantize, "dequantize": _dequantize, "batch_matmul": _batch_matmul, "mean": _mean, "gelu": _gelu,
-    "transpose": _transpose, "pad": _pad, "concatenation": _concatenation,
+    "transpose": _transpose, "pad": _pad, "concatenation": _concatenation, "layer_norm": _layer_norm,
 }
 
 

@@ -125,6 +125,14 @@ typedef struct {
     int32_t offset; /* >= 0: the input starts at this index along the axis */
 } mcusim_concat_params;
 
+/* Parameters of layer_norm (models/ops/layer_norm.py computes them from the scales). */
+typedef struct {
+    int32_t output_offset;   /* [-128, 127] */
+    int32_t eps;             /* eps * C^2 / input_scale^2, rounded: >= 0 */
+    int32_t scale_bits;      /* k in [0, 15], 255 * C * 2^k < 2^31: n is held as n * 2^k in int16 */
+    int32_t sqrt_iterations; /* 0: exact floor square root; >= 1: that many Newton steps */
+} mcusim_layer_norm_params;
+
 /* ---- requantization primitives (TFLite, double rounding); twins of models/quant.py ---- */
 
 /* round(a * b / 2^31), the one overflow (INT32_MIN * INT32_MIN) saturating to INT32_MAX. */
@@ -295,5 +303,19 @@ mcusim_status mcusim_concatenation_s8(const mcusim_concat_params *params, const 
  */
 mcusim_status mcusim_lookup_s8(const int8_t *table, const mcusim_dims *input_dims, const int8_t *input,
                                const mcusim_dims *output_dims, int8_t *output);
+
+/*
+ * LayerNorm over the channels of each token (input zero point irrelevant: the mean removes it):
+ *   S = sum_c x[c];  Q = max(C * sum_c x[c]^2 - S^2 + eps, 1);  r = isqrt(Q) (see sqrt_iterations)
+ *   n[c] = clamp(round_half_away((C * x[c] - S) * 2^k / r), -32768, 32767)
+ *   out[c] = clamp(requant(n[c] * gamma[c] + beta[c], quant.multiplier[c], quant.shift[c]) + output_offset,
+ *                  -128, 127)
+ * input_dims: tokens = n * h * w, c = C in [1, 4096]; gamma_dims: C elements, c = C; beta: C int32
+ * values (scale gamma_scale[c] * 2^-k) or NULL; output_dims: like the input.
+ */
+mcusim_status mcusim_layer_norm_s8(const mcusim_layer_norm_params *params, const mcusim_per_channel_quant *quant,
+                                   const mcusim_dims *input_dims, const int8_t *input, const mcusim_dims *gamma_dims,
+                                   const int8_t *gamma, const int32_t *beta, const mcusim_dims *output_dims,
+                                   int8_t *output);
 
 #endif /* MCUSIM_NN_H */

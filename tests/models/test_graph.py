@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcusim.models.graph import (ConcatenationAttrs, FullyConnectedAttrs, GeluAttrs, Graph, GraphError, MeanAttrs, Op,
-                                  PadAttrs, Quant, Tensor, TransposeAttrs)
+from mcusim.models.graph import (ConcatenationAttrs, FullyConnectedAttrs, GeluAttrs, Graph, GraphError, LayerNormAttrs,
+                                  MeanAttrs, Op, PadAttrs, Quant, Tensor, TransposeAttrs)
 from mcusim.models.interpreter import run
+from mcusim.models.ops.layer_norm import LayerNormParams, layer_norm_s8
 
 
 def fc_graph(batches=2, depth=5, channels=3, activation="none", seed=0) -> Graph:
@@ -165,3 +166,31 @@ def test_token_ops_round_trip(tmp_path):
 def test_token_op_validation_names_the_problem(kwargs, message):
     with pytest.raises(GraphError, match=message):
         token_graph(**kwargs).validate()
+
+
+def layer_norm_graph(scale_bits=10, channels=12) -> Graph:
+    rng = np.random.default_rng(4)
+    gs = tuple(rng.uniform(0.005, 0.01, channels))
+    tensors = [Tensor("x", (2, 3, channels), "int8", Quant((0.05,), (3,))),
+               Tensor("g", (channels,), "int8", Quant(gs, (0,) * channels, axis=0),
+                      rng.integers(-127, 128, channels, dtype=np.int8)),
+               Tensor("b", (channels,), "int32", Quant(gs, (0,) * channels, axis=0),
+                      rng.integers(-3000, 3000, channels).astype(np.int32)),
+               Tensor("y", (2, 3, channels), "int8", Quant((0.03,), (-4,)))]
+    ops = [Op("layer_norm", ("x", "g", "b"), ("y",), LayerNormAttrs(scale_bits, 1e-5, 3))]
+    return Graph({t.name: t for t in tensors}, ops, ["x"], ["y"])
+
+
+def test_layer_norm_graph_runs_the_reference(tmp_path):
+    g = layer_norm_graph()
+    g.save(tmp_path / "ln.graph")
+    h = Graph.load(tmp_path / "ln.graph")
+    x = np.random.default_rng(1).integers(-128, 128, (2, 3, 12), dtype=np.int8)
+    p = LayerNormParams.from_quantization(0.05, g.tensors["g"].quant.scale, 0.03, -4, 12, 1e-5, 10, 3)
+    expected = layer_norm_s8(x.reshape(6, 12), g.tensors["g"].data, g.tensors["b"].data, p).reshape(2, 3, 12)
+    np.testing.assert_array_equal(run(h, [x])[0], expected)
+
+
+def test_layer_norm_scale_out_of_range_is_named():
+    with pytest.raises(GraphError, match="layer_norm of 12 channels at scale_bits 16: outside the legal range"):
+        layer_norm_graph(scale_bits=16).validate()
