@@ -76,10 +76,11 @@ class EmulatedKernels(_Kernels):
 
     ptr_dtype = np.dtype(np.uint32)
 
-    def __init__(self, board: Board, dsp: bool, workdir: str | Path):
+    def __init__(self, board: Board, dsp: bool, workdir: str | Path, extra_sources: list[Path] = ()):
+        """extra_sources: more C linked in (a benchmark's baseline); their MCUSIM_EXPORT functions are callable."""
         self.dsp = dsp
-        path = build([*SOURCES, RUNTIME_C / "startup" / "empty_main.c"], board,
-                     Path(workdir) / f"kernels-{board.name}-dsp{int(dsp)}.elf",
+        path = build([*SOURCES, *extra_sources, RUNTIME_C / "startup" / "empty_main.c"], board,
+                     Path(workdir) / f"kernels-{board.name}-dsp{int(dsp)}-{len(extra_sources)}.elf",
                      defines=[f"MCUSIM_DSP={int(dsp)}"], keep=FUNCTIONS)
         self.emulator = Emulator(board, ElfImage(path))
 
