@@ -52,9 +52,10 @@ def softmax_s8(x: np.ndarray, p: SoftmaxParams) -> np.ndarray:
     return np.where(inside, np.clip(out, -128, 127), -128).astype(np.int8)
 
 
-def softmax_c(kernels, x: np.ndarray, p: SoftmaxParams) -> np.ndarray:
-    """The C kernel on `kernels`; x is viewed as rows of its last axis."""
+def softmax_c(kernels, x: np.ndarray, p: SoftmaxParams, lut: bool = False) -> np.ndarray:
+    """The C kernel on `kernels` (lut: TinyFormer's lazily filled exp table, softmax_lut_s8.c, the same
+    bits); x is viewed as rows of its last axis."""
     rows = x.reshape(1, 1, -1, x.shape[-1])
-    out = call_unary(kernels, "mcusim_softmax_s8", [p.input_multiplier, p.input_left_shift, p.diff_min], rows,
-                     rows.shape)
+    out = call_unary(kernels, "mcusim_softmax_lut_s8" if lut else "mcusim_softmax_s8",
+                     [p.input_multiplier, p.input_left_shift, p.diff_min], rows, rows.shape)
     return out.reshape(x.shape)

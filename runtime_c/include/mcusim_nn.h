@@ -236,6 +236,10 @@ mcusim_status mcusim_max_pool2d_s8(const mcusim_pool_params *params, const mcusi
  */
 mcusim_status mcusim_softmax_s8(const mcusim_softmax_params *params, const mcusim_dims *input_dims,
                                 const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
+/* The same bits as mcusim_softmax_s8, exp looked up in a table filled lazily per call (TinyFormer);
+ * same legal ranges; 1056 bytes more stack. */
+mcusim_status mcusim_softmax_lut_s8(const mcusim_softmax_params *params, const mcusim_dims *input_dims,
+                                    const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
 
 /*
  * Elementwise binary ops on same-shaped tensors (no broadcasting): the three dims must hold the

@@ -1,6 +1,7 @@
-"""softmax_s8: C (host; emulator on M4 and M7) equals the numpy reference bit for bit, and the
-reference equals TFLite Micro's int8 SOFTMAX, under fuzzing of rows, depths (1, odd, up to 300),
-values (extremes, ties, whole rows equal) and input scales."""
+"""softmax_s8 and softmax_lut_s8 (TinyFormer's lazily filled exp table): C (host; emulator on M4 and
+M7) equals the numpy reference bit for bit, and the reference equals TFLite Micro's int8 SOFTMAX,
+under fuzzing of rows, depths (1, odd, up to 300), values (extremes, ties, whole rows equal) and
+input scales."""
 import numpy as np
 import pytest
 from hypothesis import given
@@ -20,16 +21,18 @@ def cases(draw, max_rows=4, max_depth=300):
     return draw(int8_arrays(shape)), SoftmaxParams.from_scale(draw(scales), draw(st.sampled_from([1.0, 0.5, 2.0])))
 
 
+@pytest.mark.parametrize("lut", [False, True], ids=["direct", "lut"])
 @given(cases())
-def test_host_equals_reference(host_kernels, case):
-    np.testing.assert_array_equal(softmax_c(host_kernels, *case), softmax_s8(*case))
+def test_host_equals_reference(host_kernels, lut, case):
+    np.testing.assert_array_equal(softmax_c(host_kernels, *case, lut=lut), softmax_s8(*case))
 
 
 @pytest.mark.toolchain
+@pytest.mark.parametrize("lut", [False, True], ids=["direct", "lut"])
 @emulated()
 @given(cases(max_rows=2, max_depth=80))
-def test_emulated_equals_reference(emulated_kernels, case):
-    np.testing.assert_array_equal(softmax_c(emulated_kernels, *case), softmax_s8(*case))
+def test_emulated_equals_reference(emulated_kernels, lut, case):
+    np.testing.assert_array_equal(softmax_c(emulated_kernels, *case, lut=lut), softmax_s8(*case))
 
 
 @emulated(fraction=3)
