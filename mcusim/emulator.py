@@ -18,7 +18,9 @@ byte of the heap region the heap high-water mark. No callback runs per memory ac
 firmware writes with the pattern's own value is invisible, so a peak can be under-read by up to 3
 bytes at its edge.
 
-Hooks are all installed in the constructor, before the first instruction is translated.
+Hooks are all installed in the constructor, before the first instruction is translated; the one
+exception is `watch`, a test's microscope, which adds a Python memory hook for the length of a block
+(and flushes the translation cache on entry and exit so that it takes and leaves effect).
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ import weakref
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from unicorn import (UC_ARCH_ARM, UC_ERR_INSN_INVALID, UC_HOOK_INTR, UC_HOOK_MEM_INVALID,
+from unicorn import (UC_ARCH_ARM, UC_ERR_INSN_INVALID, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_HOOK_MEM_READ,
+                     UC_HOOK_MEM_WRITE, UC_MEM_WRITE,
                      UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED,
                      UC_MEM_WRITE_PROT, UC_MEM_WRITE_UNMAPPED, UC_MODE_THUMB, UC_PROT_ALL,
                      UC_PROT_EXEC, UC_PROT_NONE, UC_PROT_READ, UC_PROT_WRITE, Uc, UcError, arm_const)
@@ -46,6 +49,7 @@ PPB_BASE, PPB_SIZE = 0xE000_0000, 0x10_0000
 ITM_PORTS, ITM_TER, ITM_TCR = 0x000, 0xE00, 0xE80
 DWT_CTRL, DWT_CYCCNT = 0x1000, 0x1004
 SCB_CPUID = 0xED00
+IT_STATE_BITS = 0x0600_FC00  # xPSR bits 26:25 and 15:10: inside a Thumb IT block when non-zero
 CPUID = {"cortex-m4": 0x410FC241, "cortex-m7": 0x411FC270}
 STOP_ADDRESS = 0xFFFF_FFFE  # `until` for runs that end by semihosting exit; never a real PC
 
@@ -153,6 +157,29 @@ class ProfileEntry:
     function: str
     cycles: int
     instructions: int
+
+
+@dataclass(frozen=True)
+class MemoryAccess:
+    """One load or store the firmware made inside a watched range, in program order."""
+
+    kind: str     # "read" or "write"
+    address: int
+    size: int
+
+
+def reads_after_writes(accesses: list[MemoryAccess]) -> list[MemoryAccess]:
+    """The reads of bytes that an earlier access in the list wrote: where code working in place
+    would read back a value it has already overwritten (a hazard, unless it means to)."""
+    written: set[int] = set()
+    hazards = []
+    for a in accesses:
+        span = range(a.address, a.address + a.size)
+        if a.kind == "write":
+            written.update(span)
+        elif written.intersection(span):
+            hazards.append(a)
+    return hazards
 
 
 @dataclass(frozen=True)
@@ -305,6 +332,33 @@ class Emulator:
             yield self
         finally:
             self._host_low = mark
+
+    @contextlib.contextmanager
+    def watch(self, address: int, size: int):
+        """Record every firmware load and store touching [address, address + size) while the block
+        runs; yields the list of MemoryAccess it fills. A Python hook per access: for tests on small
+        data, not for measurement (cycle counts are unaffected, speed is not). Unicorn 2.1 corrupts
+        the IT state when a memory hook fires inside a Thumb IT block, so a conditional access to the
+        range raises McusimError rather than let the run fault later."""
+        accesses: list[MemoryAccess] = []
+
+        def on_access(uc, access, addr, nbytes, _value, _user):
+            if uc.reg_read(arm_const.UC_ARM_REG_XPSR) & IT_STATE_BITS:
+                raise McusimError(f"watch: a conditional access to {addr:#x} inside a Thumb IT block near "
+                                  f"{self.elf.symbolize(uc.reg_read(arm_const.UC_ARM_REG_PC))}; Unicorn 2.1 "
+                                  "loses the IT state when a memory hook fires there, so watched code must "
+                                  "not load or store the range conditionally (newlib's memcpy does)")
+            kind = "write" if access == UC_MEM_WRITE else "read"
+            accesses.append(MemoryAccess(kind, addr, nbytes))
+
+        handle = self.uc.hook_add(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, on_access, begin=address,
+                                  end=address + size - 1)
+        self.uc.ctl_flush_tb()
+        try:
+            yield accesses
+        finally:
+            self.uc.hook_del(handle)
+            self.uc.ctl_flush_tb()
 
     def put(self, array: np.ndarray, align: int = 8) -> int:
         """Copy `array` (C order) into emulated RAM; returns its address."""

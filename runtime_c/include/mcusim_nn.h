@@ -192,6 +192,17 @@ mcusim_status mcusim_fully_connected_s8(const mcusim_fc_params *params, const mc
                                         const int32_t *bias, const mcusim_dims *output_dims, int8_t *output);
 
 /*
+ * fully_connected with token overwriting: the same bits, computed in place. output must equal input:
+ * a buffer of n * max(K, O) bytes that holds the [n, K] input densely on entry and the [n, O] output
+ * densely on return. O <= MCUSIM_INPLACE_MAX_CHANNELS (a stack row of O bytes); ranges otherwise as above.
+ */
+#define MCUSIM_INPLACE_MAX_CHANNELS 1024
+mcusim_status mcusim_fully_connected_inplace_s8(const mcusim_fc_params *params, const mcusim_per_channel_quant *quant,
+                                                const mcusim_dims *input_dims, const int8_t *input,
+                                                const mcusim_dims *filter_dims, const int8_t *filter,
+                                                const int32_t *bias, const mcusim_dims *output_dims, int8_t *output);
+
+/*
  * output[n][y][x][o] = clamp(requant(bias[o] + sum_{ky,kx,c} (in(n, y*sh - ph + ky*dh, x*sw - pw + kx*dw, c)
  *                            + input_offset) * filter[o][ky][kx][c], quant.multiplier[o], quant.shift[o])
  *                            + output_offset, act_min, act_max); taps outside the input are skipped

@@ -42,6 +42,26 @@ static inline int8_t mcusim_output_s8(int32_t acc, const mcusim_per_channel_quan
     return (int8_t)mcusim_clamp(acc, act_min, act_max);
 }
 
+/* One token of fully_connected: out[o] for the K inputs x, all O channels. */
+static inline void mcusim_fc_row(const mcusim_fc_params *params, const mcusim_per_channel_quant *quant,
+                                 const int8_t *x, int32_t depth, const int8_t *filter, const int32_t *bias,
+                                 int32_t channels, int8_t *out)
+{
+    for (int32_t o = 0; o < channels; o++) {
+        int32_t acc = mcusim_dot_s8(x, filter + o * depth, depth, params->input_offset, bias ? bias[o] : 0);
+        out[o] = mcusim_output_s8(acc, quant, o, params->output_offset, params->act_min, params->act_max);
+    }
+}
+
+/* The shape checks of fully_connected. */
+static inline int mcusim_fc_args_ok(const mcusim_fc_params *params, const mcusim_dims *input_dims,
+                                    const mcusim_dims *filter_dims, const mcusim_dims *output_dims)
+{
+    return input_dims->n >= 1 && input_dims->c >= 1 && input_dims->c <= 65535 && filter_dims->n >= 1 &&
+           filter_dims->c == input_dims->c && output_dims->n == input_dims->n && output_dims->c == filter_dims->n &&
+           params->act_min <= params->act_max;
+}
+
 static inline int32_t mcusim_dims_count(const mcusim_dims *d)
 {
     return d->n * d->h * d->w * d->c;

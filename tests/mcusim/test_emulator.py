@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mcusim.boards import get_board
-from mcusim.emulator import Emulator, FirmwareFault
+from mcusim.emulator import Emulator, FirmwareFault, MemoryAccess, reads_after_writes
 from mcusim.errors import McusimError
 
 pytestmark = pytest.mark.toolchain
@@ -99,6 +99,34 @@ def test_call_with_arrays_matches_numpy(firmware, xy):
     emu.call("add_sat_s8", px, py, pout, len(x))
     expected = np.clip(x.astype(np.int16) + y, -128, 127).astype(np.int8)
     np.testing.assert_array_equal(emu.read(pout, np.int8, x.shape), expected)
+
+
+def test_watch_records_the_accesses_in_the_range(firmware):
+    """add_sat_s8 over 3 bytes, out placed over y: each y byte read, then the same byte written."""
+    emu = Emulator(get_board("stm32f746"), firmware("callee.c"))
+    x, y = emu.put(np.array([1, 2, 3], np.int8)), emu.put(np.array([10, 20, 30], np.int8))
+    with emu.watch(y, 3) as accesses:
+        emu.call("add_sat_s8", x, y, y, 3)
+    assert accesses == [MemoryAccess(kind, y + i, 1) for i in range(3) for kind in ("read", "write")]
+    assert reads_after_writes(accesses) == []
+    np.testing.assert_array_equal(emu.read(y, np.int8, (3,)), [11, 22, 33])
+    emu.call("add_sat_s8", x, y, y, 3)  # the hook is gone after the block
+    np.testing.assert_array_equal(emu.read(y, np.int8, (3,)), [12, 24, 36])
+
+
+def test_reads_after_writes_finds_a_clobbered_byte():
+    trace = [MemoryAccess("write", 100, 4), MemoryAccess("read", 96, 4), MemoryAccess("read", 102, 1)]
+    assert reads_after_writes(trace) == [MemoryAccess("read", 102, 1)]
+
+
+def test_watch_refuses_a_conditional_access_it_cannot_hook(firmware):
+    """newlib's memcpy stores its last byte inside an IT block, where Unicorn 2.1 would lose the IT
+    state: watch names the problem instead of letting the run fault at the next branch."""
+    emu = Emulator(get_board("stm32f427"), firmware("callee.c", board="stm32f427"))
+    src, dst = emu.put(np.arange(5, dtype=np.int8)), emu.alloc(5)
+    with pytest.raises(McusimError, match="inside a Thumb IT block near memcpy"):
+        with emu.watch(dst, 5):
+            emu.call("copy_bytes", dst, src, 5)
 
 
 def test_call_rejects_oversized_arguments(emulator):

@@ -1,5 +1,7 @@
-/* Functions for Emulator.call: stack-passed arguments, arrays in and out, a double-precision op. */
+/* Functions for Emulator.call: stack-passed arguments, arrays in and out, a double-precision op, a
+ * memcpy for Emulator.watch. */
 #include <stdint.h>
+#include <string.h>
 
 #include "mcusim.h"
 
@@ -36,3 +38,9 @@ MCUSIM_EXPORT void double_precision_add(void)
 }
 
 int main(void) { return 0; }
+
+/* Copies n bytes with newlib's memcpy, whose tail stores are conditional (an IT block). */
+MCUSIM_EXPORT void copy_bytes(int8_t *dst, const int8_t *src, int32_t n)
+{
+    memcpy(dst, src, (size_t)n);
+}
