@@ -161,6 +161,60 @@ def test_attention_scores_equal_tflite_micro(tmp_path, adj_x, adj_y):
     np.testing.assert_array_equal(run(graph, [xq, xk])[0], tflite_oracle.run(model, xq, xk))
 
 
+def test_multi_head_attention_equals_tflite_micro(tmp_path):
+    """A ViT's self-attention as a converter emits it, 2 heads over 5 tokens of 8: Q, K, V projections
+    (FULLY_CONNECTED), RESHAPE + TRANSPOSE to heads, Q.K^T (BATCH_MATMUL adj_y), SOFTMAX, P.V
+    (BATCH_MATMUL), TRANSPOSE + RESHAPE back, the output projection."""
+    rng = np.random.default_rng(21)
+    tokens, dim, heads = 5, 8, 2
+    m = Model()
+    x = m.tensor((tokens, dim), np.int8, 0.05, -3)
+
+    def linear(inp, scale, zp):
+        ws = rng.uniform(0.005, 0.02, dim).astype(np.float32)
+        w = m.tensor((dim, dim), np.int8, ws, np.zeros(dim), rng.integers(-127, 128, (dim, dim), dtype=np.int8))
+        b = m.tensor((dim,), np.int32, np.float32(0.05) * ws, np.zeros(dim),
+                     rng.integers(-500, 500, dim).astype(np.int32))
+        out = m.tensor((tokens, dim), np.int8, scale, zp)
+        m.op(B.FULLY_CONNECTED, O.FullyConnectedOptions, schema.FullyConnectedOptionsT(), [inp, w, b], [out])
+        return out
+
+    def to_heads(t, scale, zp):
+        r = m.tensor((tokens, heads, dim // heads), np.int8, scale, zp)
+        shape = m.tensor((3,), np.int32, 1.0, 0, np.array([tokens, heads, dim // heads], np.int32))
+        m.op(B.RESHAPE, O.ReshapeOptions, schema.ReshapeOptionsT(), [t, shape], [r])
+        h = m.tensor((heads, tokens, dim // heads), np.int8, scale, zp)
+        m.op(B.TRANSPOSE, O.TransposeOptions, schema.TransposeOptionsT(),
+             [r, m.tensor((3,), np.int32, 1.0, 0, np.array([1, 0, 2], np.int32))], [h])
+        return h
+
+    q, k, v = (to_heads(linear(x, s, z), s, z) for s, z in ((0.04, 2), (0.05, -1), (0.03, 0)))
+    scores = m.tensor((heads, tokens, tokens), np.int8, 0.1, 5)
+    adj = schema.BatchMatMulOptionsT()
+    adj.adjX, adj.adjY = False, True
+    m.op(B.BATCH_MATMUL, O.BatchMatMulOptions, adj, [q, k], [scores])
+    probs = m.tensor((heads, tokens, tokens), np.int8, 1 / 256, -128)
+    sm = schema.SoftmaxOptionsT()
+    sm.beta = 1.0
+    m.op(B.SOFTMAX, O.SoftmaxOptions, sm, [scores], [probs])
+    context = m.tensor((heads, tokens, dim // heads), np.int8, 0.02, -4)
+    m.op(B.BATCH_MATMUL, O.BatchMatMulOptions, schema.BatchMatMulOptionsT(), [probs, v], [context])
+    back = m.tensor((tokens, heads, dim // heads), np.int8, 0.02, -4)
+    m.op(B.TRANSPOSE, O.TransposeOptions, schema.TransposeOptionsT(),
+         [context, m.tensor((3,), np.int32, 1.0, 0, np.array([1, 0, 2], np.int32))], [back])
+    merged = m.tensor((tokens, dim), np.int8, 0.02, -4)
+    m.op(B.RESHAPE, O.ReshapeOptions, schema.ReshapeOptionsT(),
+         [back, m.tensor((2,), np.int32, 1.0, 0, np.array([tokens, dim], np.int32))], [merged])
+    y = linear(merged, 0.06, 1)
+    model = m.serialize([x], [y])
+    (tmp_path / "mhsa.tflite").write_bytes(model)
+    graph = import_tflite(tmp_path / "mhsa.tflite")
+    assert [op.kind for op in graph.ops].count("batch_matmul") == 2
+    for _ in range(5):
+        xx = rng.integers(-128, 128, (tokens, dim), dtype=np.int8)
+        np.testing.assert_array_equal(run(graph, [xx])[0], tflite_oracle.run(model, xx))
+
+
 def test_token_ops_equal_tflite_micro(tmp_path):
     """The data movement around a ViT's tokens: [1,6,8] -TRANSPOSE(0,2,1)-> [1,8,6] -PAD-> [1,9,8]
     -CONCATENATION with a second input along the channels-> [1,9,11] -MEAN over tokens-> [1,11]."""
