@@ -21,6 +21,7 @@ import numpy as np
 
 from mcusim.errors import McusimError, EX_DATAERR
 
+from .ops.gelu_sigmoid import GeluSigmoidParams
 from .ops.layer_norm import check_range
 
 FORMAT, VERSION = "mcusim-graph", 1
@@ -160,6 +161,11 @@ class GeluAttrs:
 
 
 @dataclass(frozen=True)
+class GeluSigmoidAttrs:
+    """MCUFormer's integer GELU, x * sigmoid(1.702 x) in fixed point (no table)."""
+
+
+@dataclass(frozen=True)
 class LayerNormAttrs:
     """Integer LayerNorm over the last axis (docs/numerics.md#layer_norm). scale_bits: the int16
     normalized value's 2^k, which beta's scale (gamma_scale * 2^-k) depends on; sqrt_iterations: 0 for
@@ -185,7 +191,8 @@ OP_ATTRS: dict[str, type] = {
     "avg_pool2d": Pool2DAttrs, "max_pool2d": Pool2DAttrs, "softmax": SoftmaxAttrs, "reshape": ReshapeAttrs,
     "add": ElementwiseAttrs, "mul": ElementwiseAttrs, "quantize": EdgeAttrs, "dequantize": EdgeAttrs,
     "batch_matmul": BatchMatmulAttrs, "mean": MeanAttrs, "transpose": TransposeAttrs, "pad": PadAttrs,
-    "concatenation": ConcatenationAttrs, "gelu": GeluAttrs, "layer_norm": LayerNormAttrs,
+    "concatenation": ConcatenationAttrs, "gelu": GeluAttrs, "gelu_sigmoid": GeluSigmoidAttrs,
+    "layer_norm": LayerNormAttrs,
 }
 
 
@@ -523,6 +530,16 @@ def _validate_layer_norm(graph: Graph, op: Op, where: str) -> None:
     _expect(op.attrs.sqrt_iterations >= 0 and op.attrs.eps >= 0, where, "sqrt_iterations and eps must be >= 0")
 
 
+def _validate_gelu_sigmoid(graph: Graph, op: Op, where: str) -> None:
+    _validate_gelu(graph, op, where)
+    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    try:
+        GeluSigmoidParams.from_quantization(x.quant.scale[0], x.quant.zero_point[0], y.quant.scale[0],
+                                            y.quant.zero_point[0])
+    except ValueError as e:
+        raise GraphError(f"{where}: {e}") from None
+
+
 def _validate_edge(graph: Graph, op: Op, where: str) -> None:
     _expect(len(op.inputs) == 1 and len(op.outputs) == 1, where, "takes one input and one output")
     x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
@@ -540,5 +557,5 @@ VALIDATORS = {
     "mul": _validate_elementwise, "quantize": _validate_edge, "dequantize": _validate_edge,
     "batch_matmul": _validate_batch_matmul, "mean": _validate_mean, "transpose": _validate_transpose,
     "pad": _validate_pad, "concatenation": _validate_concatenation, "gelu": _validate_gelu,
-    "layer_norm": _validate_layer_norm,
+    "layer_norm": _validate_layer_norm, "gelu_sigmoid": _validate_gelu_sigmoid,
 }

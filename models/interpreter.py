@@ -18,6 +18,7 @@ from .ops.concatenation import concatenation_s8
 from .ops.conv2d import Conv2DParams, conv2d_s8
 from .ops.depthwise_conv2d import DepthwiseConv2DParams, depthwise_conv2d_s8
 from .ops.fully_connected import FullyConnectedParams, fully_connected_s8
+from .ops.gelu_sigmoid import GeluSigmoidParams, gelu_sigmoid_s8
 from .ops.layer_norm import LayerNormParams, layer_norm_s8
 from .ops.lookup import gelu_table, lookup_s8
 from .ops.mean import MeanParams, mean_s8
@@ -119,6 +120,13 @@ def _gelu(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     values[op.outputs[0]] = lookup_s8(values[op.inputs[0]], table)
 
 
+def _gelu_sigmoid(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    params = GeluSigmoidParams.from_quantization(x.quant.scale[0], x.quant.zero_point[0], y.quant.scale[0],
+                                                 y.quant.zero_point[0])
+    values[op.outputs[0]] = gelu_sigmoid_s8(values[op.inputs[0]], params)
+
+
 def _layer_norm(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     x, gamma, y = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]], graph.tensors[op.outputs[0]]
     beta = graph.tensors[op.inputs[2]].data if len(op.inputs) == 3 else None
@@ -172,6 +180,7 @@ KERNELS: dict[str, Callable[[Graph, Op, dict], None]] = {
     "reshape": _reshape, "add": _elementwise(AddParams, add_s8), "mul": _elementwise(MulParams, mul_s8),
     "quantize": _quantize, "dequantize": _dequantize, "batch_matmul": _batch_matmul, "mean": _mean, "gelu": _gelu,
     "transpose": _transpose, "pad": _pad, "concatenation": _concatenation, "layer_norm": _layer_norm,
+    "gelu_sigmoid": _gelu_sigmoid,
 }
 
 

@@ -149,3 +149,11 @@ def one_over_one_plus_x_for_x_in_0_1(a):
         one_minus = wrap_int32((1 << 29) - srdhm(half_denominator, x))
         x = wrap_int32(x + saturating_rounding_multiply_by_pot(srdhm(x, one_minus), 2))
     return saturating_rounding_multiply_by_pot(x, 1)
+
+
+def logistic(a):
+    """gemmlowp logistic for Q5.26 raw values: 1 / (1 + exp(-a)) as Q0.31 raw values. For a > 0,
+    one_over_one_plus_x(exp(-a)); for a < 0, one minus that of -a; exactly one half at 0."""
+    a = np.asarray(a, dtype=np.int64)
+    positive = one_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(-np.abs(a)))
+    return np.where(a == 0, 1 << 30, np.where(a > 0, positive, INT32_MAX - positive))

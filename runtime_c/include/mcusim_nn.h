@@ -133,6 +133,14 @@ typedef struct {
     int32_t sqrt_iterations; /* 0: exact floor square root; >= 1: that many Newton steps */
 } mcusim_layer_norm_params;
 
+/* Parameters of gelu_sigmoid (models/ops/gelu_sigmoid.py computes them from the scales). */
+typedef struct {
+    int32_t input_offset;                     /* -input_zero_point: [-127, 128] */
+    int32_t output_offset;                    /* [-128, 127] */
+    int32_t input_multiplier, input_shift;    /* 1.702 s_in 2^26 = M 2^L / 2^31; L in [0, 31] */
+    int32_t output_multiplier, output_shift;  /* QM(s_in / s_out 2^-23); shift in [-31, 0] */
+} mcusim_gelu_sigmoid_params;
+
 /* ---- requantization primitives (TFLite, double rounding); twins of models/quant.py ---- */
 
 /* round(a * b / 2^31), the one overflow (INT32_MIN * INT32_MIN) saturating to INT32_MAX. */
@@ -332,5 +340,15 @@ mcusim_status mcusim_layer_norm_s8(const mcusim_layer_norm_params *params, const
                                    const mcusim_dims *input_dims, const int8_t *input, const mcusim_dims *gamma_dims,
                                    const int8_t *gamma, const int32_t *beta, const mcusim_dims *output_dims,
                                    int8_t *output);
+
+/*
+ * MCUFormer's integer GELU, x * sigmoid(1.702 x), elementwise, no float:
+ *   v = x + input_offset;  a = sat32(round(v * input_multiplier / 2^(31 - input_shift)))   (Q5.26)
+ *   p = round(v * logistic(a) / 2^8)                                                       (Q23)
+ *   out = clamp(requant(p, output_multiplier, output_shift) + output_offset, -128, 127)
+ * round: halves away from zero; logistic: gemmlowp's, Q5.26 -> Q0.31. Dims: equal counts >= 1.
+ */
+mcusim_status mcusim_gelu_sigmoid_s8(const mcusim_gelu_sigmoid_params *params, const mcusim_dims *input_dims,
+                                     const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
 
 #endif /* MCUSIM_NN_H */

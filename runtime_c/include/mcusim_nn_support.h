@@ -168,4 +168,24 @@ static inline int32_t mcusim_one_over_one_plus_x(int32_t a)
     return mcusim_saturating_shift_left(x, 1);
 }
 
+/* gemmlowp logistic: 1 / (1 + exp(-a)) for a Q5.26 value, as Q0.31. */
+static inline int32_t mcusim_logistic(int32_t a)
+{
+    if (a == 0) {
+        return 1 << 30;
+    }
+    const int32_t magnitude = a > 0 ? a : (a == INT32_MIN ? INT32_MAX : -a);
+    const int32_t positive = mcusim_one_over_one_plus_x(mcusim_exp_on_negative_values(-magnitude));
+    return a > 0 ? positive : INT32_MAX - positive;
+}
+
+/* x / 2^exponent rounded half away from zero, for int64 x; exponent in [0, 62]. */
+static inline int64_t mcusim_rounding_divide_by_pot64(int64_t x, int32_t exponent)
+{
+    const int64_t mask = (int64_t)((1ull << exponent) - 1);
+    const int64_t remainder = x & mask;
+    const int64_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
 #endif /* MCUSIM_NN_SUPPORT_H */

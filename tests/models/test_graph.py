@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcusim.models.graph import (ConcatenationAttrs, FullyConnectedAttrs, GeluAttrs, Graph, GraphError, LayerNormAttrs,
-                                  MeanAttrs, Op, PadAttrs, Quant, Tensor, TransposeAttrs)
+from mcusim.models.graph import (ConcatenationAttrs, FullyConnectedAttrs, GeluAttrs, GeluSigmoidAttrs, Graph, GraphError,
+                                  LayerNormAttrs, MeanAttrs, Op, PadAttrs, Quant, Tensor, TransposeAttrs)
 from mcusim.models.interpreter import run
+from mcusim.models.ops.gelu_sigmoid import GeluSigmoidParams, gelu_sigmoid_s8
 from mcusim.models.ops.layer_norm import LayerNormParams, layer_norm_s8
 
 
@@ -194,3 +195,20 @@ def test_layer_norm_graph_runs_the_reference(tmp_path):
 def test_layer_norm_scale_out_of_range_is_named():
     with pytest.raises(GraphError, match="layer_norm of 12 channels at scale_bits 16: outside the legal range"):
         layer_norm_graph(scale_bits=16).validate()
+
+
+def gelu_sigmoid_graph(output_scale=0.03) -> Graph:
+    tensors = [Tensor("x", (4, 6), "int8", Quant((0.05,), (3,))),
+               Tensor("y", (4, 6), "int8", Quant((output_scale,), (-20,)))]
+    return Graph({t.name: t for t in tensors}, [Op("gelu_sigmoid", ("x",), ("y",), GeluSigmoidAttrs())], ["x"], ["y"])
+
+
+def test_gelu_sigmoid_graph_runs_the_reference():
+    x = np.random.default_rng(3).integers(-128, 128, (4, 6), dtype=np.int8)
+    expected = gelu_sigmoid_s8(x, GeluSigmoidParams.from_quantization(0.05, 3, 0.03, -20))
+    np.testing.assert_array_equal(run(gelu_sigmoid_graph(), [x])[0], expected)
+
+
+def test_gelu_sigmoid_scales_out_of_range_are_named():
+    with pytest.raises(GraphError, match="gelu_sigmoid: scales .* outside the legal range"):
+        gelu_sigmoid_graph(output_scale=100.0).validate()
