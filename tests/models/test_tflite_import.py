@@ -215,6 +215,44 @@ def test_multi_head_attention_equals_tflite_micro(tmp_path):
         np.testing.assert_array_equal(run(graph, [xx])[0], tflite_oracle.run(model, xx))
 
 
+def test_seqpool_equals_tflite_micro(tmp_path):
+    """TinyFormer's SeqPool head: a score per token (FULLY_CONNECTED to 1), SOFTMAX over the tokens,
+    the tokens' weighted sum (BATCH_MATMUL [1, T] x [T, C]), then the classifier."""
+    rng = np.random.default_rng(8)
+    tokens, dim, classes = 9, 12, 4
+    m = Model()
+    x = m.tensor((tokens, dim), np.int8, 0.05, 2)
+    gs = np.float32(0.01)
+    g = m.tensor((1, dim), np.int8, [gs], [0], rng.integers(-127, 128, (1, dim), dtype=np.int8))
+    scores = m.tensor((tokens, 1), np.int8, 0.08, -3)
+    m.op(B.FULLY_CONNECTED, O.FullyConnectedOptions, schema.FullyConnectedOptionsT(), [x, g], [scores])
+    row = m.tensor((1, 1, tokens), np.int8, 0.08, -3)
+    m.op(B.RESHAPE, O.ReshapeOptions, schema.ReshapeOptionsT(),
+         [scores, m.tensor((3,), np.int32, 1.0, 0, np.array([1, 1, tokens], np.int32))], [row])
+    weights = m.tensor((1, 1, tokens), np.int8, 1 / 256, -128)
+    sm = schema.SoftmaxOptionsT()
+    sm.beta = 1.0
+    m.op(B.SOFTMAX, O.SoftmaxOptions, sm, [row], [weights])
+    x3 = m.tensor((1, tokens, dim), np.int8, 0.05, 2)
+    m.op(B.RESHAPE, O.ReshapeOptions, schema.ReshapeOptionsT(),
+         [x, m.tensor((3,), np.int32, 1.0, 0, np.array([1, tokens, dim], np.int32))], [x3])
+    pooled = m.tensor((1, 1, dim), np.int8, 0.03, 1)
+    m.op(B.BATCH_MATMUL, O.BatchMatMulOptions, schema.BatchMatMulOptionsT(), [weights, x3], [pooled])
+    flat = m.tensor((1, dim), np.int8, 0.03, 1)
+    m.op(B.RESHAPE, O.ReshapeOptions, schema.ReshapeOptionsT(),
+         [pooled, m.tensor((2,), np.int32, 1.0, 0, np.array([1, dim], np.int32))], [flat])
+    ws = rng.uniform(0.005, 0.02, classes).astype(np.float32)
+    w = m.tensor((classes, dim), np.int8, ws, np.zeros(classes), rng.integers(-127, 128, (classes, dim), dtype=np.int8))
+    y = m.tensor((1, classes), np.int8, 0.05, 0)
+    m.op(B.FULLY_CONNECTED, O.FullyConnectedOptions, schema.FullyConnectedOptionsT(), [flat, w], [y])
+    model = m.serialize([x], [y])
+    (tmp_path / "seqpool.tflite").write_bytes(model)
+    graph = import_tflite(tmp_path / "seqpool.tflite")
+    for _ in range(5):
+        xx = rng.integers(-128, 128, (tokens, dim), dtype=np.int8)
+        np.testing.assert_array_equal(run(graph, [xx])[0], tflite_oracle.run(model, xx))
+
+
 def test_token_ops_equal_tflite_micro(tmp_path):
     """The data movement around a ViT's tokens: [1,6,8] -TRANSPOSE(0,2,1)-> [1,8,6] -PAD-> [1,9,8]
     -CONCATENATION with a second input along the channels-> [1,9,11] -MEAN over tokens-> [1,11]."""
