@@ -149,6 +149,19 @@ class PadAttrs:
 
 
 @dataclass(frozen=True)
+class SliceAttrs:
+    """The box [begin, begin + size) of the input, unit stride; the output holds its elements (axes of
+    size 1 may be dropped, as STRIDED_SLICE's shrink mask does)."""
+
+    begin: tuple[int, ...] = ()
+    size: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        for name in ("begin", "size"):
+            object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
+
+
+@dataclass(frozen=True)
 class ConcatenationAttrs:
     axis: int = -1
 
@@ -192,7 +205,7 @@ OP_ATTRS: dict[str, type] = {
     "add": ElementwiseAttrs, "mul": ElementwiseAttrs, "quantize": EdgeAttrs, "dequantize": EdgeAttrs,
     "batch_matmul": BatchMatmulAttrs, "mean": MeanAttrs, "transpose": TransposeAttrs, "pad": PadAttrs,
     "concatenation": ConcatenationAttrs, "gelu": GeluAttrs, "gelu_sigmoid": GeluSigmoidAttrs,
-    "layer_norm": LayerNormAttrs,
+    "layer_norm": LayerNormAttrs, "slice": SliceAttrs,
 }
 
 
@@ -501,6 +514,16 @@ def _validate_pad(graph: Graph, op: Op, where: str) -> None:
             f"is not {y.shape}")
 
 
+def _validate_slice(graph: Graph, op: Op, where: str) -> None:
+    x, y = _validate_data_movement(graph, op, where)
+    begin, size = op.attrs.begin, op.attrs.size
+    _expect(len(begin) == len(size) == len(x.shape) and
+            all(b >= 0 and s >= 1 and b + s <= d for b, s, d in zip(begin, size, x.shape)), where,
+            f"the box at {begin} of size {size} does not lie inside {x.shape}")
+    kept = tuple(s for s in size if s != 1)
+    _expect(tuple(d for d in y.shape if d != 1) == kept, where, f"a box of size {size} cannot give {y.shape}")
+
+
 def _validate_concatenation(graph: Graph, op: Op, where: str) -> None:
     *xs, y = _validate_data_movement(graph, op, where, tuple(range(1, len(op.inputs) + 1)))
     rank = len(y.shape)
@@ -557,5 +580,5 @@ VALIDATORS = {
     "mul": _validate_elementwise, "quantize": _validate_edge, "dequantize": _validate_edge,
     "batch_matmul": _validate_batch_matmul, "mean": _validate_mean, "transpose": _validate_transpose,
     "pad": _validate_pad, "concatenation": _validate_concatenation, "gelu": _validate_gelu,
-    "layer_norm": _validate_layer_norm, "gelu_sigmoid": _validate_gelu_sigmoid,
+    "layer_norm": _validate_layer_norm, "gelu_sigmoid": _validate_gelu_sigmoid, "slice": _validate_slice,
 }

@@ -26,6 +26,7 @@ from .ops.mul import MulParams, mul_s8
 from .ops.pad import pad_s8
 from .ops.pool2d import Pool2DParams, avg_pool2d_s8, max_pool2d_s8
 from .ops.quantize import dequantize_s8, quantize_s8
+from .ops.slice import slice_s8
 from .ops.softmax import SoftmaxParams, softmax_s8
 from .ops.transpose import transpose_s8
 from .quant import quantize_multiplier, round_half_away
@@ -145,6 +146,11 @@ def _pad(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     values[op.outputs[0]] = pad_s8(values[op.inputs[0]], op.attrs.pads, op.attrs.value)
 
 
+def _slice(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+    box = slice_s8(values[op.inputs[0]], op.attrs.begin, op.attrs.size)
+    values[op.outputs[0]] = box.reshape(graph.tensors[op.outputs[0]].shape)
+
+
 def _concatenation(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     values[op.outputs[0]] = concatenation_s8([values[n] for n in op.inputs], op.attrs.axis)
 
@@ -180,7 +186,7 @@ KERNELS: dict[str, Callable[[Graph, Op, dict], None]] = {
     "reshape": _reshape, "add": _elementwise(AddParams, add_s8), "mul": _elementwise(MulParams, mul_s8),
     "quantize": _quantize, "dequantize": _dequantize, "batch_matmul": _batch_matmul, "mean": _mean, "gelu": _gelu,
     "transpose": _transpose, "pad": _pad, "concatenation": _concatenation, "layer_norm": _layer_norm,
-    "gelu_sigmoid": _gelu_sigmoid,
+    "gelu_sigmoid": _gelu_sigmoid, "slice": _slice,
 }
 
 

@@ -2,7 +2,7 @@
 
 Supported: FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX,
 RESHAPE, ADD and MUL (same shapes), BATCH_MATMUL (adj_x/adj_y, one batch size), MEAN, TRANSPOSE,
-PAD / PADV2, CONCATENATION and GELU, with fused NONE/RELU/RELU6, on int8 activations (int8 weights,
+PAD / PADV2, CONCATENATION, SLICE, STRIDED_SLICE (unit strides) and GELU, with fused NONE/RELU/RELU6, on int8 activations (int8 weights,
 int32 biases), and QUANTIZE / DEQUANTIZE for float inputs and outputs at the edges. SAME/VALID
 padding becomes explicit padding; constant axis, permutation and padding operands become attributes. Anything else (another op, a float tensor, a fused activation
 we do not have) is a GraphError naming the op and its index.
@@ -17,12 +17,13 @@ from mcusim.errors import McusimError
 
 from .graph import (BatchMatmulAttrs, ConcatenationAttrs, Conv2DAttrs, DepthwiseConv2DAttrs, EdgeAttrs,
                     ElementwiseAttrs, FullyConnectedAttrs, GeluAttrs, Graph, GraphError, MeanAttrs, Op, PadAttrs,
-                    Pool2DAttrs, Quant, ReshapeAttrs, SoftmaxAttrs, Tensor, TransposeAttrs)
+                    Pool2DAttrs, Quant, ReshapeAttrs, SliceAttrs, SoftmaxAttrs, Tensor, TransposeAttrs)
 from .ops.conv2d import padding
 
 
 SUPPORTED = ("FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX, RESHAPE, "
-             "ADD, MUL, BATCH_MATMUL, MEAN, TRANSPOSE, PAD, PADV2, CONCATENATION, GELU, QUANTIZE and DEQUANTIZE")
+             "ADD, MUL, BATCH_MATMUL, MEAN, TRANSPOSE, PAD, PADV2, CONCATENATION, SLICE, STRIDED_SLICE, GELU, "
+             "QUANTIZE and DEQUANTIZE")
 
 
 def _schema():
@@ -149,12 +150,36 @@ class _Importer:
             if self._activation(o, where) != "none":
                 raise GraphError(f"{where}: a fused activation on CONCATENATION is not supported")
             return Op("concatenation", inputs, outputs, ConcatenationAttrs(int(o.axis)), name)
+        if opcode in (B.SLICE, B.STRIDED_SLICE):
+            return Op("slice", inputs[:1], outputs, self._slice(opcode, o, inputs, where), name)
         if opcode == B.GELU:
             return Op("gelu", inputs, outputs, GeluAttrs(bool(getattr(o, "approximate", False))), name)
         if opcode in (B.ADD, B.MUL):
             kind = "add" if opcode == B.ADD else "mul"
             return Op(kind, inputs, outputs, ElementwiseAttrs(self._activation(o, where)), name)
         raise GraphError(f"{where}: unsupported op; mcusim imports {SUPPORTED}")
+
+    def _slice(self, opcode: int, options, inputs: list[str], where: str) -> SliceAttrs:
+        """SLICE (begin, size; size -1 runs to the end) or STRIDED_SLICE (begin, end, unit strides;
+        negative indices count from the end; begin, end and shrink-axis masks) as a box."""
+        shape = self.tensors[inputs[0]].shape
+        begin = [int(b) + d if b < 0 else int(b) for b, d in zip(self._constant(inputs[1], where).reshape(-1), shape)]
+        if opcode == self.s.BuiltinOperator.SLICE:
+            size = [d - b if s == -1 else int(s) for s, b, d in zip(self._constant(inputs[2], where).reshape(-1), begin,
+                                                                    shape)]
+            return SliceAttrs(begin, size)
+        if any(int(s) != 1 for s in self._constant(inputs[3], where).reshape(-1)):
+            raise GraphError(f"{where}: only unit strides are supported")
+        if options.ellipsisMask or options.newAxisMask:
+            raise GraphError(f"{where}: ellipsis and new-axis masks are not supported")
+        end = [int(e) + d if e < 0 else int(e) for e, d in zip(self._constant(inputs[2], where).reshape(-1), shape)]
+        box_begin, size = [], []
+        for k, (b, e, d) in enumerate(zip(begin, end, shape)):
+            b = 0 if options.beginMask >> k & 1 else min(max(b, 0), d)
+            e = d if options.endMask >> k & 1 else min(max(e, 0), d)
+            box_begin.append(b)
+            size.append(1 if options.shrinkAxisMask >> k & 1 else e - b)
+        return SliceAttrs(box_begin, size)
 
     def _constant(self, name: str, where: str) -> np.ndarray:
         """The data of a constant operand (axes, a permutation, paddings, a pad value)."""

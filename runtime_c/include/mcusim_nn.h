@@ -119,6 +119,11 @@ typedef struct {
     int32_t value;     /* [-128, 127]: TFLite PAD fills with the zero point */
 } mcusim_pad_params;
 
+/* Parameters of slice: the box starts at begin; the output dims are its size. */
+typedef struct {
+    int32_t begin[4]; /* >= 0, begin[k] + output_dims[k] <= input_dims[k] */
+} mcusim_slice_params;
+
 /* Parameters of concatenation: where this call's input lands in the output. */
 typedef struct {
     int32_t axis;   /* [0, 3] */
@@ -312,6 +317,7 @@ mcusim_status mcusim_mean_s8(const mcusim_mean_params *params, const mcusim_dims
  *                output_dims[k] >= input_dims[k] + before[k].
  * concatenation: out[.., offset + j, ..] = in[.., j, ..] along axis; the other dims equal the
  *                output's; offset + input_dims[axis] <= output_dims[axis]. One call per input.
+ * slice:         out[o] = in[begin + o] (unit stride).
  */
 mcusim_status mcusim_transpose_s8(const mcusim_transpose_params *params, const mcusim_dims *input_dims,
                                   const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
@@ -319,6 +325,8 @@ mcusim_status mcusim_pad_s8(const mcusim_pad_params *params, const mcusim_dims *
                             const mcusim_dims *output_dims, int8_t *output);
 mcusim_status mcusim_concatenation_s8(const mcusim_concat_params *params, const mcusim_dims *input_dims,
                                       const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
+mcusim_status mcusim_slice_s8(const mcusim_slice_params *params, const mcusim_dims *input_dims, const int8_t *input,
+                              const mcusim_dims *output_dims, int8_t *output);
 
 /*
  * out[i] = table[(uint8_t)in[i]]: table has 256 entries indexed by the input's two's complement byte

@@ -270,3 +270,28 @@ def gelu(x, input_scale, input_zp, output_scale, output_zp, approximate: bool) -
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
     interpreter.invoke()
     return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+
+def slice_(x, begin, size, scale, zero_point) -> np.ndarray:
+    """TFLM's int8 SLICE (size -1: to the end of the axis)."""
+    m = Model()
+    i = m.tensor(x.shape, np.int8, scale, zero_point)
+    b = m.tensor((len(begin),), np.int32, 1.0, 0, np.array(begin, np.int32))
+    s = m.tensor((len(size),), np.int32, 1.0, 0, np.array(size, np.int32))
+    out_shape = [d - bb if ss == -1 else ss for d, bb, ss in zip(x.shape, begin, size)]
+    o = m.tensor(out_shape, np.int8, scale, zero_point)
+    return run(m.single(schema.BuiltinOperator.SLICE, schema.BuiltinOptions.SliceOptions, schema.SliceOptionsT(),
+                        [i, b, s], [o]), x)
+
+
+def strided_slice(x, begin, end, out_shape, scale, zero_point, begin_mask=0, end_mask=0,
+                  shrink_axis_mask=0) -> np.ndarray:
+    """TFLM's int8 STRIDED_SLICE with unit strides."""
+    m = Model()
+    i = m.tensor(x.shape, np.int8, scale, zero_point)
+    consts = [m.tensor((x.ndim,), np.int32, 1.0, 0, np.array(v, np.int32)) for v in (begin, end, [1] * x.ndim)]
+    o = m.tensor(out_shape, np.int8, scale, zero_point)
+    options = schema.StridedSliceOptionsT()
+    options.beginMask, options.endMask, options.shrinkAxisMask = begin_mask, end_mask, shrink_axis_mask
+    return run(m.single(schema.BuiltinOperator.STRIDED_SLICE, schema.BuiltinOptions.StridedSliceOptions, options,
+                        [i, *consts], [o]), x)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mcusim.models.graph import (ConcatenationAttrs, FullyConnectedAttrs, GeluAttrs, GeluSigmoidAttrs, Graph, GraphError,
-                                  LayerNormAttrs, MeanAttrs, Op, PadAttrs, Quant, Tensor, TransposeAttrs)
+                                  LayerNormAttrs, MeanAttrs, Op, PadAttrs, Quant, SliceAttrs, Tensor, TransposeAttrs)
 from mcusim.models.interpreter import run
 from mcusim.models.ops.gelu_sigmoid import GeluSigmoidParams, gelu_sigmoid_s8
 from mcusim.models.ops.layer_norm import LayerNormParams, layer_norm_s8
@@ -212,3 +212,20 @@ def test_gelu_sigmoid_graph_runs_the_reference():
 def test_gelu_sigmoid_scales_out_of_range_are_named():
     with pytest.raises(GraphError, match="gelu_sigmoid: scales .* outside the legal range"):
         gelu_sigmoid_graph(output_scale=100.0).validate()
+
+
+@pytest.mark.parametrize("begin, size, out, message", [
+    ((0, 2), (1, 4), (4,), None),
+    ((0, 3), (1, 4), (4,), r"the box at \(0, 3\) of size \(1, 4\) does not lie inside \(3, 6\)"),
+    ((0, 2), (2, 4), (4,), r"a box of size \(2, 4\) cannot give \(4,\)"),
+])
+def test_slice_validation(begin, size, out, message):
+    q = Quant((0.1,), (0,))
+    g = Graph({"x": Tensor("x", (3, 6), "int8", q), "y": Tensor("y", out, "int8", q)},
+              [Op("slice", ("x",), ("y",), SliceAttrs(begin, size))], ["x"], ["y"])
+    if message is None:
+        x = np.arange(18, dtype=np.int8).reshape(3, 6)
+        np.testing.assert_array_equal(run(g, [x])[0], [2, 3, 4, 5])
+    else:
+        with pytest.raises(GraphError, match=message):
+            g.validate()

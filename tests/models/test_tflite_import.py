@@ -253,6 +253,50 @@ def test_seqpool_equals_tflite_micro(tmp_path):
         np.testing.assert_array_equal(run(graph, [xx])[0], tflite_oracle.run(model, xx))
 
 
+@pytest.mark.parametrize("strided", [False, True])
+def test_class_token_head_equals_tflite_micro(tmp_path, strided):
+    """A class token prepended (CONCATENATION with a constant), a token-wise FC, the class token taken
+    back out (SLICE, or STRIDED_SLICE with an end mask and a shrink bit), the classifier."""
+    rng = np.random.default_rng(12)
+    tokens, dim, classes = 6, 10, 3
+    m = Model()
+    x = m.tensor((tokens, dim), np.int8, 0.05, 2)
+    cls = m.tensor((1, dim), np.int8, 0.05, 2, rng.integers(-128, 128, (1, dim), dtype=np.int8))
+    seq = m.tensor((tokens + 1, dim), np.int8, 0.05, 2)
+    cat = schema.ConcatenationOptionsT()
+    cat.axis = 0
+    m.op(B.CONCATENATION, O.ConcatenationOptions, cat, [cls, x], [seq])
+    ws = rng.uniform(0.005, 0.02, dim).astype(np.float32)
+    w = m.tensor((dim, dim), np.int8, ws, np.zeros(dim), rng.integers(-127, 128, (dim, dim), dtype=np.int8))
+    h = m.tensor((tokens + 1, dim), np.int8, 0.04, -5)
+    m.op(B.FULLY_CONNECTED, O.FullyConnectedOptions, schema.FullyConnectedOptionsT(), [seq, w], [h])
+    first = m.tensor((1, dim) if not strided else (dim,), np.int8, 0.04, -5)
+    if strided:
+        options = schema.StridedSliceOptionsT()
+        options.endMask, options.shrinkAxisMask = 2, 1
+        consts = [m.tensor((2,), np.int32, 1.0, 0, np.array(v, np.int32)) for v in ([0, 0], [1, -3], [1, 1])]
+        m.op(B.STRIDED_SLICE, O.StridedSliceOptions, options, [h, *consts], [first])
+        row = m.tensor((1, dim), np.int8, 0.04, -5)
+        m.op(B.RESHAPE, O.ReshapeOptions, schema.ReshapeOptionsT(),
+             [first, m.tensor((2,), np.int32, 1.0, 0, np.array([1, dim], np.int32))], [row])
+    else:
+        consts = [m.tensor((2,), np.int32, 1.0, 0, np.array(v, np.int32)) for v in ([0, 0], [1, -1])]
+        m.op(B.SLICE, O.SliceOptions, schema.SliceOptionsT(), [h, *consts], [first])
+        row = first
+    wcs = rng.uniform(0.005, 0.02, classes).astype(np.float32)
+    wc = m.tensor((classes, dim), np.int8, wcs, np.zeros(classes),
+                  rng.integers(-127, 128, (classes, dim), dtype=np.int8))
+    y = m.tensor((1, classes), np.int8, 0.05, 0)
+    m.op(B.FULLY_CONNECTED, O.FullyConnectedOptions, schema.FullyConnectedOptionsT(), [row, wc], [y])
+    model = m.serialize([x], [y])
+    (tmp_path / "cls.tflite").write_bytes(model)
+    graph = import_tflite(tmp_path / "cls.tflite")
+    assert "slice" in [op.kind for op in graph.ops]
+    for _ in range(5):
+        xx = rng.integers(-128, 128, (tokens, dim), dtype=np.int8)
+        np.testing.assert_array_equal(run(graph, [xx])[0], tflite_oracle.run(model, xx))
+
+
 def test_token_ops_equal_tflite_micro(tmp_path):
     """The data movement around a ViT's tokens: [1,6,8] -TRANSPOSE(0,2,1)-> [1,8,6] -PAD-> [1,9,8]
     -CONCATENATION with a second input along the channels-> [1,9,11] -MEAN over tokens-> [1,11]."""
