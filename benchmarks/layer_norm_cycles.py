@@ -38,7 +38,8 @@ def layer_norm_case(x: np.ndarray, rng, sqrt_iterations: int):
     """Float gamma/beta, their export (gamma int8 per channel, beta int32 at gamma_scale 2^-k), the
     float64 LayerNorm quantized to the output, and the integer parameters."""
     channels = x.shape[1]
-    gamma, beta = rng.uniform(0.5, 1.5, channels).astype(np.float32), rng.uniform(-0.3, 0.3, channels).astype(np.float32)
+    gamma = rng.uniform(0.5, 1.5, channels).astype(np.float32)
+    beta = rng.uniform(-0.3, 0.3, channels).astype(np.float32)
     xf = INPUT_SCALE * (x.astype(np.float64) - INPUT_ZP)
     yf = gamma * (xf - xf.mean(-1, keepdims=True)) / np.sqrt(xf.var(-1, keepdims=True) + EPS) + beta
     out_scale = float(np.float32((yf.max() - yf.min()) / 255))

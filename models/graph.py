@@ -484,7 +484,8 @@ def _validate_mean(graph: Graph, op: Op, where: str) -> None:
     _expect(len(axes) == len(op.attrs.axes) >= 1, where, f"axes {op.attrs.axes} are not distinct axes of {x.shape}")
     kept = tuple(1 if k in axes else d for k, d in enumerate(x.shape))
     expected = kept if op.attrs.keep_dims else tuple(d for k, d in enumerate(x.shape) if k not in axes)
-    _expect(y.shape == expected, where, f"the mean of {x.shape} over {op.attrs.axes} has shape {expected}, not {y.shape}")
+    _expect(y.shape == expected, where,
+            f"the mean of {x.shape} over {op.attrs.axes} has shape {expected}, not {y.shape}")
     _expect(int(np.prod([x.shape[a] for a in axes])) <= 1 << 23, where, "at most 2^23 elements per mean")
 
 
@@ -500,7 +501,8 @@ def _validate_data_movement(graph: Graph, op: Op, where: str, inputs=(1,)) -> li
 def _validate_transpose(graph: Graph, op: Op, where: str) -> None:
     x, y = _validate_data_movement(graph, op, where)
     perm = op.attrs.perm
-    _expect(sorted(perm) == list(range(len(x.shape))), where, f"perm {perm} is not a permutation of {len(x.shape)} axes")
+    _expect(sorted(perm) == list(range(len(x.shape))), where,
+            f"perm {perm} is not a permutation of {len(x.shape)} axes")
     _expect(y.shape == tuple(x.shape[p] for p in perm), where, f"{x.shape} permuted by {perm} is not {y.shape}")
 
 

@@ -188,4 +188,39 @@ static inline int64_t mcusim_rounding_divide_by_pot64(int64_t x, int32_t exponen
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
+/* ---- softmax, shared by the direct and the table kernels ---- */
+
+/* The shape and parameter checks of softmax; returns the number of rows, or -1. */
+static inline int32_t mcusim_softmax_rows(const mcusim_softmax_params *p, const mcusim_dims *in, const mcusim_dims *out)
+{
+    const int32_t depth = in->c, rows = in->n * in->h * in->w;
+    return (depth < 1 || depth > 2048 || rows < 1 || out->c != depth || out->n * out->h * out->w != rows ||
+            p->input_left_shift < 0 || p->input_left_shift > 30 || p->diff_min > 0) ? -1 : rows;
+}
+
+static inline int32_t mcusim_row_max_s8(const int8_t *x, int32_t n)
+{
+    int32_t max = -128;
+    for (int32_t i = 0; i < n; i++) {
+        max = x[i] > max ? x[i] : max;
+    }
+    return max;
+}
+
+/* exp(beta * scale * d) for d = x - max <= 0 within diff_min, as Q0.31. */
+static inline int32_t mcusim_softmax_exp(const mcusim_softmax_params *p, int32_t d)
+{
+    return mcusim_exp_on_negative_values(mcusim_srdhm((int32_t)((uint32_t)d << p->input_left_shift),
+                                                      p->input_multiplier));
+}
+
+/* The row's reciprocal from the sum of exp >> 12 (Q12.19): scale (Q0.31 of 1 / normalized sum) and
+ * the shift that turns srdhm(scale, e) into 8-bit output units. */
+static inline void mcusim_softmax_reciprocal(int32_t sum, int32_t *scale, int32_t *shift)
+{
+    const int32_t headroom = __builtin_clz((uint32_t)sum);
+    *scale = mcusim_one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) - (1u << 31)));
+    *shift = (12 - headroom) + 31 - 8;
+}
+
 #endif /* MCUSIM_NN_SUPPORT_H */

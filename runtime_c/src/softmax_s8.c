@@ -12,43 +12,29 @@
 mcusim_status mcusim_softmax_s8(const mcusim_softmax_params *params, const mcusim_dims *input_dims,
                                 const int8_t *input, const mcusim_dims *output_dims, int8_t *output)
 {
-    const int32_t depth = input_dims->c;
-    const int32_t rows = input_dims->n * input_dims->h * input_dims->w;
-    if (depth < 1 || depth > 2048 || rows < 1 || output_dims->c != depth ||
-        output_dims->n * output_dims->h * output_dims->w != rows || params->input_left_shift < 0 ||
-        params->input_left_shift > 30 || params->diff_min > 0) {
+    const int32_t depth = input_dims->c, rows = mcusim_softmax_rows(params, input_dims, output_dims);
+    if (rows < 0) {
         return MCUSIM_ARG_ERROR;
     }
     for (int32_t r = 0; r < rows; r++) {
         const int8_t *x = input + r * depth;
         int8_t *y = output + r * depth;
-        int32_t max = -128;
-        for (int32_t i = 0; i < depth; i++) {
-            max = x[i] > max ? x[i] : max;
-        }
+        const int32_t max = mcusim_row_max_s8(x, depth);
         int32_t sum = 0;
         for (int32_t i = 0; i < depth; i++) {
-            int32_t diff = x[i] - max;
-            if (diff >= params->diff_min) {
-                int32_t scaled = mcusim_srdhm((int32_t)((uint32_t)diff << params->input_left_shift),
-                                              params->input_multiplier);
-                sum = mcusim_wrap_add(sum, mcusim_rounding_divide_by_pot(mcusim_exp_on_negative_values(scaled), 12));
+            if (x[i] - max >= params->diff_min) {
+                sum = mcusim_wrap_add(sum, mcusim_rounding_divide_by_pot(mcusim_softmax_exp(params, x[i] - max), 12));
             }
         }
-        const int32_t headroom = __builtin_clz((uint32_t)sum);
-        const int32_t bits_over_unit = 12 - headroom;
-        const int32_t scale = mcusim_one_over_one_plus_x((int32_t)(((uint32_t)sum << headroom) - (1u << 31)));
+        int32_t scale, shift;
+        mcusim_softmax_reciprocal(sum, &scale, &shift);
         for (int32_t i = 0; i < depth; i++) {
-            int32_t diff = x[i] - max;
-            if (diff >= params->diff_min) {
-                int32_t scaled = mcusim_srdhm((int32_t)((uint32_t)diff << params->input_left_shift),
-                                              params->input_multiplier);
-                int32_t e = mcusim_exp_on_negative_values(scaled);
-                int32_t out = mcusim_rounding_divide_by_pot(mcusim_srdhm(scale, e), bits_over_unit + 31 - 8) - 128;
-                y[i] = (int8_t)mcusim_clamp(out, -128, 127);
-            } else {
-                y[i] = -128;
+            int32_t out = -128;
+            if (x[i] - max >= params->diff_min) {
+                out = mcusim_rounding_divide_by_pot(mcusim_srdhm(scale, mcusim_softmax_exp(params, x[i] - max)), shift);
+                out = mcusim_clamp(out - 128, -128, 127);
             }
+            y[i] = (int8_t)out;
         }
     }
     return MCUSIM_OK;
