@@ -16,7 +16,7 @@ test: toolchain venv
 	MCUSIM_REQUIRE_TOOLCHAIN=1 $(BIN)/python -m pytest
 
 # The long local fuzz run behind the figures in the notes: the host-build kernel tests under the
-# `soak` profile (50k examples per path, 100k per kernel), the emulated ones under `heavy` (1000 per
+# `soak` profile (25k examples per path, 50k per kernel), the emulated ones under `heavy` (1000 per
 # board/path configuration, 3000 per kernel). Hours on two cores; prints hypothesis' statistics.
 soak: toolchain venv
 	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest tests/kernels -k host_equals --hypothesis-show-statistics -q
