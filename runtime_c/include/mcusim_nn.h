@@ -148,23 +148,25 @@ typedef struct {
 
 /* ---- requantization primitives (TFLite, double rounding); twins of models/quant.py ---- */
 
-/* round(a * b / 2^31), the one overflow (INT32_MIN * INT32_MIN) saturating to INT32_MAX. */
+/* round(a * b / 2^31), halves rounded up, the one overflow (INT32_MIN * INT32_MIN) saturating to
+ * INT32_MAX. TFLite writes it (ab + (ab >= 0 ? 2^30 : 1 - 2^30)) / 2^31 with C's truncating division;
+ * floor((ab + 2^30) / 2^31) is the same number for every ab (for ab = -m < 0 both are
+ * -floor((m - 1 + 2^30) / 2^31)) and costs one multiply-accumulate and a shift (CMSIS-NN's form).
+ * >> of a negative int64 is arithmetic in GCC and Clang. */
 static inline int32_t mcusim_srdhm(int32_t a, int32_t b)
 {
     if (a == INT32_MIN && b == INT32_MIN) {
         return INT32_MAX;
     }
-    int64_t ab = (int64_t)a * (int64_t)b;
-    int64_t nudge = ab >= 0 ? (1ll << 30) : (1 - (1ll << 30));
-    return (int32_t)((ab + nudge) / (1ll << 31)); /* C division truncates toward zero */
+    return (int32_t)(((int64_t)a * b + (1ll << 30)) >> 31);
 }
 
 /* x / 2^exponent rounded half away from zero; exponent in [0, 31]. */
 static inline int32_t mcusim_rounding_divide_by_pot(int32_t x, int32_t exponent)
 {
-    int32_t mask = (int32_t)((1ll << exponent) - 1);
-    int32_t remainder = x & mask;
-    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    const int32_t mask = (int32_t)((1u << exponent) - 1u);
+    const int32_t remainder = x & mask;
+    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
