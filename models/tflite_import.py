@@ -2,10 +2,12 @@
 
 Supported: FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX,
 RESHAPE, ADD and MUL (same shapes), BATCH_MATMUL (adj_x/adj_y, one batch size), MEAN, TRANSPOSE,
-PAD / PADV2, CONCATENATION, SLICE, STRIDED_SLICE (unit strides) and GELU, with fused NONE/RELU/RELU6, on int8 activations (int8 weights,
-int32 biases), and QUANTIZE / DEQUANTIZE for float inputs and outputs at the edges. SAME/VALID
-padding becomes explicit padding; constant axis, permutation and padding operands become attributes. Anything else (another op, a float tensor, a fused activation
-we do not have) is a GraphError naming the op and its index.
+PAD / PADV2, CONCATENATION, SLICE, STRIDED_SLICE (unit strides) and GELU, with fused
+NONE/RELU/RELU6, on int8 activations (int8 weights, int32 biases), and QUANTIZE / DEQUANTIZE for
+float inputs and outputs at the edges. SAME/VALID padding becomes explicit padding; constant axes,
+permutations, paddings and slice bounds become attributes. Anything else (another op, a float
+tensor, a fused activation we do not have, an operand missing) is a GraphError naming the op and
+its index.
 """
 from __future__ import annotations
 
@@ -64,7 +66,7 @@ class _Importer:
     def graph(self) -> Graph:
         for i, t in enumerate(self.sub.tensors):
             self._tensor(i, t)
-        ops = [self._op(i, op) for i, op in enumerate(self.sub.operators or [])]
+        ops = [self._checked_op(i, op) for i, op in enumerate(self.sub.operators or [])]
         graph = Graph(self.tensors, ops, [self.names[i] for i in self.sub.inputs],
                       [self.names[i] for i in self.sub.outputs], {"source": self.path.name})
         try:
@@ -95,6 +97,13 @@ class _Importer:
         if buffer is not None and buffer.data is not None and len(buffer.data):
             data = np.frombuffer(bytes(bytearray(buffer.data)), dtype=dtype).reshape(shape).copy()
         self.tensors[name] = Tensor(name, shape, dtype, quant, data)
+
+    def _checked_op(self, index: int, op):
+        """_op, with the errors of a malformed operator (too few operands, no options) as one line."""
+        try:
+            return self._op(index, op)
+        except (IndexError, AttributeError, TypeError, ValueError) as e:
+            raise GraphError(f"{self.path}: op {index}: malformed operator ({type(e).__name__}: {e})") from None
 
     def _op(self, index: int, op):
         code = self.model.operatorCodes[op.opcodeIndex]
@@ -165,9 +174,8 @@ class _Importer:
         shape = self.tensors[inputs[0]].shape
         begin = [int(b) + d if b < 0 else int(b) for b, d in zip(self._constant(inputs[1], where).reshape(-1), shape)]
         if opcode == self.s.BuiltinOperator.SLICE:
-            size = [d - b if s == -1 else int(s) for s, b, d in zip(self._constant(inputs[2], where).reshape(-1), begin,
-                                                                    shape)]
-            return SliceAttrs(begin, size)
+            sizes = self._constant(inputs[2], where).reshape(-1)
+            return SliceAttrs(begin, [d - b if s == -1 else int(s) for s, b, d in zip(sizes, begin, shape)])
         if any(int(s) != 1 for s in self._constant(inputs[3], where).reshape(-1)):
             raise GraphError(f"{where}: only unit strides are supported")
         if options.ellipsisMask or options.newAxisMask:
@@ -185,7 +193,8 @@ class _Importer:
         """The data of a constant operand (axes, a permutation, paddings, a pad value)."""
         data = self.tensors[name].data
         if data is None:
-            raise GraphError(f"{where}: operand {name!r} must be a constant; mcusim does not compute shapes at run time")
+            raise GraphError(f"{where}: operand {name!r} must be a constant; mcusim does not compute shapes "
+                             "at run time")
         return data
 
     def _activation(self, options, where: str) -> str:

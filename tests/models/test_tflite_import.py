@@ -389,3 +389,13 @@ def test_hostile_files(tmp_path, capsys, content, message):
     assert main(["import", str(tmp_path / "bad.tflite"), "-o", str(tmp_path / "m.graph")]) == 65
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_operator_missing_an_operand_is_one_line(tmp_path):
+    m = Model()
+    x = m.tensor((2, 4), np.int8, 0.1, 0)
+    y = m.tensor((2,), np.int8, 0.1, 0)
+    m.op(B.MEAN, O.ReducerOptions, schema.ReducerOptionsT(), [x], [y])  # the axes operand is missing
+    (tmp_path / "mean.tflite").write_bytes(m.serialize([x], [y]))
+    with pytest.raises(GraphError, match=r"op 0: malformed operator \(IndexError"):
+        import_tflite(tmp_path / "mean.tflite")
