@@ -1,32 +1,32 @@
 # The two commands a newcomer needs: `make demo` (the main job) and `make test` (the whole suite).
-# Each sets up what it needs, idempotently: the Arm toolchain (Debian packages), a .venv with mcusim
-# installed editable with its extras, and the native block hook compiled by that install.
+# Each sets up what it needs, idempotently: Debian packages (the Arm toolchain, Fashion-MNIST), a .venv
+# with mcusim installed editable with its extras, and the native block hook compiled by that install.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench soak toolchain venv clean
+.PHONY: demo test bench soak debian-packages venv clean
 
-demo: toolchain venv
+demo: debian-packages venv
 	$(BIN)/mcusim demo --workdir $(VENV)
 
-test: toolchain venv
-	MCUSIM_REQUIRE_TOOLCHAIN=1 $(BIN)/python -m pytest
+test: debian-packages venv
+	MCUSIM_REQUIRE_PACKAGES=1 $(BIN)/python -m pytest
 
 # The long local fuzz run behind the figures in the notes: the host-build kernel tests under the
 # `soak` profile (25k examples per path, 50k per kernel), the emulated ones under `heavy` (1000 per
 # board/path configuration, 3000 per kernel). Hours on two cores; prints hypothesis' statistics.
-soak: toolchain venv
+soak: debian-packages venv
 	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest tests/kernels -k host_equals --hypothesis-show-statistics -q
 	HYPOTHESIS_PROFILE=heavy $(BIN)/python -m pytest tests/kernels -k emulated_equals --hypothesis-show-statistics -q
 
-bench: toolchain venv
+bench: debian-packages venv
 	$(BIN)/python benchmarks/emulation_speed.py
 
-toolchain:
-	@scripts/install-toolchain.sh
+debian-packages:
+	@scripts/install-debian-packages.sh
 
 venv: $(STAMP)
 

@@ -26,7 +26,7 @@ INCLUDE = RUNTIME_C / "include"
 CC = "arm-none-eabi-gcc"
 DEFAULT_STACK = 8 * 1024
 GUARD = 1024  # one Unicorn page below the stack, mapped with no access by the emulator
-INSTALL_HINT = "install it with `make toolchain` (Debian: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"
+INSTALL_HINT = "install it with `make debian-packages` (Debian: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"
 
 
 def find_compiler() -> str:
