@@ -101,19 +101,37 @@ class EmulatedKernels(_Kernels):
 
 
 def call_weighted(kernels, function: str, params: list[int], multiplier: np.ndarray, shift: np.ndarray,
-                  x: np.ndarray, x_dims, w: np.ndarray, w_dims, bias: np.ndarray | None, out_dims) -> np.ndarray:
+                  x: np.ndarray, x_dims, w: np.ndarray, w_dims, bias: np.ndarray | None, out_dims, *,
+                  in_place: bool = False, accesses: list | None = None) -> np.ndarray:
     """Call a kernel of the weighted-op signature (mcusim_nn.h): params, per-channel quantization,
     then (dims, data) for input, filter, bias, output. Dims are NHWC 4-tuples; returns the output
-    as an int8 array of shape out_dims. Raises ValueError on a non-zero status."""
+    as an int8 array of shape out_dims. Raises ValueError on a non-zero status.
+
+    in_place: x sits at the start of one buffer of max(input, output) bytes passed as both input and
+    output (a kernel that overwrites its input). accesses (emulated kernels only): a list that
+    receives every load and store the kernel makes in its activation buffers (Emulator.watch)."""
+    out_size = int(np.prod(out_dims))
     with kernels.scratch():
         p = kernels.put(np.array(params, np.int32))
         quant = kernels.put(kernels.pointers([kernels.put(multiplier.astype(np.int32)),
                                               kernels.put(shift.astype(np.int32))]))
         dims = [kernels.put(np.array(d, np.int32)) for d in (x_dims, w_dims, out_dims)]
-        out = kernels.alloc(int(np.prod(out_dims)))
         b = kernels.put(bias.astype(np.int32)) if bias is not None else 0
-        status = kernels.call(function, p, quant, dims[0], kernels.put(x.astype(np.int8)), dims[1],
-                              kernels.put(w.astype(np.int8)), b, dims[2], out)
+        if in_place:
+            buffer = np.zeros(max(x.size, out_size), np.int8)
+            buffer[:x.size] = x.reshape(-1)
+            inp = out = kernels.put(buffer)
+            activations = [(inp, buffer.size)]
+        else:
+            inp, out = kernels.put(x.astype(np.int8)), kernels.alloc(out_size)
+            activations = [(inp, x.size), (out, out_size)]
+        with contextlib.ExitStack() as watches:
+            traces = [watches.enter_context(kernels.emulator.watch(address, size))
+                      for address, size in (activations if accesses is not None else [])]
+            status = kernels.call(function, p, quant, dims[0], inp, dims[1], kernels.put(w.astype(np.int8)), b,
+                                  dims[2], out)
+        for trace in traces:
+            accesses.extend(trace)
         if status != 0:
             raise ValueError(f"{function} returned status {status}")
         return kernels.read(out, np.int8, tuple(out_dims))

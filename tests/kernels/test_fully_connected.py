@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mcusim.emulator import reads_after_writes
-from mcusim.models.ops.fully_connected import (FullyConnectedParams, fully_connected_c, fully_connected_inplace_c,
-                                               fully_connected_s8)
+from mcusim.models.kernels import call_weighted
+from mcusim.models.ops.fully_connected import C_FUNCTION, FullyConnectedParams, fully_connected_c, fully_connected_s8
 
 from .strategies import activation_ranges, emulated, int8_arrays, multipliers
 
@@ -89,7 +89,7 @@ def test_reference_equals_tflite_micro(data):
 @given(cases(max_batches=6, max_depth=20, max_channels=20))
 def test_inplace_host_equals_reference(host_kernels, case):
     """Token overwriting: the same bits, for O < K (first to last) and O > K (last to first)."""
-    np.testing.assert_array_equal(fully_connected_inplace_c(host_kernels, *case), fully_connected_s8(*case))
+    np.testing.assert_array_equal(fully_connected_c(host_kernels, *case, in_place=True), fully_connected_s8(*case))
 
 
 @pytest.mark.toolchain
@@ -99,7 +99,7 @@ def test_inplace_emulated_overwrites_nothing_still_needed(emulated_kernels, case
     """In the emulator, with every load and store in the buffer traced: the same bits as the
     reference, and no byte is read after the kernel has written it."""
     accesses = []
-    out = fully_connected_inplace_c(emulated_kernels, *case, accesses=accesses)
+    out = fully_connected_c(emulated_kernels, *case, in_place=True, accesses=accesses)
     np.testing.assert_array_equal(out, fully_connected_s8(*case))
     assert any(a.kind == "write" for a in accesses)
     assert reads_after_writes(accesses) == []
@@ -110,13 +110,7 @@ def test_hazard_check_catches_the_plain_kernel_in_place(emulated_kernels):
     """The plain kernel run in place (output over input, O < K) reads bytes it has overwritten: the
     trace shows it, so the check above can fail."""
     x, w = np.ones((3, 8), np.int8), np.ones((4, 8), np.int8)
-    p = FullyConnectedParams(0, 0, np.full(4, 1 << 30, np.int32), np.zeros(4, np.int32))
-    k = emulated_kernels
-    with k.scratch():
-        params = k.put(np.array([0, 0, -128, 127], np.int32))
-        quant = k.put(k.pointers([k.put(p.multiplier), k.put(p.shift)]))
-        buf = k.put(x)
-        dims = [k.put(np.array(d, np.int32)) for d in ((3, 1, 1, 8), (4, 1, 1, 8), (3, 1, 1, 4))]
-        with k.emulator.watch(buf, x.size) as accesses:
-            k.call("mcusim_fully_connected_s8", params, quant, dims[0], buf, dims[1], k.put(w), 0, dims[2], buf)
+    accesses = []
+    call_weighted(emulated_kernels, C_FUNCTION, [0, 0, -128, 127], np.full(4, 1 << 30), np.zeros(4), x, (3, 1, 1, 8),
+                  w, (4, 1, 1, 8), None, (3, 1, 1, 4), in_place=True, accesses=accesses)
     assert reads_after_writes(accesses)
