@@ -13,12 +13,12 @@ from __future__ import annotations
 import gzip
 import os
 import struct
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from mcusim.errors import EX_DATAERR, McusimError
+from mcusim.files import read_npz
 
 # Debian's dataset-fashion-mnist (installed by `make test`); MCUSIM_FASHION_MNIST points elsewhere.
 FASHION_MNIST = Path(os.environ.get("MCUSIM_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
@@ -94,13 +94,7 @@ def _digits(split: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     """x_<split> / y_<split>, or x / y for both splits; images [N, H, W] or [N, H, W, C] uint8."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: no such file") from None
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-        raise DatasetError(f"{path}: not a readable .npz ({e})") from None
+    arrays = read_npz(path, DatasetError, ".npz")
     keys = (f"x_{split}", f"y_{split}") if f"x_{split}" in arrays else ("x", "y")
     if not all(k in arrays for k in keys):
         raise DatasetError(f"{path}: needs arrays x_{split} and y_{split} (or x and y); it has {sorted(arrays)}")

@@ -13,13 +13,13 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from mcusim.errors import McusimError, EX_DATAERR
+from mcusim.files import read_npz
 
 from .ops.gelu_sigmoid import GeluSigmoidParams
 from .ops.layer_norm import check_range
@@ -315,13 +315,7 @@ class Graph:
     def load(cls, path: str | Path) -> "Graph":
         """Read a graph written by save(). Any unreadable file is a one-line GraphError."""
         path = Path(path)
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
-        except FileNotFoundError:
-            raise GraphError(f"{path}: no such file") from None
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-            raise GraphError(f"{path}: not a readable mcusim graph file ({e})") from None
+        arrays = read_npz(path, GraphError, "mcusim graph file")
         try:
             header = json.loads(arrays.pop("graph.json").tobytes())
         except KeyError:
