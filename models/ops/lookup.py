@@ -4,6 +4,7 @@ Formula: docs/numerics.md#lookup-and-gelu.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -39,9 +40,14 @@ def table(transform, input_scale: float, input_zp: int, output_scale: float, out
     return out
 
 
+@functools.lru_cache(maxsize=256)
 def gelu_table(input_scale: float, input_zp: int, output_scale: float, output_zp: int,
                approximate: bool = False) -> np.ndarray:
-    return table(_gelu_tanh if approximate else _gelu, input_scale, input_zp, output_scale, output_zp)
+    """The table of one quantization, built once (256 float evaluations in Python) and read-only
+    after: the interpreter asks for it on every run of the op."""
+    lut = table(_gelu_tanh if approximate else _gelu, input_scale, input_zp, output_scale, output_zp)
+    lut.flags.writeable = False
+    return lut
 
 
 def lookup_s8(x: np.ndarray, lut: np.ndarray) -> np.ndarray:
