@@ -19,6 +19,12 @@ static inline uint32_t mcusim_read_u32(const int8_t *p)
     return v;
 }
 
+/* Write 4 bytes to any alignment. */
+static inline void mcusim_write_u32(void *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
 #if defined(__ARM_FEATURE_DSP)
 
 /* SXTB16: sign-extend bytes 0 and 2 of x into two halfwords. */

@@ -57,6 +57,17 @@ typedef struct {
     int32_t depth_multiplier; /* >= 1 */
 } mcusim_dw_conv_params;
 
+/* Parameters of patch_embed: a conv whose stride equals its kernel (KH x KW) and that has no padding,
+ * computed as (KH / sub_h) x (KW / sub_w) sub-kernels accumulated in int32 (MCUFormer's patch-embedding
+ * decomposition); sub_h = KH and sub_w = KW is the undecomposed kernel. */
+typedef struct {
+    int32_t input_offset;  /* -input_zero_point: [-127, 128] */
+    int32_t output_offset; /* output_zero_point: [-128, 127] */
+    int32_t sub_h, sub_w;  /* >= 1, dividing KH and KW */
+    int32_t act_min;       /* [-128, act_max] */
+    int32_t act_max;       /* [act_min, 127] */
+} mcusim_patch_embed_params;
+
 /* Parameters of the pooling kernels (input and output share scale and zero point, as in TFLite). */
 typedef struct {
     int32_t stride_h, stride_w; /* >= 1 */
@@ -230,6 +241,24 @@ mcusim_status mcusim_conv2d_s8(const mcusim_conv_params *params, const mcusim_pe
                                const mcusim_dims *input_dims, const int8_t *input,
                                const mcusim_dims *filter_dims, const int8_t *filter,
                                const int32_t *bias, const mcusim_dims *output_dims, int8_t *output);
+
+/*
+ * patch_embed: conv2d with stride (KH, KW), no padding and no dilation, the same bits. Each output pixel
+ * runs its patch as sub-kernels of sub_h x sub_w: the sub-window is widened once to int16 with the input
+ * offset (a column of sub_h * sub_w * C values), then every output channel adds its dot product with it
+ * to an int32 partial sum, requantized after the last sub-kernel.
+ * Stack: the column (2 * sub_h * sub_w * C bytes) plus, when decomposed, the partial sums (4 * O bytes).
+ * input_dims:  N x H x W x C (all >= 1); rows and columns beyond OH * KH and OW * KW are not read
+ * filter_dims: O x KH x KW x C (filter values [-127, 127]);   output_dims: N x (H / KH) x (W / KW) x O
+ * sub_h * sub_w * C <= MCUSIM_PATCH_MAX_COLUMN;   O <= MCUSIM_PATCH_MAX_CHANNELS;   bias and the
+ * accumulator as for conv2d.
+ */
+#define MCUSIM_PATCH_MAX_COLUMN 2048
+#define MCUSIM_PATCH_MAX_CHANNELS 1024
+mcusim_status mcusim_patch_embed_s8(const mcusim_patch_embed_params *params, const mcusim_per_channel_quant *quant,
+                                    const mcusim_dims *input_dims, const int8_t *input,
+                                    const mcusim_dims *filter_dims, const int8_t *filter,
+                                    const int32_t *bias, const mcusim_dims *output_dims, int8_t *output);
 
 /*
  * Depthwise: output channel o = c * depth_multiplier + m reads input channel c only.

@@ -1,0 +1,56 @@
+"""patch_embed: a ViT's patch embedding, conv2d with stride = kernel and no padding, and its C twin
+runtime_c/src/patch_embed_s8.c, which runs each patch as sub-kernels accumulated in int32 (MCUFormer's
+patch-embedding decomposition). The decomposition reorders an exact integer sum, so the reference is
+conv2d's. Formula: docs/numerics.md#patch_embed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..kernels import call_weighted
+from .conv2d import Conv2DParams, conv2d_s8
+
+C_FUNCTION = "mcusim_patch_embed_s8"
+
+
+@dataclass(frozen=True)
+class PatchEmbedParams:
+    """Quantization of one patch embedding (mcusim_patch_embed_params without the sub-kernel size,
+    which changes the schedule, not the result)."""
+
+    input_offset: int
+    output_offset: int
+    multiplier: np.ndarray
+    shift: np.ndarray
+    act_min: int = -128
+    act_max: int = 127
+
+    def conv(self, x_shape, w_shape) -> Conv2DParams:
+        """The conv2d that is this patch embedding of x_shape [N, H, W, C] by w_shape [O, KH, KW, C]."""
+        (_, h, w, _), (_, kh, kw, _) = x_shape, w_shape
+        return Conv2DParams(self.input_offset, self.output_offset, self.multiplier, self.shift, h // kh, w // kw,
+                            stride=(kh, kw), act_min=self.act_min, act_max=self.act_max)
+
+
+def patch_embed_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: PatchEmbedParams) -> np.ndarray:
+    """x int8 [N, H, W, C], w int8 [O, KH, KW, C], bias int32 [O] or None -> int8 [N, H // KH, W // KW, O]."""
+    return conv2d_s8(x, w, bias, p.conv(x.shape, w.shape))
+
+
+def patch_embed_c(kernels, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: PatchEmbedParams,
+                  sub: tuple[int, int]) -> np.ndarray:
+    """The C kernel on `kernels`, decomposed into sub = (sub_h, sub_w) sub-kernels (the kernel's own
+    size: undecomposed)."""
+    conv = p.conv(x.shape, w.shape)
+    params = [p.input_offset, p.output_offset, *sub, p.act_min, p.act_max]
+    return call_weighted(kernels, C_FUNCTION, params, p.multiplier, p.shift, x, x.shape, w, w.shape, bias,
+                         (x.shape[0], conv.out_h, conv.out_w, w.shape[0]))
+
+
+def scratch_bytes(kernel: tuple[int, int], sub: tuple[int, int], channels: int, out_channels: int) -> int:
+    """The kernel's working memory beyond input and output (on its stack): the int16 column of one
+    sub-window, and the int32 partial sums when the patch is decomposed."""
+    partial = 4 * out_channels if tuple(sub) != tuple(kernel) else 0
+    return 2 * sub[0] * sub[1] * channels + partial
