@@ -4,8 +4,9 @@ float; then each variant's error against float64 LayerNorm in output LSBs.
 
     python benchmarks/layer_norm_cycles.py
 
-Activations: normal, and heavy-tailed (Laplace with a few outlier channels, as ViT activations
-have) until trained models provide real ones.
+Activations: normal, heavy-tailed (Laplace with a few outlier channels), and real: the inputs of
+every LayerNorm of the shipped ViT (vit-fmnist-lowrank, PTQ-exported) on 200 Fashion-MNIST test
+images, against float64 LayerNorm with the model's float gamma and beta.
 """
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ import tempfile
 import numpy as np
 
 from mcusim.boards import get_board
+from mcusim.models import datasets, zoo
+from mcusim.models.export import calibrate, export
+from mcusim.models.interpreter import run_all
 from mcusim.models.kernels import EmulatedKernels
 from mcusim.models.ops.layer_norm import LayerNormParams, layer_norm_c, layer_norm_s8
 from mcusim.toolchain import RUNTIME_C
@@ -62,6 +66,29 @@ def float_cycles(kernels: EmulatedKernels, x, gamma, beta, out_scale, out_zp) ->
     return kernels.emulator.last_call.cycles
 
 
+def real_layer_norms(name: str = "vit-fmnist-lowrank", images: int = 200):
+    """Yield (op name, int8 input [rows, C], integer params with sqrt_iterations to be set, gamma and
+    beta as exported, float64 expected output) for each LayerNorm of the shipped model's graph."""
+    from mcusim.models.train import images as model_images, load_checkpoint
+
+    entry = zoo.get(name)
+    model, _ = load_checkpoint(entry.checkpoint)
+    graph = export(model, calibrate(model, model_images(entry, datasets.load(entry.dataset, "train")[0][:512])))
+    x_test = datasets.load(entry.dataset, "test")[0][:images]
+    inq = graph.tensors["input"].quant
+    x_int8 = np.clip(np.round(model_images(entry, x_test).numpy() / inq.scale[0]) + inq.zero_point[0], -128, 127)
+    values = run_all(graph, [x_int8.astype(np.int8)])
+    for op in (op for op in graph.ops if op.kind == "layer_norm"):
+        x, gamma_t, beta_t, y = (graph.tensors[n] for n in (*op.inputs, op.outputs[0]))
+        norm = model.get_submodule(op.name)
+        rows = values[x.name].reshape(-1, x.shape[-1])
+        xf = x.quant.scale[0] * (rows.astype(np.float64) - x.quant.zero_point[0])
+        gamma, beta = (t.detach().double().numpy() for t in (norm.weight, norm.bias))
+        yf = gamma * (xf - xf.mean(-1, keepdims=True)) / np.sqrt(xf.var(-1, keepdims=True) + norm.eps) + beta
+        expected = np.clip(np.round(yf / y.quant.scale[0]) + y.quant.zero_point[0], -128, 127)
+        yield op.name, rows, (x, gamma_t, y, op.attrs), gamma_t.data, beta_t.data, expected
+
+
 def main() -> None:
     rng = np.random.default_rng(0)
     print(f"{'board':10} {'path':6} {'tokens x C':11} {'variant':9} {'cycles/token':>12} {'vs float32':>10}")
@@ -90,6 +117,16 @@ def main() -> None:
             *_, expected, p, g, b = layer_norm_case(x, np.random.default_rng(2), iterations)
             error = np.abs(layer_norm_s8(x, g, b, p) - expected)
             print(f"{kind:12} {name:9} {error.max():>4.0f} {error.mean():>7.4f}")
+    print(f"\nerror against float64 LayerNorm on real activations (vit-fmnist-lowrank, 200 test images)")
+    print(f"{'layer':14} {'rows x C':9} {'variant':9} {'max':>4} {'mean':>7}")
+    for layer, rows, (x, gamma_t, y, attrs), g, b, expected in real_layer_norms():
+        for name, iterations in VARIANTS:
+            p = LayerNormParams.from_quantization(x.quant.scale[0], gamma_t.quant.scale, y.quant.scale[0],
+                                                  y.quant.zero_point[0], rows.shape[1], attrs.eps, attrs.scale_bits,
+                                                  iterations)
+            error = np.abs(layer_norm_s8(rows, g, b, p) - expected)
+            print(f"{layer:14} {f'{rows.shape[0]}x{rows.shape[1]}':9} {name:9} {error.max():>4.0f} "
+                  f"{error.mean():>7.4f}")
 
 
 if __name__ == "__main__":

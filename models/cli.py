@@ -2,6 +2,10 @@
 
     mcusim import MODEL.tflite -o GRAPH
     mcusim infer GRAPH --input X.npy [--input ...] --output Y.npy [--dequantize]
+    mcusim models [--json]
+    mcusim train --model NAME --dataset DS [--epochs E] -o CKPT [--resume]
+    mcusim export --model NAME [--checkpoint CKPT] --dataset DS -o GRAPH
+    mcusim eval GRAPH --dataset DS [--limit N] [--json]
 
 Inputs are given once per graph input, in order (or one .npz holding one array per input, in
 order). An int8 array is fed as it is; a float array is quantized with the input tensor's scale and
@@ -9,6 +13,9 @@ zero point. The output is the raw int8 tensor, or float with --dequantize (sever
 """
 from __future__ import annotations
 
+import json
+import shlex
+import sys
 import zipfile
 from pathlib import Path
 
@@ -104,7 +111,136 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_models(args) -> int:
+    from . import zoo
+
+    rows = []
+    for name in zoo.names():
+        entry = zoo.get(name)
+        rows.append({"name": name, "family": entry.config.family, "dataset": entry.dataset,
+                     "params": _parameter_count(entry),
+                     "checkpoint": str(entry.checkpoint) if entry.checkpoint else None, "sparsity": 0,
+                     "description": entry.description})
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    print(f"{'name':20} {'family':10} {'params':>8} {'dataset':14} {'shipped':8} description")
+    for r in rows:
+        print(f"{r['name']:20} {r['family']:10} {r['params']:>8,} {r['dataset']:14} "
+              f"{'yes' if r['checkpoint'] else 'no':8} {r['description']}")
+    return 0
+
+
+def _parameter_count(entry) -> int:
+    from .nn import build, parameter_count
+
+    return parameter_count(build(entry.config))
+
+
+def cmd_train(args) -> int:
+    from .train import TrainOptions, train
+
+    options = TrainOptions(**{k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
+                                                 ("lr", args.lr), ("seed", args.seed)) if v is not None})
+    command = shlex.join(["mcusim", *sys.argv[1:]])
+    meta = train(args.model, args.dataset, args.output, options, resume=args.resume, command=command)
+    last = meta["history"][-1] if meta["history"] else {}
+    print(f"{args.output}: {args.model} after {meta['epoch']} epochs, float test accuracy "
+          f"{last.get('test_accuracy', float('nan')):.4f}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    import torch
+
+    from . import datasets, zoo
+    from .export import calibrate, export
+    from .train import images, load_checkpoint
+
+    entry = zoo.get(args.model)
+    checkpoint = args.checkpoint or entry.checkpoint
+    if checkpoint is None:
+        raise UsageError(f"{args.model} has no shipped checkpoint; train one (mcusim train) and pass --checkpoint")
+    model, meta = load_checkpoint(checkpoint)
+    if meta["model"] != args.model:
+        raise UsageError(f"{checkpoint} holds {meta['model']}, not {args.model}")
+    x, _ = datasets.load(args.dataset, "train")
+    pick = np.random.default_rng(0).permutation(len(x))[:args.calibration_samples]
+    qparams = calibrate(model, images(entry, x[np.sort(pick)]), observer=args.observer)
+    metadata = {"model": args.model, "checkpoint": str(checkpoint), "dataset": args.dataset,
+                "calibration": {"samples": len(pick), "observer": args.observer},
+                "preprocess": {"size": entry.config.image_size, "mean": 0.5, "std": 0.5}}
+    with torch.no_grad():
+        graph = export(model, qparams, metadata)
+    try:
+        graph.save(args.output)
+    except OSError as e:
+        raise UsageError(f"-o {args.output}: cannot write: {e.strerror}") from None
+    weights = sum(t.data.nbytes for t in graph.tensors.values() if t.data is not None)
+    print(f"{args.output}: {args.model}, {len(graph.ops)} ops, {weights:,} bytes of constants, calibrated on "
+          f"{len(pick)} {args.dataset} training images")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from . import datasets
+    from .evaluate import accuracy
+
+    graph = Graph.load(args.graph)
+    x, y = datasets.load(args.dataset, "test")
+    if args.limit is not None:
+        x, y = x[:args.limit], y[:args.limit]
+    result = {"accuracy": accuracy(graph, x, y, progress=not args.json), "samples": len(x)}
+    checkpoint = graph.metadata.get("checkpoint")
+    if checkpoint and Path(checkpoint).exists():
+        from . import zoo
+        from .train import accuracy as float_accuracy, images, load_checkpoint
+
+        model, _ = load_checkpoint(checkpoint)
+        result["float_accuracy"] = float_accuracy(model, images(zoo.get(graph.metadata["model"]), x), y)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        line = f"{args.graph} on {len(x)} {args.dataset} test images: int8 reference accuracy {result['accuracy']:.4f}"
+        if "float_accuracy" in result:
+            line += f", float ({checkpoint}) {result['float_accuracy']:.4f}"
+        print(line)
+    return 0
+
+
 def register(subparsers) -> None:
+    p = subparsers.add_parser("models", help="the registered model configs and their shipped checkpoints")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    p = subparsers.add_parser("train", help="train a registered model (checkpoint every epoch, resumable)")
+    p.add_argument("--model", required=True, metavar="NAME")
+    p.add_argument("--dataset", required=True, metavar="DS", help="digits, fashion-mnist or npz:PATH")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("-o", "--output", required=True, metavar="CKPT")
+    p.add_argument("--resume", action="store_true", help="continue the unfinished run in CKPT")
+    p.set_defaults(func=cmd_train)
+
+    p = subparsers.add_parser("export", help="quantize a trained model (PTQ on real data) into an int8 graph")
+    p.add_argument("--model", required=True, metavar="NAME")
+    p.add_argument("--checkpoint", metavar="CKPT", help="default: the model's shipped checkpoint")
+    p.add_argument("--dataset", required=True, metavar="DS", help="calibration images: its training split")
+    p.add_argument("--calibration-samples", type=int, default=512, metavar="N")
+    p.add_argument("--observer", choices=["histogram", "minmax"], default="histogram",
+                   help="torch.ao observer of the activations (default: histogram)")
+    p.add_argument("-o", "--output", required=True, metavar="GRAPH")
+    p.set_defaults(func=cmd_export)
+
+    p = subparsers.add_parser("eval", help="accuracy of a graph on a dataset's test split (int8 reference)")
+    p.add_argument("graph", metavar="GRAPH")
+    p.add_argument("--dataset", required=True, metavar="DS")
+    p.add_argument("--limit", type=int, metavar="N", help="the first N test images only")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
     p = subparsers.add_parser("import", help="convert an int8 TFLite flatbuffer into an mcusim graph")
     p.add_argument("model", metavar="MODEL.tflite")
     p.add_argument("-o", "--output", required=True, metavar="GRAPH")

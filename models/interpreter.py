@@ -63,7 +63,7 @@ def _fully_connected(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> Non
     x, w, bias, y, multiplier, shift, act_min, act_max = _weighted(graph, op, graph.tensors[op.inputs[1]].shape[0])
     params = FullyConnectedParams(-x.quant.zero_point[0], y.quant.zero_point[0], multiplier, shift, act_min, act_max)
     rows = values[op.inputs[0]].reshape(-1, w.shape[1])
-    values[op.outputs[0]] = fully_connected_s8(rows, w.data, bias, params).reshape(y.shape)
+    values[op.outputs[0]] = fully_connected_s8(rows, w.data, bias, params).reshape(-1, *y.shape[1:])
 
 
 def _conv2d(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
@@ -111,7 +111,7 @@ def _mean(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     axes = tuple(a % len(x.shape) for a in op.attrs.axes)
     params = MeanParams.from_quantization(x.quant.scale[0], x.quant.zero_point[0], y.quant.scale[0],
                                           y.quant.zero_point[0], int(np.prod([x.shape[a] for a in axes])))
-    values[op.outputs[0]] = mean_s8(values[op.inputs[0]], axes, params).reshape(y.shape)
+    values[op.outputs[0]] = mean_s8(values[op.inputs[0]], axes, params).reshape(-1, *y.shape[1:])
 
 
 def _gelu(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
@@ -135,7 +135,7 @@ def _layer_norm(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     params = LayerNormParams.from_quantization(x.quant.scale[0], gamma.quant.scale, y.quant.scale[0],
                                                y.quant.zero_point[0], channels, a.eps, a.scale_bits, a.sqrt_iterations)
     rows = values[op.inputs[0]].reshape(-1, channels)
-    values[op.outputs[0]] = layer_norm_s8(rows, gamma.data, beta, params).reshape(y.shape)
+    values[op.outputs[0]] = layer_norm_s8(rows, gamma.data, beta, params).reshape(-1, *y.shape[1:])
 
 
 def _transpose(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
@@ -147,8 +147,9 @@ def _pad(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
 
 
 def _slice(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
-    box = slice_s8(values[op.inputs[0]], op.attrs.begin, op.attrs.size)
-    values[op.outputs[0]] = box.reshape(graph.tensors[op.outputs[0]].shape)
+    x = values[op.inputs[0]]
+    size = (x.shape[0] // graph.tensors[op.inputs[0]].shape[0] * op.attrs.size[0], *op.attrs.size[1:])
+    values[op.outputs[0]] = slice_s8(x, op.attrs.begin, size).reshape(-1, *graph.tensors[op.outputs[0]].shape[1:])
 
 
 def _concatenation(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
@@ -166,7 +167,7 @@ def _dequantize(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
 
 
 def _reshape(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
-    values[op.outputs[0]] = values[op.inputs[0]].reshape(graph.tensors[op.outputs[0]].shape)
+    values[op.outputs[0]] = values[op.inputs[0]].reshape(-1, *graph.tensors[op.outputs[0]].shape[1:])
 
 
 def _elementwise(params_cls, reference):
@@ -190,21 +191,60 @@ KERNELS: dict[str, Callable[[Graph, Op, dict], None]] = {
 }
 
 
+def batch_safe(graph: Graph, op: Op) -> bool:
+    """Whether `op` leaves its tensors' axis 0 alone, so that a batch of samples stacked along axis 0
+    runs through it as one (see run)."""
+    a = op.attrs
+    rank = len(graph.tensors[op.inputs[0]].shape)
+    if op.kind in ("concatenation", "batch_matmul") and any(graph.tensors[n].data is not None for n in op.inputs):
+        return False  # a constant operand would need copies (add and mul broadcast theirs)
+    if op.kind == "mean":
+        return all(axis % rank != 0 for axis in a.axes)
+    if op.kind == "transpose":
+        return a.perm[0] == 0
+    if op.kind == "slice":
+        return a.begin[0] == 0 and a.size[0] == graph.tensors[op.inputs[0]].shape[0]
+    if op.kind == "pad":
+        return a.pads[0] == (0, 0)
+    if op.kind == "concatenation":
+        return a.axis % rank != 0
+    return True
+
+
 def run(graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """The outputs of run_all, in graph.outputs order."""
+    values = run_all(graph, inputs)
+    return [values[name] for name in graph.outputs]
+
+
+def run_all(graph: Graph, inputs: list[np.ndarray]) -> dict[str, np.ndarray]:
     """Run `graph` on `inputs` (in graph.inputs order, each of its tensor's dtype: int8, or float32 for
-    a graph that quantizes its own input); returns the outputs in order."""
+    a graph that quantizes its own input); returns the outputs in order.
+
+    Batches: an input may stack n samples along axis 0 (axis 0 n times the tensor's); every tensor is
+    then n times longer along axis 0 and the outputs hold the n results in order, the same bits as n
+    runs. This needs ops that keep axis 0 apart (batch_safe): true of the graphs mcusim exports, whose
+    tensors all lead with the batch axis. Returns every tensor's value by name."""
     if len(inputs) != len(graph.inputs):
         raise GraphError(f"graph takes {len(graph.inputs)} inputs, got {len(inputs)}")
     values: dict[str, np.ndarray] = {}
+    batches = set()
     for name, array in zip(graph.inputs, inputs):
         t = graph.tensors[name]
         array = np.asarray(array)
-        if array.shape != t.shape or array.dtype != np.dtype(t.dtype):
+        if (array.shape[1:] != t.shape[1:] or array.ndim != len(t.shape) or array.shape[0] % t.shape[0] or
+                not array.shape[0] or array.dtype != np.dtype(t.dtype)):
             raise GraphError(f"input {name!r}: expected {t.dtype}{list(t.shape)}, got {array.dtype}{list(array.shape)}")
+        batches.add(array.shape[0] // t.shape[0])
         values[name] = array
+    if len(batches) > 1:
+        raise GraphError(f"inputs stack different numbers of samples ({sorted(batches)})")
+    batch = batches.pop() if batches else 1
+    if batch > 1 and not all(batch_safe(graph, op) for op in graph.ops):
+        raise GraphError("this graph mixes its axis 0 (an op reduces, moves or slices it): run one sample at a time")
     for name, t in graph.tensors.items():
         if t.data is not None:
             values[name] = t.data
     for op in graph.ops:
         KERNELS[op.kind](graph, op, values)
-    return [values[name] for name in graph.outputs]
+    return values

@@ -1,4 +1,6 @@
 """`mcusim infer` (registered by models through the mcusim.commands entry point)."""
+import json
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,31 @@ def test_infer_refuses_pickles_and_bad_graphs(tmp_path, saved, capsys):
     assert main(["infer", str(tmp_path / "bad.graph"), "--input", str(tmp_path / "x.npy"), "--output",
                  str(tmp_path / "y.npy")]) == 65
     assert "not a readable mcusim graph" in capsys.readouterr().err
+
+
+def test_models_json_lists_every_registered_config(capsys):
+    from mcusim.models import zoo
+
+    assert main(["models", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == zoo.names()
+    assert all(set(r) >= {"name", "family", "params", "checkpoint", "sparsity"} and r["params"] > 0 for r in rows)
+
+
+def test_train_export_eval_on_digits(tmp_path, capsys):
+    ckpt, graph = str(tmp_path / "c.npz"), str(tmp_path / "g.graph")
+    assert main(["train", "--model", "vit-digits", "--dataset", "digits", "--epochs", "1", "-o", ckpt]) == 0
+    assert main(["export", "--model", "vit-digits", "--checkpoint", ckpt, "--dataset", "digits",
+                 "--calibration-samples", "64", "--observer", "minmax", "-o", graph]) == 0
+    capsys.readouterr()
+    assert main(["eval", graph, "--dataset", "digits", "--limit", "50", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["samples"] == 50 and 0 <= result["accuracy"] <= 1 and 0 <= result["float_accuracy"] <= 1
+
+
+def test_export_without_a_checkpoint_says_what_to_do(tmp_path, capsys):
+    from mcusim.models import zoo
+
+    name = next(n for n in zoo.names() if zoo.get(n).checkpoint is None)
+    assert main(["export", "--model", name, "--dataset", "digits", "-o", str(tmp_path / "x.graph")]) == 64
+    assert "no shipped checkpoint; train one" in capsys.readouterr().err

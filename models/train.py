@@ -1,0 +1,207 @@
+"""Training of the registered models on the offline datasets, and their checkpoint files.
+
+    train("vit-fmnist", "fashion-mnist", epochs=30, out="ckpt.npz")   # resumable: one file per run
+    model, meta = load_checkpoint("ckpt.npz")
+
+A checkpoint is one .npz (no pickle): `meta.json` (model name and config, epoch, history, the command
+that made it, the optimizer's hyperparameters), `param/<name>` for every parameter and buffer, and
+while the run is unfinished `optim/<index>/<field>` (AdamW's moments) so that it can resume exactly.
+It is rewritten after every epoch (to a temporary file, then renamed: a kill loses at most the epoch
+in progress).
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from mcusim.errors import EX_DATAERR, McusimError, UsageError
+from mcusim.files import read_npz
+
+from . import datasets, zoo
+from .nn import Model, build
+
+FORMAT, VERSION = "mcusim-checkpoint", 1
+
+
+class CheckpointError(McusimError):
+    exit_code = EX_DATAERR
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainOptions:
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    warmup_epochs: int = 1
+    label_smoothing: float = 0.1
+    seed: int = 0
+
+
+def images(entry: zoo.ModelEntry, x: np.ndarray) -> torch.Tensor:
+    """Dataset images (uint8 NHWC) as the model's float input: resized to its image size, in [-1, 1]."""
+    if x.shape[3] != entry.config.channels:
+        raise UsageError(f"model {entry.name} takes {entry.config.channels}-channel images; the dataset has "
+                         f"{x.shape[3]}")
+    return torch.from_numpy(datasets.normalize(datasets.resize(x, entry.config.image_size)))
+
+
+def augment(x: torch.Tensor, generator: torch.Generator, flip: bool) -> torch.Tensor:
+    """Random translation by up to 1/14 of the image side (2 pixels at 28; none below 14) per image,
+    padding with black (-1 after normalization), and a random horizontal flip when `flip`."""
+    b, h, w, _ = x.shape
+    shift = h // 14
+    padded = F.pad(x, (0, 0, shift, shift, shift, shift), value=-1.0)
+    oy, ox = (torch.randint(0, 2 * shift + 1, (b,), generator=generator) for _ in range(2))
+    rows = (oy[:, None] + torch.arange(h))[:, :, None]
+    cols = (ox[:, None] + torch.arange(w))[:, None, :]
+    x = padded[torch.arange(b)[:, None, None], rows, cols]
+    if flip:
+        mask = torch.rand(b, generator=generator) < 0.5
+        x = torch.where(mask[:, None, None, None], x.flip(2), x)
+    return x
+
+
+def accuracy(model: torch.nn.Module, x: torch.Tensor, y, batch_size: int = 500) -> float:
+    """Top-1 accuracy of the float model on images x (the model's input) and labels y (array or tensor)."""
+    y = torch.as_tensor(y)
+    model.eval()
+    with torch.no_grad():
+        correct = sum(int((model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
+                      for i in range(0, len(x), batch_size))
+    return correct / len(x)
+
+
+def learning_rate(options: TrainOptions, step: int, steps_per_epoch: int) -> float:
+    """Linear warm-up, then cosine decay to zero at the last step."""
+    warmup, total = options.warmup_epochs * steps_per_epoch, options.epochs * steps_per_epoch
+    if step < warmup:
+        return options.lr * (step + 1) / warmup
+    return options.lr * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+def train(name: str, dataset: str, out: str | Path, options: TrainOptions = TrainOptions(), resume: bool = False,
+          command: str = "", progress: bool = True) -> dict:
+    """Train model `name` on `dataset`, writing the checkpoint `out` after every epoch; returns its
+    metadata. With resume, continue the unfinished run in `out`."""
+    entry, out = zoo.get(name), Path(out)
+    if out.exists() and not resume:
+        raise UsageError(f"{out} exists; pass --resume to continue that run, or choose another path")
+    meta = {"model": name, "dataset": dataset, "epoch": 0, "options": dataclasses.asdict(options), "history": [],
+            "command": command}
+    if resume and out.exists():
+        model, meta, optimizer_state = read_checkpoint(out)
+        if meta["model"] != name or meta["dataset"] != dataset:
+            raise UsageError(f"{out} is a run of {meta['model']} on {meta['dataset']}, not {name} on {dataset}")
+        if optimizer_state is None:
+            raise UsageError(f"{out} is a finished run ({meta['epoch']} epochs); nothing to resume")
+        options = TrainOptions(**meta["options"])
+    else:
+        torch.manual_seed(options.seed)
+        model, optimizer_state = build(entry.config), None
+    optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
+    if optimizer_state is not None:
+        optimizer.load_state_dict(optimizer_state)
+    x_train, y_train = datasets.load(dataset, "train")
+    x_test, y_test = datasets.load(dataset, "test")
+    x_train, x_test = images(entry, x_train), images(entry, x_test)
+    y_train, y_test = torch.from_numpy(y_train), torch.from_numpy(y_test)
+    steps = math.ceil(len(x_train) / options.batch_size)
+    flip = dataset == "fashion-mnist"  # clothes mirror; digits do not
+    for epoch in range(meta["epoch"], options.epochs):
+        generator = torch.Generator().manual_seed(options.seed * 1000 + epoch)
+        order = torch.randperm(len(x_train), generator=generator)
+        model.train()
+        total_loss, correct = 0.0, 0
+        bar = tqdm(range(steps), desc=f"{name} epoch {epoch + 1}/{options.epochs}", disable=not progress,
+                   unit="batch", leave=False)
+        for step in bar:
+            index = order[step * options.batch_size:(step + 1) * options.batch_size]
+            x, y = augment(x_train[index], generator, flip), y_train[index]
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(options, epoch * steps + step, steps)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=options.label_smoothing)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.item() * len(y)
+            correct += int((logits.argmax(1) == y).sum())
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        record = {"epoch": epoch + 1, "loss": total_loss / len(x_train), "train_accuracy": correct / len(x_train),
+                  "test_accuracy": accuracy(model, x_test, y_test)}
+        meta["history"].append(record)
+        meta["epoch"] = epoch + 1
+        if progress:
+            print(f"{name} epoch {epoch + 1}/{options.epochs}: loss {record['loss']:.4f}, train accuracy "
+                  f"{record['train_accuracy']:.4f}, test accuracy {record['test_accuracy']:.4f}", flush=True)
+        save_checkpoint(out, model, meta, optimizer if epoch + 1 < options.epochs else None)
+    return meta
+
+
+def save_checkpoint(path: str | Path, model: Model, meta: dict, optimizer: torch.optim.Optimizer | None) -> None:
+    """Write the checkpoint atomically; optimizer None leaves out its state (a finished run)."""
+    arrays = {f"param/{k}": v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    meta = {**meta, "format": FORMAT, "version": VERSION, "config": zoo.config_dict(model.cfg)}
+    if optimizer is not None:
+        state = optimizer.state_dict()
+        meta["optimizer"] = state["param_groups"]
+        for index, fields in state["state"].items():
+            for field, value in fields.items():
+                arrays[f"optim/{index}/{field}"] = torch.as_tensor(value).cpu().numpy()
+    else:
+        meta.pop("optimizer", None)
+    arrays["meta.json"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(buffer.getvalue())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> tuple[Model, dict]:
+    """The model of a checkpoint (in evaluation mode) and its metadata. Anything unreadable is a
+    one-line CheckpointError."""
+    model, meta, _ = read_checkpoint(path)
+    return model, meta
+
+
+def read_checkpoint(path: str | Path) -> tuple[Model, dict, dict | None]:
+    """load_checkpoint plus the optimizer's state_dict of an unfinished run (None for a finished one)."""
+    path = Path(path)
+    arrays = read_npz(path, CheckpointError, "mcusim checkpoint")
+    try:
+        meta = json.loads(arrays.pop("meta.json").tobytes())
+        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+            raise ValueError(f"format {meta.get('format')!r} version {meta.get('version')!r}")
+    except (KeyError, ValueError, AttributeError) as e:
+        raise CheckpointError(f"{path}: not an mcusim checkpoint ({e})") from None
+    entry = zoo.get(meta["model"])
+    if meta["config"] != zoo.config_dict(entry.config):
+        raise CheckpointError(f"{path}: made for a different configuration of {entry.name} than the one "
+                              f"registered now")
+    model = build(entry.config)
+    state = {k.removeprefix("param/"): torch.from_numpy(v) for k, v in arrays.items() if k.startswith("param/")}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise CheckpointError(f"{path}: parameters do not fit {entry.name} ({str(e).splitlines()[0]})") from None
+    model.eval()
+    if "optimizer" not in meta:
+        return model, meta, None
+    optimizer_state: dict[int, dict] = {}
+    for key, value in arrays.items():
+        if key.startswith("optim/"):
+            _, index, field = key.split("/")
+            optimizer_state.setdefault(int(index), {})[field] = torch.from_numpy(value)
+    return model, meta, {"state": optimizer_state, "param_groups": meta["optimizer"]}
