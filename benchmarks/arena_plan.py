@@ -1,0 +1,36 @@
+"""Planned arena sizes of the registered models' exported graphs: the schedule's lower bound (most
+bytes live during one op) against TFLite Micro's greedy-by-size plan and TinyFormer's head-tail
+alternating plan (models/planner.py). Shapes alone decide a plan, so the models are exported from
+their initial weights, calibrated on random images.
+
+    python benchmarks/arena_plan.py
+
+These are plans; the emulator's measured arena and stack peaks come with the graph executor.
+"""
+from __future__ import annotations
+
+import torch
+
+from mcusim.models import zoo
+from mcusim.models.export import calibrate, export
+from mcusim.models.nn import build
+from mcusim.models.planner import activation_buffers, greedy_by_size, head_tail, lower_bound, sources
+
+
+def main() -> None:
+    print(f"{'model':20} {'ops':>4} {'buffers':>7} {'largest':>8} {'lower bound':>11} {'greedy':>8} {'head-tail':>9}")
+    for name in zoo.names():
+        cfg = zoo.get(name).config
+        torch.manual_seed(0)
+        model = build(cfg).eval()
+        x = torch.rand(8, cfg.image_size, cfg.image_size, cfg.channels) * 2 - 1
+        graph = export(model, calibrate(model, x, observer="minmax"))
+        buffers = activation_buffers(graph)
+        greedy, alternating = greedy_by_size(buffers), head_tail(buffers, sources(graph, buffers))
+        largest = max(b.size for b in buffers)
+        print(f"{name:20} {len(graph.ops):>4} {len(buffers):>7} {largest:>8,} {lower_bound(buffers):>11,} "
+              f"{greedy.arena_size:>8,} {alternating.arena_size:>9,}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Arena planning: where each activation tensor of a Graph lives in one SRAM arena.
+
+    buffers = activation_buffers(graph)            # what must live when, in bytes
+    plan = greedy_by_size(buffers)                 # or head_tail(buffers, sources(graph, buffers))
+    plan.arena_size, lower_bound(buffers)          # the plan against the schedule's bound
+
+Lifetimes: a buffer is live from the op that writes it to the last op that reads it, inclusive (graph
+inputs from op 0, graph outputs to the end); two buffers whose lifetimes meet may not share a byte.
+A reshape has no kernel: its output is its input's buffer under another shape, so the two names form
+one buffer, live over the union of their lifetimes. Constants stay in flash and take no arena.
+
+lower_bound: the most bytes live during any one op. No placement of these buffers in this op order
+needs less; a plan's arena size minus it is the plan's fragmentation.
+
+greedy_by_size (TFLite Micro's GreedyMemoryPlanner): buffers by decreasing size, each at the lowest
+aligned offset where it overlaps no placed buffer whose lifetime meets its own.
+
+head_tail (TinyFormer's head-tail alternating allocation; the article gives no details, so this is
+our design): an op's outputs go to the end of the arena opposite the end holding its first input
+(graph inputs at the head), first-fit from that end among the buffers live there at the same time.
+Head offsets count up from 0, tail offsets down from the arena's top; the arena size is then the
+least that keeps every head buffer below every tail buffer it is live with.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .graph import Graph
+
+ITEMSIZE = {"int8": 1, "int32": 4, "float32": 4}
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """One arena allocation: the tensors that share it (a tensor and its reshapes), its size in bytes
+    and its lifetime [first, last] in op indices."""
+
+    names: tuple[str, ...]
+    size: int
+    first: int
+    last: int
+
+    def meets(self, other: "Buffer") -> bool:
+        return self.first <= other.last and other.first <= self.last
+
+
+@dataclass(frozen=True)
+class Plan:
+    algorithm: str
+    offsets: dict[tuple[str, ...], int]  # Buffer.names -> byte offset in the arena
+    arena_size: int
+
+    def offset_of(self, tensor: str) -> int:
+        return next(offset for names, offset in self.offsets.items() if tensor in names)
+
+
+def _align(n: int, alignment: int) -> int:
+    return -(-n // alignment) * alignment
+
+
+def activation_buffers(graph: Graph, alignment: int = 4) -> list[Buffer]:
+    """The graph's non-constant tensors as arena buffers (sizes rounded up to `alignment`)."""
+    root = {}  # tensor -> the tensor whose buffer it uses (itself, or a reshape's input's root)
+    for op in graph.ops:
+        if op.kind == "reshape":
+            root[op.outputs[0]] = root.get(op.inputs[0], op.inputs[0])
+    first: dict[str, int] = {name: 0 for name in graph.inputs}
+    last: dict[str, int] = {}
+    for i, op in enumerate(graph.ops):
+        for name in op.inputs:
+            if graph.tensors[name].data is None:
+                last[root.get(name, name)] = i
+        for name in op.outputs:
+            r = root.get(name, name)
+            first.setdefault(r, i)
+            last[r] = max(last.get(r, i), i)
+    for name in graph.outputs:
+        last[root.get(name, name)] = len(graph.ops)
+    members: dict[str, list[str]] = {}
+    for name, t in graph.tensors.items():
+        if t.data is None:
+            members.setdefault(root.get(name, name), []).append(name)
+    buffers = []
+    for r, names in members.items():
+        if r not in first:
+            continue  # a tensor no op writes and no input provides: not part of the schedule
+        t = graph.tensors[r]
+        size = int(np.prod(t.shape)) * ITEMSIZE[t.dtype]
+        buffers.append(Buffer(tuple(names), _align(size, alignment), first[r], last[r]))
+    return buffers
+
+
+def lower_bound(buffers: list[Buffer]) -> int:
+    """The most bytes live during any one op."""
+    if not buffers:
+        return 0
+    end = max(b.last for b in buffers) + 1
+    live = np.zeros(end + 1, np.int64)
+    for b in buffers:
+        live[b.first] += b.size
+        live[b.last + 1] -= b.size
+    return int(np.cumsum(live).max())
+
+
+def _first_fit(size: int, taken: list[tuple[int, int]], alignment: int) -> int:
+    """The lowest aligned offset where [offset, offset + size) misses every [start, end) in taken."""
+    offset = 0
+    for start, end in sorted(taken):
+        if offset + size <= start:
+            break
+        offset = max(offset, _align(end, alignment))
+    return offset
+
+
+def greedy_by_size(buffers: list[Buffer], alignment: int = 4) -> Plan:
+    placed: list[tuple[Buffer, int]] = []
+    for b in sorted(buffers, key=lambda b: (-b.size, b.first)):
+        taken = [(offset, offset + other.size) for other, offset in placed if other.meets(b)]
+        placed.append((b, _first_fit(b.size, taken, alignment)))
+    return Plan("greedy_by_size", {b.names: offset for b, offset in placed},
+                max((offset + b.size for b, offset in placed), default=0))
+
+
+def sources(graph: Graph, buffers: list[Buffer]) -> dict[tuple[str, ...], tuple[str, ...] | None]:
+    """For each buffer, the buffer of its producing op's first activation input (None for graph
+    inputs and ops that read only constants): what head_tail alternates against."""
+    by_name = {name: b for b in buffers for name in b.names}
+    result: dict[tuple[str, ...], tuple[str, ...] | None] = {}
+    for op in graph.ops:
+        activations = [by_name[n].names for n in op.inputs if n in by_name]
+        for name in op.outputs:
+            result.setdefault(by_name[name].names, activations[0] if activations else None)
+    return result
+
+
+def head_tail(buffers: list[Buffer], source: dict, alignment: int = 4) -> Plan:
+    """source: sources(graph, buffers)."""
+    side: dict[tuple[str, ...], str] = {}
+    depth: dict[tuple[str, ...], int] = {}  # offset from the buffer's own end of the arena
+    for b in sorted(buffers, key=lambda b: b.first):
+        end = "tail" if side.get(source.get(b.names)) == "head" else "head"
+        taken = [(depth[o.names], depth[o.names] + o.size) for o in buffers
+                 if side.get(o.names) == end and o.meets(b)]
+        side[b.names], depth[b.names] = end, _first_fit(b.size, taken, alignment)
+    heads = [b for b in buffers if side[b.names] == "head"]
+    tails = [b for b in buffers if side[b.names] == "tail"]
+    arena = max([depth[b.names] + b.size for b in buffers] +
+                [depth[h.names] + h.size + depth[t.names] + t.size for h in heads for t in tails if h.meets(t)],
+                default=0)
+    offsets = {b.names: depth[b.names] if side[b.names] == "head" else arena - depth[b.names] - b.size
+               for b in buffers}
+    return Plan("head_tail", offsets, arena)
+
+
+def overlaps(buffers: list[Buffer], plan: Plan) -> list[tuple[Buffer, Buffer]]:
+    """Pairs of buffers that are live together and share bytes in the plan (empty for a valid plan)."""
+    spans = [(b, plan.offsets[b.names]) for b in buffers]
+    return [(a, b) for i, (a, oa) in enumerate(spans) for b, ob in spans[i + 1:]
+            if a.meets(b) and oa < ob + b.size and ob < oa + a.size]
