@@ -139,8 +139,16 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="model flash wait states on every instruction fetch (ART / I-cache off)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's exit status for a bad command line (EX_USAGE, 64, not 2)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EX_USAGE, f"{self.prog}: error: {message}\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="mcusim", description="Cortex-M emulator with measured cycles and SRAM")
+    top = _Parser(prog="mcusim", description="Cortex-M emulator with measured cycles and SRAM")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("boards", help="list the emulated boards")

@@ -154,6 +154,7 @@ def cmd_export(args) -> int:
     import torch
 
     from . import datasets, zoo
+    from .evaluate import DEFAULT_PREPROCESS
     from .export import calibrate, export
     from .train import images, load_checkpoint
 
@@ -169,7 +170,7 @@ def cmd_export(args) -> int:
     qparams = calibrate(model, images(entry, x[np.sort(pick)]), observer=args.observer)
     metadata = {"model": args.model, "checkpoint": str(checkpoint), "dataset": args.dataset,
                 "calibration": {"samples": len(pick), "observer": args.observer},
-                "preprocess": {"size": entry.config.image_size, "mean": 0.5, "std": 0.5}}
+                "preprocess": {"size": entry.config.image_size, **DEFAULT_PREPROCESS}}
     with torch.no_grad():
         graph = export(model, qparams, metadata)
     try:
@@ -208,6 +209,16 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+_positive.__name__ = "positive integer"  # argparse names the type in its error
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("models", help="the registered model configs and their shipped checkpoints")
     p.add_argument("--json", action="store_true")
@@ -216,8 +227,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("train", help="train a registered model (checkpoint every epoch, resumable)")
     p.add_argument("--model", required=True, metavar="NAME")
     p.add_argument("--dataset", required=True, metavar="DS", help="digits, fashion-mnist or npz:PATH")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
+    p.add_argument("--epochs", type=_positive)
+    p.add_argument("--batch-size", type=_positive)
     p.add_argument("--lr", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("-o", "--output", required=True, metavar="CKPT")
@@ -228,7 +239,7 @@ def register(subparsers) -> None:
     p.add_argument("--model", required=True, metavar="NAME")
     p.add_argument("--checkpoint", metavar="CKPT", help="default: the model's shipped checkpoint")
     p.add_argument("--dataset", required=True, metavar="DS", help="calibration images: its training split")
-    p.add_argument("--calibration-samples", type=int, default=512, metavar="N")
+    p.add_argument("--calibration-samples", type=_positive, default=512, metavar="N")
     p.add_argument("--observer", choices=["histogram", "minmax"], default="histogram",
                    help="torch.ao observer of the activations (default: histogram)")
     p.add_argument("-o", "--output", required=True, metavar="GRAPH")
@@ -237,7 +248,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("eval", help="accuracy of a graph on a dataset's test split (int8 reference)")
     p.add_argument("graph", metavar="GRAPH")
     p.add_argument("--dataset", required=True, metavar="DS")
-    p.add_argument("--limit", type=int, metavar="N", help="the first N test images only")
+    p.add_argument("--limit", type=_positive, metavar="N", help="the first N test images only")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 

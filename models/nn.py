@@ -17,13 +17,17 @@ import torch.nn.functional as F
 from torch import nn
 from torch.ao.quantization.observer import HistogramObserver, MinMaxObserver, PerChannelMinMaxObserver
 
+from mcusim.errors import EX_DATAERR, McusimError
+
 from .zoo import ConvNetConfig, Down, MBConv, Transformer, ViTConfig
 
 SOFTMAX_QPARAMS = (1.0 / 256.0, -128)  # the int8 softmax output, fixed as in TFLite
 
 
-class QuantizationError(ValueError):
+class QuantizationError(McusimError):
     """A float model that cannot become an int8 graph; the message names the layer."""
+
+    exit_code = EX_DATAERR
 
 
 def observer(kind: str = "histogram"):

@@ -99,3 +99,13 @@ def test_export_without_a_checkpoint_says_what_to_do(tmp_path, capsys, monkeypat
     monkeypatch.setattr(zoo, "CHECKPOINTS", tmp_path)  # nothing shipped
     assert main(["export", "--model", "vit-digits", "--dataset", "digits", "-o", str(tmp_path / "x.graph")]) == 64
     assert "no shipped checkpoint; train one" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--model", "vit-digits", "--dataset", "digits", "--epochs", "0", "-o", "x.npz"],
+    ["eval", "x.graph", "--dataset", "digits", "--limit", "-3"],
+])
+def test_bad_numbers_are_usage_errors(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 64 and "invalid positive integer value" in capsys.readouterr().err
