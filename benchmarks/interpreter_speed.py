@@ -1,5 +1,6 @@
-"""Reference-interpreter throughput on the 6-op int8 CNN of tests/models/test_tflite_import.py
-(12x12x3 input: conv3x3 -> depthwise3x3/2 -> maxpool -> reshape -> FC -> softmax).
+"""Reference-interpreter throughput: the 6-op int8 CNN of tests/models/test_tflite_import.py (12x12x3
+input: conv3x3 -> depthwise3x3/2 -> maxpool -> reshape -> FC -> softmax), one image per run; then
+each registered model's exported graph, 100 images stacked per run (what `mcusim eval` does).
 
     python benchmarks/interpreter_speed.py [--images 1000]
 """
@@ -34,6 +35,28 @@ def main() -> None:
         run(graph, [x])
     seconds = time.perf_counter() - start
     print(f"reference interpreter: {args.images} images in {seconds:.2f} s = {args.images / seconds:,.0f} images/s")
+    models_throughput()
+
+
+def models_throughput(images: int = 200, batch: int = 100) -> None:
+    import torch
+
+    from mcusim.models import zoo
+    from mcusim.models.export import calibrate, export
+    from mcusim.models.nn import build
+
+    for name in zoo.names():
+        cfg = zoo.get(name).config
+        torch.manual_seed(0)
+        model = build(cfg).eval()
+        graph = export(model, calibrate(model, torch.rand(8, cfg.image_size, cfg.image_size, cfg.channels),
+                                        observer="minmax"))
+        x = np.random.default_rng(0).integers(-128, 128, (images, *graph.tensors["input"].shape[1:]), dtype=np.int8)
+        start = time.perf_counter()
+        for i in range(0, images, batch):
+            run(graph, [x[i:i + batch]])
+        seconds = time.perf_counter() - start
+        print(f"{name:20} {len(graph.ops):>4} ops, batches of {batch}: {images / seconds:,.0f} images/s")
 
 
 if __name__ == "__main__":

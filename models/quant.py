@@ -51,6 +51,16 @@ def round_half_away_array(x: np.ndarray) -> np.ndarray:
     return t + (frac >= 0.5) - (frac <= -0.5)
 
 
+def integer_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b of integer arrays, exactly, as int64. Through float64 (BLAS) when every partial sum is an
+    integer of magnitude below 2^53 (bounded by max|a| max|b| K): each is then exact, so the order of
+    summation cannot change the result. Otherwise in int64."""
+    bound = int(np.abs(a).max(initial=0)) * int(np.abs(b).max(initial=0)) * a.shape[-1]
+    if bound < 1 << 53:
+        return (a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
+    return a.astype(np.int64) @ b.astype(np.int64)
+
+
 def wrap_int32(x):
     """Two's-complement wrap of int64 values to int32, as the C kernels' unsigned arithmetic does."""
     x = np.asarray(x, dtype=np.int64)
@@ -60,13 +70,12 @@ def wrap_int32(x):
 def saturating_rounding_doubling_high_mul(a, b):
     """gemmlowp SaturatingRoundingDoublingHighMul on int32 values: round(a*b / 2^31), the one
     overflow case (INT32_MIN * INT32_MIN) saturating to INT32_MAX."""
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
-    ab = a * b
-    nudge = np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
-    v = ab + nudge
-    q = np.where(v >= 0, v >> 31, -((-v) >> 31))  # C division: truncate toward zero
-    return np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, q)
+    ab = np.asarray(a, dtype=np.int64) * np.asarray(b, dtype=np.int64)
+    low31 = (1 << 31) - 1
+    v = ab + ((1 << 30) - ((ab >> 63) & low31))  # nudge: +2^30, or 1 - 2^30 for negatives
+    q = (v + ((v >> 63) & low31)) >> 31  # C division by 2^31: truncate toward zero
+    # Only INT32_MIN * INT32_MIN exceeds INT32_MAX (2^62 gives 2^31): the saturation.
+    return np.minimum(q, INT32_MAX)
 
 
 def rounding_divide_by_pot(x, exponent):

@@ -8,7 +8,7 @@ from dataclasses import astuple
 import numpy as np
 
 from ..kernels import call_binary_shaped
-from ..quant import output_stage
+from ..quant import integer_matmul, output_stage
 from .mul import MulParams
 
 
@@ -21,7 +21,7 @@ BatchMatmulParams = MulParams
 
 def batch_matmul_s8(lhs: np.ndarray, rhs_t: np.ndarray, p: BatchMatmulParams) -> np.ndarray:
     """lhs int8 [B, M, K], rhs_t int8 [B, N, K] (the right operand transposed) -> int8 [B, M, N]."""
-    acc = (lhs.astype(np.int64) + p.input1_offset) @ np.swapaxes(rhs_t.astype(np.int64) + p.input2_offset, 1, 2)
+    acc = integer_matmul(lhs.astype(np.int64) + p.input1_offset, np.swapaxes(rhs_t.astype(np.int64) + p.input2_offset, 1, 2))
     return output_stage(acc, np.full(acc.shape[-1], p.output_multiplier), np.full(acc.shape[-1], p.output_shift),
                         p.output_offset, p.act_min, p.act_max, "batch_matmul")
 

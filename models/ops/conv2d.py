@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernels import call_weighted
-from ..quant import output_stage
+from ..quant import integer_matmul, output_stage
 
 C_FUNCTION = "mcusim_conv2d_s8"
 
@@ -69,7 +69,7 @@ def conv2d_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: Conv2DPa
     wt = w.astype(np.int64)
     acc = np.zeros((x.shape[0], p.out_h, p.out_w, o), np.int64)
     for ky, kx, window in taps(x, p, kh, kw):
-        acc += window @ wt[:, ky, kx, :].T
+        acc += integer_matmul(window, wt[:, ky, kx, :].T)
     if bias is not None:
         acc += bias.astype(np.int64)
     return output_stage(acc, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max, "conv2d")

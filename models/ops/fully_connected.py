@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernels import call_weighted
-from ..quant import output_stage
+from ..quant import integer_matmul, output_stage
 
 C_FUNCTION = "mcusim_fully_connected_s8"
 C_FUNCTION_INPLACE = "mcusim_fully_connected_inplace_s8"
@@ -28,7 +28,7 @@ class FullyConnectedParams:
 
 def fully_connected_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: FullyConnectedParams) -> np.ndarray:
     """x int8 [B, K], w int8 [O, K], bias int32 [O] or None -> int8 [B, O]."""
-    acc = (x.astype(np.int64) + p.input_offset) @ w.astype(np.int64).T  # [B, O], exact in int64
+    acc = integer_matmul(x.astype(np.int64) + p.input_offset, w.T)  # [B, O]
     if bias is not None:
         acc += bias.astype(np.int64)
     return output_stage(acc, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max, "fully_connected")
