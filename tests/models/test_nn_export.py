@@ -42,28 +42,43 @@ SHIPPED = [pytest.param(n, marks=[] if zoo.get(n).dataset == "digits" else [pyte
            for n in zoo.names() if zoo.get(n).checkpoint is not None]
 
 
-@pytest.mark.parametrize("name", SHIPPED)
-def test_int8_logits_agree_with_the_fake_quantized_model(name):
-    """A shipped checkpoint, calibrated on 256 training images and run on 32 test images of its
-    dataset. Fake quantization rounds each op's output as the graph does, but the integer kernels
-    differ from the float ops between those roundings (LayerNorm's integer square root, GELU's table,
-    softmax's fixed point, requantization's double rounding) and the differences grow through the
-    layers. Stated tolerance: int8 logits within 10 % of the logits' range of the fake-quantized
-    ones, the same class on at least 30 of the 32 images."""
+@pytest.fixture(scope="module", params=SHIPPED)
+def shipped(request):
+    """(entry, model, qparams, graph, test images, test labels) of a shipped checkpoint, calibrated
+    on 256 training images of its dataset."""
     from mcusim.models import datasets
     from mcusim.models.train import load_checkpoint
 
-    entry = zoo.get(name)
+    entry = zoo.get(request.param)
     model, _ = load_checkpoint(entry.checkpoint)
-    x_train, _ = datasets.load(entry.dataset, "train")
-    qparams = calibrate(model, images(entry, x_train[:256]))
-    graph = export(model, qparams)
-    x = datasets.load(entry.dataset, "test")[0][:32]
-    fake = fake_quantized(model, qparams, images(entry, x)).numpy()
+    qparams = calibrate(model, images(entry, datasets.load(entry.dataset, "train")[0][:256]))
+    x, y = datasets.load(entry.dataset, "test")
+    return entry, model, qparams, export(model, qparams), x[:300], y[:300]
+
+
+def test_int8_logits_agree_with_the_fake_quantized_model(shipped):
+    """On 32 test images. Fake quantization rounds each op's output as the graph does, but the integer
+    kernels differ from the float ops between those roundings (LayerNorm's integer square root, GELU's
+    table, softmax's fixed point, requantization's double rounding) and the differences grow through
+    the layers. Stated tolerance: int8 logits within 10 % of the logits' range of the fake-quantized
+    ones, the same class on at least 30 of the 32 images."""
+    entry, model, qparams, graph, x, _ = shipped
+    fake = fake_quantized(model, qparams, images(entry, x[:32])).numpy()
     out = graph.tensors[graph.outputs[0]]
-    logits = (run(graph, [graph_inputs(graph, x)])[0].astype(np.float64) - out.quant.zero_point[0]) * out.quant.scale[0]
+    q = run(graph, [graph_inputs(graph, x[:32])])[0].astype(np.float64)
+    logits = (q - out.quant.zero_point[0]) * out.quant.scale[0]
     assert np.abs(logits - fake).max() <= 0.10 * (fake.max() - fake.min())
     assert (logits.argmax(1) == fake.argmax(1)).sum() >= 30
+
+
+def test_shipped_checkpoints_keep_their_accuracy(shipped):
+    """On the first 300 test images: float at least 85 %, int8 within 2 points of float."""
+    from mcusim.models.evaluate import accuracy as int8_accuracy
+    from mcusim.models.train import accuracy as float_accuracy
+
+    entry, model, _, graph, x, y = shipped
+    reference = float_accuracy(model, images(entry, x), y)
+    assert reference >= 0.85 and abs(int8_accuracy(graph, x, y) - reference) <= 0.02
 
 
 def test_batched_interpretation_equals_one_sample_at_a_time():
