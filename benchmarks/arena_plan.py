@@ -1,6 +1,7 @@
 """Planned arena sizes of the registered models' exported graphs: the schedule's lower bound (most
 bytes live during one op) against TFLite Micro's greedy-by-size plan and TinyFormer's head-tail
-alternating plan (models/planner.py). Shapes alone decide a plan, so the models are exported from
+alternating plan (models/planner.py); then with MCUFormer's token overwriting (a linear layer's
+output over its input) the bound and the greedy plan again. Shapes alone decide a plan, so the models are exported from
 their initial weights, calibrated on random images.
 
     python benchmarks/arena_plan.py
@@ -18,7 +19,8 @@ from mcusim.models.planner import activation_buffers, greedy_by_size, head_tail,
 
 
 def main() -> None:
-    print(f"{'model':20} {'ops':>4} {'buffers':>7} {'largest':>8} {'lower bound':>11} {'greedy':>8} {'head-tail':>9}")
+    print(f"{'model':20} {'ops':>4} {'buffers':>7} {'largest':>8} {'lower bound':>11} {'greedy':>8} {'head-tail':>9} "
+          f"{'overwrite: bound':>16} {'greedy':>8}")
     for name in zoo.names():
         cfg = zoo.get(name).config
         torch.manual_seed(0)
@@ -28,8 +30,10 @@ def main() -> None:
         buffers = activation_buffers(graph)
         greedy, alternating = greedy_by_size(buffers), head_tail(buffers, sources(graph, buffers))
         largest = max(b.size for b in buffers)
+        overwritten = activation_buffers(graph, token_overwrite=True)
         print(f"{name:20} {len(graph.ops):>4} {len(buffers):>7} {largest:>8,} {lower_bound(buffers):>11,} "
-              f"{greedy.arena_size:>8,} {alternating.arena_size:>9,}")
+              f"{greedy.arena_size:>8,} {alternating.arena_size:>9,} {lower_bound(overwritten):>16,} "
+              f"{greedy_by_size(overwritten).arena_size:>8,}")
 
 
 if __name__ == "__main__":

@@ -60,36 +60,55 @@ def _align(n: int, alignment: int) -> int:
     return -(-n // alignment) * alignment
 
 
-def activation_buffers(graph: Graph, alignment: int = 4) -> list[Buffer]:
-    """The graph's non-constant tensors as arena buffers (sizes rounded up to `alignment`)."""
-    root = {}  # tensor -> the tensor whose buffer it uses (itself, or a reshape's input's root)
+def activation_buffers(graph: Graph, alignment: int = 4, token_overwrite: bool = False) -> list[Buffer]:
+    """The graph's non-constant tensors as arena buffers (sizes rounded up to `alignment`).
+
+    token_overwrite (MCUFormer): a fully_connected whose input is read by no later op writes its
+    output over its input, one buffer of max(input, output) bytes, as fully_connected_inplace_s8
+    does (its memory-trace test shows no byte is read after it is overwritten)."""
+    root: dict[str, str] = {}  # tensor -> the tensor owning its buffer
+
+    def owner(name: str) -> str:
+        return root.get(name, name)
+
     for op in graph.ops:
         if op.kind == "reshape":
-            root[op.outputs[0]] = root.get(op.inputs[0], op.inputs[0])
-    first: dict[str, int] = {name: 0 for name in graph.inputs}
-    last: dict[str, int] = {}
+            root[op.outputs[0]] = owner(op.inputs[0])
+    last = _last_reads(graph, owner)
+    if token_overwrite:
+        for i, op in enumerate(graph.ops):
+            x, y = owner(op.inputs[0]), owner(op.outputs[0])
+            if op.kind == "fully_connected" and last.get(x) == i and x != y:
+                root.update({name: x for name, r in [(y, y), *root.items()] if r == y})
+                last[x] = last.get(y, i)
+    first: dict[str, int] = {owner(name): 0 for name in graph.inputs}
     for i, op in enumerate(graph.ops):
-        for name in op.inputs:
-            if graph.tensors[name].data is None:
-                last[root.get(name, name)] = i
         for name in op.outputs:
-            r = root.get(name, name)
-            first.setdefault(r, i)
-            last[r] = max(last.get(r, i), i)
-    for name in graph.outputs:
-        last[root.get(name, name)] = len(graph.ops)
+            first.setdefault(owner(name), i)
+    last = _last_reads(graph, owner)
     members: dict[str, list[str]] = {}
     for name, t in graph.tensors.items():
         if t.data is None:
-            members.setdefault(root.get(name, name), []).append(name)
+            members.setdefault(owner(name), []).append(name)
     buffers = []
     for r, names in members.items():
         if r not in first:
             continue  # a tensor no op writes and no input provides: not part of the schedule
-        t = graph.tensors[r]
-        size = int(np.prod(t.shape)) * ITEMSIZE[t.dtype]
-        buffers.append(Buffer(tuple(names), _align(size, alignment), first[r], last[r]))
+        size = max(int(np.prod(graph.tensors[n].shape)) * ITEMSIZE[graph.tensors[n].dtype] for n in names)
+        buffers.append(Buffer(tuple(names), _align(size, alignment), first[r], max(last.get(r, first[r]), first[r])))
     return buffers
+
+
+def _last_reads(graph: Graph, owner) -> dict[str, int]:
+    """Buffer owner -> the index of the last op that reads or writes it (graph outputs: past the end)."""
+    last: dict[str, int] = {}
+    for i, op in enumerate(graph.ops):
+        for name in (*op.inputs, *op.outputs):
+            if graph.tensors[name].data is None:
+                last[owner(name)] = i
+    for name in graph.outputs:
+        last[owner(name)] = len(graph.ops)
+    return last
 
 
 def lower_bound(buffers: list[Buffer]) -> int:

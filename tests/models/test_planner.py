@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mcusim.models import zoo
+from mcusim.models.graph import Graph, Op, Quant, Tensor
 from mcusim.models.planner import (Buffer, activation_buffers, greedy_by_size, head_tail, lower_bound, overlaps,
                                    sources)
 
@@ -51,10 +52,40 @@ def test_a_chain_alternates_ends():
     assert plan.arena_size == 96 and plan.offsets == {("x",): 0, ("y",): 64, ("z",): 0}
 
 
+def fc_chain(tokens: int, widths: list[int]) -> Graph:
+    """a0 [T, widths[0]] -> FC -> a1 [T, widths[1]] -> FC -> ..."""
+    names = [f"a{i}" for i in range(len(widths))]
+    tensors = {n: Tensor(n, (tokens, w), "int8", Quant((0.05,), (0,))) for n, w in zip(names, widths)}
+    ops = []
+    for i, (k, o) in enumerate(zip(widths, widths[1:])):
+        tensors[f"w{i}"] = Tensor(f"w{i}", (o, k), "int8", Quant((0.01,), (0,)), np.ones((o, k), np.int8))
+        ops.append(Op("fully_connected", (names[i], f"w{i}"), (names[i + 1],)))
+    return Graph(tensors, ops, [names[0]], [names[-1]])
+
+
+def test_token_overwriting_shares_the_input_buffer():
+    """a0 [4, 8] -> a1 [4, 24] -> a2 [4, 8]: plainly a0 and a1, then a1 and a2, are live together
+    (32 + 96 bytes); overwriting, one buffer of max(32, 96, 32) bytes holds all three."""
+    graph = fc_chain(4, [8, 24, 8])
+    assert lower_bound(activation_buffers(graph)) == 128
+    buffers = activation_buffers(graph, token_overwrite=True)
+    assert [(b.names, b.size, b.first, b.last) for b in buffers] == [(("a0", "a1", "a2"), 96, 0, 2)]
+
+
+def test_token_overwriting_keeps_an_input_read_later():
+    """A residual: a0 feeds the FC and a later add, so the FC may not overwrite it."""
+    graph = fc_chain(4, [8, 8])
+    graph.tensors["s"] = Tensor("s", (4, 8), "int8", Quant((0.05,), (0,)))
+    graph.ops.append(Op("add", ("a0", "a1"), ("s",)))
+    graph.outputs = ["s"]
+    assert len(activation_buffers(graph, token_overwrite=True)) == 3
+
+
+@pytest.mark.parametrize("token_overwrite", [False, True])
 @pytest.mark.parametrize("name", zoo.names())
-def test_exported_graphs_plan_without_overlap(name):
+def test_exported_graphs_plan_without_overlap(name, token_overwrite):
     graph = quantized(name, count=4)[3]
-    buffers = activation_buffers(graph)
+    buffers = activation_buffers(graph, token_overwrite=token_overwrite)
     named = {n for b in buffers for n in b.names}
     activations = {n for n, t in graph.tensors.items() if t.data is None}
     assert named == activations  # every activation has a buffer, reshapes share theirs
@@ -67,3 +98,5 @@ def test_exported_graphs_plan_without_overlap(name):
         # the graph output lives to the end; the input from the start
         assert by_name[graph.outputs[0]].last == len(graph.ops) and by_name[graph.inputs[0]].first == 0
     assert np.all([b.size % 4 == 0 for b in buffers])
+    if token_overwrite:
+        assert lower_bound(buffers) <= lower_bound(activation_buffers(graph))
