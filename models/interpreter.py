@@ -196,6 +196,8 @@ def batch_safe(graph: Graph, op: Op) -> bool:
     runs through it as one (see run)."""
     a = op.attrs
     rank = len(graph.tensors[op.inputs[0]].shape)
+    if any(len(graph.tensors[n].shape) < 2 for n in (*op.inputs, *op.outputs) if graph.tensors[n].data is None):
+        return False  # in a 1-D tensor axis 0 is the data
     if op.kind in ("concatenation", "batch_matmul") and any(graph.tensors[n].data is not None for n in op.inputs):
         return False  # a constant operand would need copies (add and mul broadcast theirs)
     if op.kind == "mean":

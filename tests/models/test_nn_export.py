@@ -88,6 +88,18 @@ def test_batched_interpretation_equals_one_sample_at_a_time():
     np.testing.assert_array_equal(batched, np.concatenate([run(graph, [inputs[i:i + 1]])[0] for i in range(5)]))
 
 
+def test_a_graph_that_mixes_axis_0_refuses_batches():
+    from mcusim.models.graph import Graph, GraphError, MeanAttrs, Op, Quant, Tensor
+
+    q = Quant((0.1,), (0,))
+    graph = Graph({"x": Tensor("x", (3, 4), "int8", q), "m": Tensor("m", (4,), "int8", q)},
+                  [Op("mean", ("x",), ("m",), MeanAttrs((0,)))], ["x"], ["m"])
+    x = np.arange(24, dtype=np.int8).reshape(6, 4)
+    assert run(graph, [x[:3]])[0].shape == (4,)
+    with pytest.raises(GraphError, match="mixes its axis 0"):
+        run(graph, [x])
+
+
 def test_nan_weights_name_the_layer():
     entry = zoo.get("vit-digits")
     model = build(entry.config).eval()
