@@ -113,6 +113,9 @@ def train(name: str, dataset: str, out: str | Path, options: TrainOptions = Trai
         optimizer.load_state_dict(optimizer_state)
     x_train, y_train = datasets.load(dataset, "train")
     x_test, y_test = datasets.load(dataset, "test")
+    classes = entry.config.num_classes
+    if min(y_train.min(), y_test.min()) < 0 or max(y_train.max(), y_test.max()) >= classes:
+        raise UsageError(f"{dataset} has labels outside 0..{classes - 1}, the classes of {name}")
     x_train, x_test = images(entry, x_train), images(entry, x_test)
     y_train, y_test = torch.from_numpy(y_train), torch.from_numpy(y_test)
     steps = math.ceil(len(x_train) / options.batch_size)

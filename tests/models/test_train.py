@@ -55,3 +55,10 @@ def test_augment_keeps_shape_and_content():
     x[:, 12:16, 12:16] = 1.0
     y = training.augment(x, torch.Generator().manual_seed(0), flip=True)
     assert y.shape == x.shape and torch.all((y == 1.0).sum(dim=(1, 2, 3)) == 16)  # shifted by <= 2 pixels: all kept
+
+
+def test_labels_outside_the_model_classes_are_refused(tmp_path):
+    x = np.zeros((4, 8, 8, 1), np.uint8)
+    np.savez(tmp_path / "d.npz", x=x, y=np.array([0, 3, 12, 1]))
+    with pytest.raises(UsageError, match="labels outside 0..9"):
+        train("vit-digits", f"npz:{tmp_path / 'd.npz'}", tmp_path / "c.npz", OPTIONS, progress=False)
