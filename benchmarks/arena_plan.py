@@ -10,11 +10,8 @@ These are plans; the emulator's measured arena and stack peaks come with the gra
 """
 from __future__ import annotations
 
-import torch
-
 from mcusim.models import zoo
-from mcusim.models.export import calibrate, export
-from mcusim.models.nn import build
+from mcusim.models.export import untrained_graph
 from mcusim.models.planner import activation_buffers, greedy_by_size, head_tail, lower_bound, sources
 
 
@@ -22,11 +19,7 @@ def main() -> None:
     print(f"{'model':20} {'ops':>4} {'buffers':>7} {'largest':>8} {'lower bound':>11} {'greedy':>8} {'head-tail':>9} "
           f"{'overwrite: bound':>16} {'greedy':>8}")
     for name in zoo.names():
-        cfg = zoo.get(name).config
-        torch.manual_seed(0)
-        model = build(cfg).eval()
-        x = torch.rand(8, cfg.image_size, cfg.image_size, cfg.channels) * 2 - 1
-        graph = export(model, calibrate(model, x, observer="minmax"))
+        graph = untrained_graph(zoo.get(name).config)
         buffers = activation_buffers(graph)
         greedy, alternating = greedy_by_size(buffers), head_tail(buffers, sources(graph, buffers))
         largest = max(b.size for b in buffers)

@@ -39,18 +39,11 @@ def main() -> None:
 
 
 def models_throughput(images: int = 200, batch: int = 100) -> None:
-    import torch
-
     from mcusim.models import zoo
-    from mcusim.models.export import calibrate, export
-    from mcusim.models.nn import build
+    from mcusim.models.export import untrained_graph
 
     for name in zoo.names():
-        cfg = zoo.get(name).config
-        torch.manual_seed(0)
-        model = build(cfg).eval()
-        graph = export(model, calibrate(model, torch.rand(8, cfg.image_size, cfg.image_size, cfg.channels),
-                                        observer="minmax"))
+        graph = untrained_graph(zoo.get(name).config)
         x = np.random.default_rng(0).integers(-128, 128, (images, *graph.tensors["input"].shape[1:]), dtype=np.int8)
         start = time.perf_counter()
         for i in range(0, images, batch):

@@ -16,6 +16,7 @@ import numpy as np
 
 from mcusim.boards import get_board
 from mcusim.models import datasets, zoo
+from mcusim.models.evaluate import graph_inputs
 from mcusim.models.export import calibrate, export
 from mcusim.models.interpreter import run_all
 from mcusim.models.kernels import EmulatedKernels
@@ -74,10 +75,7 @@ def real_layer_norms(name: str = "vit-fmnist-lowrank", images: int = 200):
     entry = zoo.get(name)
     model, _ = load_checkpoint(entry.checkpoint)
     graph = export(model, calibrate(model, model_images(entry, datasets.load(entry.dataset, "train")[0][:512])))
-    x_test = datasets.load(entry.dataset, "test")[0][:images]
-    inq = graph.tensors["input"].quant
-    x_int8 = np.clip(np.round(model_images(entry, x_test).numpy() / inq.scale[0]) + inq.zero_point[0], -128, 127)
-    values = run_all(graph, [x_int8.astype(np.int8)])
+    values = run_all(graph, [graph_inputs(graph, datasets.load(entry.dataset, "test")[0][:images])])
     for op in (op for op in graph.ops if op.kind == "layer_norm"):
         x, gamma_t, beta_t, y = (graph.tensors[n] for n in (*op.inputs, op.outputs[0]))
         norm = model.get_submodule(op.name)

@@ -20,7 +20,7 @@ import torch
 from .graph import (BatchMatmulAttrs, Conv2DAttrs, DepthwiseConv2DAttrs, ElementwiseAttrs, FullyConnectedAttrs,
                     GeluAttrs, Graph, LayerNormAttrs, MeanAttrs, Op, PadAttrs, Pool2DAttrs, Quant, SliceAttrs,
                     SoftmaxAttrs, Tensor, TransposeAttrs)
-from .nn import SOFTMAX_QPARAMS, Model, QuantizationError, TorchContext, folded, weight_scales
+from .nn import SOFTMAX_QPARAMS, Model, QuantizationError, TorchContext, build, folded, weight_scales
 from .ops.layer_norm import default_scale_bits
 
 
@@ -245,3 +245,12 @@ def export(model: Model, qparams: dict[str, tuple[float, int]], metadata: dict |
     graph = Graph(ctx.tensors, ctx.ops, ["input"], [logits.name], dict(metadata or {}))
     graph.validate()
     return graph
+
+
+def untrained_graph(cfg, samples: int = 8, seed: int = 0) -> Graph:
+    """The int8 graph of a freshly initialized model of `cfg` (models.zoo), calibrated on uniform
+    random inputs: enough where only shapes matter (arena plans, interpreter speed)."""
+    torch.manual_seed(seed)
+    model = build(cfg).eval()
+    x = torch.rand(samples, cfg.image_size, cfg.image_size, cfg.channels) * 2 - 1
+    return export(model, calibrate(model, x, observer="minmax"))

@@ -52,9 +52,6 @@ class Plan:
     offsets: dict[tuple[str, ...], int]  # Buffer.names -> byte offset in the arena
     arena_size: int
 
-    def offset_of(self, tensor: str) -> int:
-        return next(offset for names, offset in self.offsets.items() if tensor in names)
-
 
 def _align(n: int, alignment: int) -> int:
     return -(-n // alignment) * alignment
