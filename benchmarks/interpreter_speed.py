@@ -18,7 +18,7 @@ from mcusim.models.interpreter import run
 from mcusim.models.tflite_import import import_tflite
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the model comes from the tests
-from tests.models.test_tflite_import import small_cnn  # noqa: E402
+from tests.models.tflite_models import small_cnn  # noqa: E402
 
 
 def main() -> None:

@@ -298,6 +298,16 @@ class Emulator:
     def _untouched(self, start: int, end: int) -> np.ndarray:
         return (self._ram_view(start, end).reshape(-1, 4) == PAINT).reshape(-1)
 
+    def paint(self, address: int, size: int) -> None:
+        """Fill [address, address + size) of the main RAM with the paint pattern (both multiples of 4):
+        the bytes that painted_words then reports as untouched until the firmware writes them."""
+        self._paint(address, address + size)
+
+    def painted_words(self, address: int, size: int) -> np.ndarray:
+        """For each 32-bit word of [address, address + size) of the main RAM (multiples of 4): whether
+        it still holds the paint pattern."""
+        return self._untouched(address, address + size).reshape(-1, 4).all(axis=1)
+
     def stack_peak(self) -> int:
         lay = self.layout
         touched = np.flatnonzero(~self._untouched(lay.stack_limit, lay.stack_top))

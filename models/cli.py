@@ -1,11 +1,14 @@
 """The `mcusim` commands of the NN side, registered through the `mcusim.commands` entry point:
 
     mcusim import MODEL.tflite -o GRAPH
-    mcusim infer GRAPH --input X.npy [--input ...] --output Y.npy [--dequantize]
+    mcusim infer GRAPH --input X.npy [--input ...] --output Y.npy [--dequantize] [--board B]
+    mcusim check GRAPH --board B [--samples N] [--json]
     mcusim models [--json]
     mcusim train --model NAME --dataset DS [--epochs E] -o CKPT [--resume]
     mcusim export --model NAME [--checkpoint CKPT] --dataset DS -o GRAPH
-    mcusim eval GRAPH --dataset DS [--limit N] [--json]
+    mcusim eval GRAPH --dataset DS [--limit N] [--board B] [--json]
+
+Board options (infer, check, eval): --memory-opts, --no-dsp, --trace T.json (Perfetto).
 
 Inputs are given once per graph input, in order (or one .npz holding one array per input, in
 order). An int8 array is fed as it is; a float array is quantized with the input tensor's scale and
@@ -21,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mcusim.errors import EX_DATAERR, McusimError, UsageError
+from mcusim.errors import EX_DATAERR, EX_SOFTWARE, McusimError, UsageError
 
 from .graph import Graph, Tensor
 from .interpreter import run
@@ -81,9 +84,42 @@ def prepare_inputs(graph: Graph, arrays: list[np.ndarray]) -> list[np.ndarray]:
     return prepared
 
 
+def _runner(graph: Graph, args):
+    """The BoardRunner of --board, --memory-opts and --no-dsp (deployment errors before any run)."""
+    from mcusim.boards import UnknownBoard, get_board
+
+    from .deploy import MemoryOptions, deploy
+    from .runner import BoardRunner
+
+    try:
+        board = get_board(args.board)
+    except UnknownBoard as e:
+        raise UsageError(str(e)) from None
+    return BoardRunner(deploy(graph, MemoryOptions.parse(args.memory_opts)), board, dsp=args.dsp)
+
+
+def _finish_board_run(args, measurement, result: dict) -> None:
+    """Write --trace, then print the JSON object (--json) or the human-readable report."""
+    from .runner import report
+
+    if args.trace:
+        try:
+            measurement.write_trace(args.trace)
+        except OSError as e:
+            raise UsageError(f"--trace {args.trace}: cannot write: {e.strerror}") from None
+    if args.json:
+        print(json.dumps({**result, **measurement.to_json()}))
+    else:
+        print(report(measurement, top=None if args.all_ops else 12))
+
+
 def cmd_infer(args) -> int:
     graph = Graph.load(args.graph)
-    outputs = run(graph, prepare_inputs(graph, _load_arrays(args.input)))
+    inputs = prepare_inputs(graph, _load_arrays(args.input))
+    if args.board:
+        outputs, measurement = _runner(graph, args).run(inputs)
+    else:
+        outputs = run(graph, inputs)
     if args.dequantize:
         outputs = [dequantize(y, graph.tensors[name]) if y.dtype == np.int8 else y
                    for y, name in zip(outputs, graph.outputs)]
@@ -95,6 +131,46 @@ def cmd_infer(args) -> int:
             np.savez(path, **dict(zip(graph.outputs, outputs)))
     except OSError as e:
         raise UsageError(f"--output {path}: cannot write: {e.strerror}") from None
+    if args.board:
+        _finish_board_run(args, measurement, {"outputs": list(graph.outputs)})
+    elif args.json:
+        print(json.dumps({"outputs": list(graph.outputs)}))
+    return 0
+
+
+def random_inputs(graph: Graph, rng: np.random.Generator) -> list[np.ndarray]:
+    """One sample per graph input: uniform int8, or standard normal float32 for a float input."""
+    inputs = []
+    for name in graph.inputs:
+        t = graph.tensors[name]
+        inputs.append(rng.standard_normal(t.shape).astype(np.float32) if t.dtype == "float32"
+                      else rng.integers(-128, 128, t.shape, dtype=np.int8))
+    return inputs
+
+
+def _differences(outputs: list[np.ndarray], expected: list[np.ndarray]) -> int:
+    return sum(int((a != b).sum()) for a, b in zip(outputs, expected))
+
+
+def cmd_check(args) -> int:
+    from tqdm import tqdm
+
+    graph = Graph.load(args.graph)
+    runner = _runner(graph, args)
+    rng = np.random.default_rng(args.seed)
+    mismatches, first = 0, None
+    for _ in tqdm(range(args.samples), desc=f"check on {args.board}", unit="sample", disable=args.json, leave=False):
+        inputs = random_inputs(graph, rng)
+        outputs, measurement = runner.run(inputs)
+        first = first or measurement
+        mismatches += _differences(outputs, run(graph, inputs))
+    _finish_board_run(args, first, {"bit_exact": mismatches == 0, "mismatches": mismatches, "samples": args.samples})
+    if mismatches:
+        print(f"mcusim: {mismatches} output values on {args.board} differ from the reference interpreter "
+              f"({args.samples} samples)", file=sys.stderr)
+        return EX_SOFTWARE
+    if not args.json:
+        print(f"bit-exact: {args.samples} random samples on {args.board} equal the reference interpreter")
     return 0
 
 
@@ -168,7 +244,9 @@ def cmd_export(args) -> int:
     x, _ = datasets.load(args.dataset, "train")
     pick = np.random.default_rng(0).permutation(len(x))[:args.calibration_samples]
     qparams = calibrate(model, images(entry, x[np.sort(pick)]), observer=args.observer)
-    metadata = {"model": args.model, "checkpoint": str(checkpoint), "dataset": args.dataset,
+    # A shipped checkpoint is recorded by name, so that the graph finds it wherever mcusim is installed.
+    metadata = {"model": args.model, "checkpoint": str(args.checkpoint) if args.checkpoint else SHIPPED,
+                "dataset": args.dataset,
                 "calibration": {"samples": len(pick), "observer": args.observer},
                 "preprocess": {"size": entry.config.image_size, **DEFAULT_PREPROCESS}}
     with torch.no_grad():
@@ -183,30 +261,55 @@ def cmd_export(args) -> int:
     return 0
 
 
+SHIPPED = "shipped"
+
+
+def graph_checkpoint(graph: Graph) -> Path | None:
+    """The float checkpoint an exported graph came from, if it is still there."""
+    recorded, model = graph.metadata.get("checkpoint"), graph.metadata.get("model")
+    if recorded == SHIPPED:
+        from . import zoo
+
+        return zoo.get(model).checkpoint
+    return Path(recorded) if recorded and Path(recorded).exists() else None
+
+
 def cmd_eval(args) -> int:
     from . import datasets
-    from .evaluate import accuracy
+    from .evaluate import accuracy, board_accuracy
 
     graph = Graph.load(args.graph)
     x, y = datasets.load(args.dataset, "test")
     if args.limit is not None:
         x, y = x[:args.limit], y[:args.limit]
-    result = {"accuracy": accuracy(graph, x, y, progress=not args.json), "samples": len(x)}
-    checkpoint = graph.metadata.get("checkpoint")
-    if checkpoint and Path(checkpoint).exists():
+    measurement = None
+    if args.board:
+        correct, mismatches, measurement = board_accuracy(_runner(graph, args), x, y, progress=not args.json)
+        result = {"accuracy": correct, "samples": len(x), "bit_exact": mismatches == 0, "mismatches": mismatches}
+    else:
+        result = {"accuracy": accuracy(graph, x, y, progress=not args.json), "samples": len(x)}
+    checkpoint = graph_checkpoint(graph)
+    if checkpoint is not None:
         from . import zoo
         from .train import accuracy as float_accuracy, images, load_checkpoint
 
         model, _ = load_checkpoint(checkpoint)
         result["float_accuracy"] = float_accuracy(model, images(zoo.get(graph.metadata["model"]), x), y)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        line = f"{args.graph} on {len(x)} {args.dataset} test images: int8 reference accuracy {result['accuracy']:.4f}"
+    if not args.json:
+        where = f"int8 on {args.board} (emulated)" if args.board else "int8 reference"
+        line = f"{args.graph} on {len(x)} {args.dataset} test images: {where} accuracy {result['accuracy']:.4f}"
         if "float_accuracy" in result:
             line += f", float ({checkpoint}) {result['float_accuracy']:.4f}"
         print(line)
-    return 0
+    if measurement is None:
+        if args.json:
+            print(json.dumps(result))
+        return 0
+    if not args.json:
+        print(f"bit-exact with the reference interpreter: {'yes' if result['bit_exact'] else 'NO'}; "
+              "measured on the first image:")
+    _finish_board_run(args, measurement, result)
+    return 0 if result["bit_exact"] else EX_SOFTWARE
 
 
 def _positive(text: str) -> int:
@@ -245,12 +348,22 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", required=True, metavar="GRAPH")
     p.set_defaults(func=cmd_export)
 
-    p = subparsers.add_parser("eval", help="accuracy of a graph on a dataset's test split (int8 reference)")
+    p = subparsers.add_parser("eval", help="accuracy of a graph on a dataset's test split (reference, or --board)")
     p.add_argument("graph", metavar="GRAPH")
     p.add_argument("--dataset", required=True, metavar="DS")
     p.add_argument("--limit", type=_positive, metavar="N", help="the first N test images only")
     p.add_argument("--json", action="store_true")
+    _add_board_options(p, required=False)
     p.set_defaults(func=cmd_eval)
+
+    p = subparsers.add_parser("check", help="run a graph on an emulated board: bit-exact with the reference? "
+                                            "cycles, SRAM and flash per op")
+    p.add_argument("graph", metavar="GRAPH")
+    p.add_argument("--samples", type=_positive, default=3, metavar="N", help="random inputs (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    _add_board_options(p, required=True)
+    p.set_defaults(func=cmd_check)
 
     p = subparsers.add_parser("import", help="convert an int8 TFLite flatbuffer into an mcusim graph")
     p.add_argument("model", metavar="MODEL.tflite")
@@ -263,4 +376,18 @@ def register(subparsers) -> None:
                    help="one per graph input, in order (or one .npz with all of them)")
     p.add_argument("--output", required=True, metavar="Y.npy")
     p.add_argument("--dequantize", action="store_true", help="write float outputs instead of raw int8")
+    p.add_argument("--json", action="store_true")
+    _add_board_options(p, required=False)
     p.set_defaults(func=cmd_infer)
+
+
+def _add_board_options(p, required: bool) -> None:
+    p.add_argument("--board", required=required, metavar="B",
+                   help="run on this emulated board (stm32f427, stm32f746, stm32h743)" +
+                        ("" if required else "; default: the reference interpreter"))
+    p.add_argument("--memory-opts", default="none", metavar="OPTS",
+                   help="comma-separated: token-overwrite, patch-embed[=HxW], head-tail; or none / all "
+                        "(default: none)")
+    p.add_argument("--no-dsp", dest="dsp", action="store_false", help="the kernels' plain C path (no SMLAD)")
+    p.add_argument("--trace", metavar="T.json", help="write a Perfetto trace: a slice per op, SRAM counters")
+    p.add_argument("--all-ops", action="store_true", help="list every op in the report (default: the 12 costliest)")

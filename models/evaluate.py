@@ -40,3 +40,23 @@ def accuracy(graph: Graph, x: np.ndarray, y: np.ndarray, batch_size: int = 100, 
         logits = run(graph, [graph_inputs(graph, x[i:i + batch_size])])[0]
         correct += int((logits.reshape(len(logits), -1).argmax(1) == y[i:i + batch_size]).sum())
     return correct / len(x)
+
+
+def board_accuracy(runner, x: np.ndarray, y: np.ndarray, batch_size: int = 100, progress: bool = False):
+    """(accuracy, mismatches, measurement of the first image) of the graph on an emulated board
+    (a models.runner.BoardRunner), one image at a time; mismatches counts the output values that
+    differ from the reference interpreter's."""
+    graph = runner.deployment.graph
+    correct, mismatches, first = 0, 0, None
+    with tqdm(total=len(x), desc=f"int8 on {runner.board.name}", unit="image", disable=not progress,
+              leave=False) as bar:
+        for start in range(0, len(x), batch_size):
+            inputs = graph_inputs(graph, x[start:start + batch_size])
+            reference = run(graph, [inputs])[0]
+            for i in range(len(inputs)):
+                (logits,), measurement = runner.run([inputs[i:i + 1]])
+                first = first or measurement
+                mismatches += int((logits != reference[i:i + 1]).sum())
+                correct += int(logits.reshape(-1).argmax() == y[start + i])
+                bar.update()
+    return correct / len(x), mismatches, first

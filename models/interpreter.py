@@ -52,90 +52,151 @@ def activation_range(activation: str, y: Tensor) -> tuple[int, int]:
 
 
 def _weighted(graph: Graph, op: Op, channels: int):
-    """(x, w, bias, y, multiplier, shift, act_min, act_max) of a weighted op."""
+    """(x, y, multiplier, shift, act_min, act_max) of a weighted op."""
     x, w, y = (graph.tensors[n] for n in (op.inputs[0], op.inputs[1], op.outputs[0]))
-    bias = graph.tensors[op.inputs[2]].data if len(op.inputs) == 3 else None
     multiplier, shift = per_channel_multipliers(x, w, y, channels)
-    return x, w, bias, y, multiplier, shift, *activation_range(op.attrs.activation, y)
+    return x, y, multiplier, shift, *activation_range(op.attrs.activation, y)
+
+
+def _operand_quantization(graph: Graph, op: Op) -> tuple:
+    """(scale, zero point) of each input, then of the output: what two-operand ops derive params from."""
+    tensors = [graph.tensors[n] for n in (*op.inputs, op.outputs[0])]
+    return tuple(v for t in tensors for v in (t.quant.scale[0], t.quant.zero_point[0]))
+
+
+def _fully_connected_params(graph: Graph, op: Op) -> FullyConnectedParams:
+    x, y, multiplier, shift, act_min, act_max = _weighted(graph, op, graph.tensors[op.inputs[1]].shape[0])
+    return FullyConnectedParams(-x.quant.zero_point[0], y.quant.zero_point[0], multiplier, shift, act_min, act_max)
+
+
+def _conv2d_params(graph: Graph, op: Op) -> Conv2DParams:
+    x, y, multiplier, shift, act_min, act_max = _weighted(graph, op, graph.tensors[op.inputs[1]].shape[0])
+    a = op.attrs
+    return Conv2DParams(-x.quant.zero_point[0], y.quant.zero_point[0], multiplier, shift, y.shape[1], y.shape[2],
+                        a.stride, a.pad, a.dilation, act_min, act_max)
+
+
+def _depthwise_conv2d_params(graph: Graph, op: Op) -> DepthwiseConv2DParams:
+    x, y, multiplier, shift, act_min, act_max = _weighted(graph, op, graph.tensors[op.inputs[1]].shape[3])
+    a = op.attrs
+    return DepthwiseConv2DParams(-x.quant.zero_point[0], y.quant.zero_point[0], multiplier, shift, y.shape[1],
+                                 y.shape[2], a.stride, a.pad, a.dilation, act_min, act_max, a.depth_multiplier)
+
+
+def _pool2d_params(graph: Graph, op: Op) -> Pool2DParams:
+    y, a = graph.tensors[op.outputs[0]], op.attrs
+    return Pool2DParams(a.filter, y.shape[1], y.shape[2], a.stride, a.pad, *activation_range(a.activation, y))
+
+
+def _softmax_params(graph: Graph, op: Op) -> SoftmaxParams:
+    return SoftmaxParams.from_scale(graph.tensors[op.inputs[0]].quant.scale[0], op.attrs.beta)
+
+
+def _batch_matmul_params(graph: Graph, op: Op) -> BatchMatmulParams:
+    return BatchMatmulParams.from_quantization(*_operand_quantization(graph, op))
+
+
+def _mean_params(graph: Graph, op: Op) -> MeanParams:
+    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    count = int(np.prod([x.shape[a % len(x.shape)] for a in op.attrs.axes]))
+    return MeanParams.from_quantization(x.quant.scale[0], x.quant.zero_point[0], y.quant.scale[0],
+                                        y.quant.zero_point[0], count)
+
+
+def _gelu_params(graph: Graph, op: Op) -> np.ndarray:
+    """The 256-entry table."""
+    return gelu_table(*_operand_quantization(graph, op), op.attrs.approximate)
+
+
+def _gelu_sigmoid_params(graph: Graph, op: Op) -> GeluSigmoidParams:
+    return GeluSigmoidParams.from_quantization(*_operand_quantization(graph, op))
+
+
+def _layer_norm_params(graph: Graph, op: Op) -> LayerNormParams:
+    x, gamma, y = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]], graph.tensors[op.outputs[0]]
+    a = op.attrs
+    return LayerNormParams.from_quantization(x.quant.scale[0], gamma.quant.scale, y.quant.scale[0],
+                                             y.quant.zero_point[0], x.shape[-1], a.eps, a.scale_bits,
+                                             a.sqrt_iterations)
+
+
+def _elementwise_params(params_cls):
+    def params(graph: Graph, op: Op):
+        return params_cls.from_quantization(*_operand_quantization(graph, op),
+                                            *activation_range(op.attrs.activation, graph.tensors[op.outputs[0]]))
+
+    return params
+
+
+def _edge_params(graph: Graph, op: Op) -> tuple[float, int]:
+    """(scale, zero point) of the int8 side of a quantize or dequantize."""
+    q = graph.tensors[op.outputs[0] if op.kind == "quantize" else op.inputs[0]].quant
+    return q.scale[0], q.zero_point[0]
+
+
+PARAMS: dict[str, Callable[[Graph, Op], object]] = {
+    "fully_connected": _fully_connected_params, "conv2d": _conv2d_params,
+    "depthwise_conv2d": _depthwise_conv2d_params, "avg_pool2d": _pool2d_params, "max_pool2d": _pool2d_params,
+    "softmax": _softmax_params, "batch_matmul": _batch_matmul_params, "mean": _mean_params, "gelu": _gelu_params,
+    "gelu_sigmoid": _gelu_sigmoid_params, "layer_norm": _layer_norm_params, "add": _elementwise_params(AddParams),
+    "mul": _elementwise_params(MulParams), "quantize": _edge_params, "dequantize": _edge_params,
+}
+
+
+def op_params(graph: Graph, op: Op):
+    """The kernel parameters of `op` as the reference and the C kernels take them (None for ops whose
+    attributes say everything: data movement and reshape)."""
+    params = PARAMS.get(op.kind)
+    return params(graph, op) if params else None
+
+
+def _constant(graph: Graph, op: Op, index: int) -> np.ndarray | None:
+    return graph.tensors[op.inputs[index]].data if len(op.inputs) > index else None
 
 
 def _fully_connected(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
-    x, w, bias, y, multiplier, shift, act_min, act_max = _weighted(graph, op, graph.tensors[op.inputs[1]].shape[0])
-    params = FullyConnectedParams(-x.quant.zero_point[0], y.quant.zero_point[0], multiplier, shift, act_min, act_max)
+    w, y = graph.tensors[op.inputs[1]], graph.tensors[op.outputs[0]]
     rows = values[op.inputs[0]].reshape(-1, w.shape[1])
-    values[op.outputs[0]] = fully_connected_s8(rows, w.data, bias, params).reshape(-1, *y.shape[1:])
+    out = fully_connected_s8(rows, w.data, _constant(graph, op, 2), op_params(graph, op))
+    values[op.outputs[0]] = out.reshape(-1, *y.shape[1:])
 
 
-def _conv2d(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
-    x, w, bias, y, multiplier, shift, act_min, act_max = _weighted(graph, op, graph.tensors[op.inputs[1]].shape[0])
-    a = op.attrs
-    params = Conv2DParams(-x.quant.zero_point[0], y.quant.zero_point[0], multiplier, shift, y.shape[1], y.shape[2],
-                          a.stride, a.pad, a.dilation, act_min, act_max)
-    values[op.outputs[0]] = conv2d_s8(values[op.inputs[0]], w.data, bias, params)
-
-
-def _depthwise_conv2d(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
-    x, w, bias, y, multiplier, shift, act_min, act_max = _weighted(graph, op, graph.tensors[op.inputs[1]].shape[3])
-    a = op.attrs
-    params = DepthwiseConv2DParams(-x.quant.zero_point[0], y.quant.zero_point[0], multiplier, shift, y.shape[1],
-                                   y.shape[2], a.stride, a.pad, a.dilation, act_min, act_max, a.depth_multiplier)
-    values[op.outputs[0]] = depthwise_conv2d_s8(values[op.inputs[0]], w.data, bias, params)
-
-
-def _pool2d(reference):
+def _windowed(reference):
+    """conv2d and depthwise_conv2d."""
     def kernel(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
-        y, a = graph.tensors[op.outputs[0]], op.attrs
-        params = Pool2DParams(a.filter, y.shape[1], y.shape[2], a.stride, a.pad, *activation_range(a.activation, y))
-        values[op.outputs[0]] = reference(values[op.inputs[0]], params)
+        w = graph.tensors[op.inputs[1]].data
+        values[op.outputs[0]] = reference(values[op.inputs[0]], w, _constant(graph, op, 2), op_params(graph, op))
 
     return kernel
 
 
-def _softmax(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
-    x = graph.tensors[op.inputs[0]]
-    values[op.outputs[0]] = softmax_s8(values[op.inputs[0]], SoftmaxParams.from_scale(x.quant.scale[0], op.attrs.beta))
+def _unary(reference):
+    """Ops of one activation input computed by reference(x, params)."""
+    def kernel(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
+        values[op.outputs[0]] = reference(values[op.inputs[0]], op_params(graph, op))
+
+    return kernel
 
 
 def _batch_matmul(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
-    a, b, y = (graph.tensors[n] for n in (*op.inputs, op.outputs[0]))
-    params = BatchMatmulParams.from_quantization(a.quant.scale[0], a.quant.zero_point[0], b.quant.scale[0],
-                                                 b.quant.zero_point[0], y.quant.scale[0], y.quant.zero_point[0])
     lhs, rhs = values[op.inputs[0]], values[op.inputs[1]]
     lhs = np.swapaxes(lhs, 1, 2) if op.attrs.adj_x else lhs
     rhs_t = rhs if op.attrs.adj_y else np.swapaxes(rhs, 1, 2)
-    values[op.outputs[0]] = batch_matmul_s8(np.ascontiguousarray(lhs), np.ascontiguousarray(rhs_t), params)
+    values[op.outputs[0]] = batch_matmul_s8(np.ascontiguousarray(lhs), np.ascontiguousarray(rhs_t),
+                                            op_params(graph, op))
 
 
 def _mean(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
     axes = tuple(a % len(x.shape) for a in op.attrs.axes)
-    params = MeanParams.from_quantization(x.quant.scale[0], x.quant.zero_point[0], y.quant.scale[0],
-                                          y.quant.zero_point[0], int(np.prod([x.shape[a] for a in axes])))
-    values[op.outputs[0]] = mean_s8(values[op.inputs[0]], axes, params).reshape(-1, *y.shape[1:])
-
-
-def _gelu(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
-    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
-    table = gelu_table(x.quant.scale[0], x.quant.zero_point[0], y.quant.scale[0], y.quant.zero_point[0],
-                       op.attrs.approximate)
-    values[op.outputs[0]] = lookup_s8(values[op.inputs[0]], table)
-
-
-def _gelu_sigmoid(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
-    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
-    params = GeluSigmoidParams.from_quantization(x.quant.scale[0], x.quant.zero_point[0], y.quant.scale[0],
-                                                 y.quant.zero_point[0])
-    values[op.outputs[0]] = gelu_sigmoid_s8(values[op.inputs[0]], params)
+    values[op.outputs[0]] = mean_s8(values[op.inputs[0]], axes, op_params(graph, op)).reshape(-1, *y.shape[1:])
 
 
 def _layer_norm(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     x, gamma, y = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]], graph.tensors[op.outputs[0]]
-    beta = graph.tensors[op.inputs[2]].data if len(op.inputs) == 3 else None
-    a, channels = op.attrs, x.shape[-1]
-    params = LayerNormParams.from_quantization(x.quant.scale[0], gamma.quant.scale, y.quant.scale[0],
-                                               y.quant.zero_point[0], channels, a.eps, a.scale_bits, a.sqrt_iterations)
-    rows = values[op.inputs[0]].reshape(-1, channels)
-    values[op.outputs[0]] = layer_norm_s8(rows, gamma.data, beta, params).reshape(-1, *y.shape[1:])
+    rows = values[op.inputs[0]].reshape(-1, x.shape[-1])
+    out = layer_norm_s8(rows, gamma.data, _constant(graph, op, 2), op_params(graph, op))
+    values[op.outputs[0]] = out.reshape(-1, *y.shape[1:])
 
 
 def _transpose(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
@@ -157,37 +218,32 @@ def _concatenation(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
 
 
 def _quantize(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
-    q = graph.tensors[op.outputs[0]].quant
-    values[op.outputs[0]] = quantize_s8(values[op.inputs[0]], q.scale[0], q.zero_point[0])
+    values[op.outputs[0]] = quantize_s8(values[op.inputs[0]], *op_params(graph, op))
 
 
 def _dequantize(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
-    q = graph.tensors[op.inputs[0]].quant
-    values[op.outputs[0]] = dequantize_s8(values[op.inputs[0]], q.scale[0], q.zero_point[0])
+    values[op.outputs[0]] = dequantize_s8(values[op.inputs[0]], *op_params(graph, op))
 
 
 def _reshape(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
     values[op.outputs[0]] = values[op.inputs[0]].reshape(-1, *graph.tensors[op.outputs[0]].shape[1:])
 
 
-def _elementwise(params_cls, reference):
+def _elementwise(reference):
     def kernel(graph: Graph, op: Op, values: dict[str, np.ndarray]) -> None:
-        a, b, y = (graph.tensors[n] for n in (*op.inputs, op.outputs[0]))
-        params = params_cls.from_quantization(a.quant.scale[0], a.quant.zero_point[0], b.quant.scale[0],
-                                              b.quant.zero_point[0], y.quant.scale[0], y.quant.zero_point[0],
-                                              *activation_range(op.attrs.activation, y))
-        values[op.outputs[0]] = reference(values[op.inputs[0]], values[op.inputs[1]], params)
+        values[op.outputs[0]] = reference(values[op.inputs[0]], values[op.inputs[1]], op_params(graph, op))
 
     return kernel
 
 
 KERNELS: dict[str, Callable[[Graph, Op, dict], None]] = {
-    "fully_connected": _fully_connected, "conv2d": _conv2d, "depthwise_conv2d": _depthwise_conv2d,
-    "avg_pool2d": _pool2d(avg_pool2d_s8), "max_pool2d": _pool2d(max_pool2d_s8), "softmax": _softmax,
-    "reshape": _reshape, "add": _elementwise(AddParams, add_s8), "mul": _elementwise(MulParams, mul_s8),
-    "quantize": _quantize, "dequantize": _dequantize, "batch_matmul": _batch_matmul, "mean": _mean, "gelu": _gelu,
-    "transpose": _transpose, "pad": _pad, "concatenation": _concatenation, "layer_norm": _layer_norm,
-    "gelu_sigmoid": _gelu_sigmoid, "slice": _slice,
+    "fully_connected": _fully_connected, "conv2d": _windowed(conv2d_s8),
+    "depthwise_conv2d": _windowed(depthwise_conv2d_s8), "avg_pool2d": _unary(avg_pool2d_s8),
+    "max_pool2d": _unary(max_pool2d_s8), "softmax": _unary(softmax_s8), "reshape": _reshape,
+    "add": _elementwise(add_s8), "mul": _elementwise(mul_s8), "quantize": _quantize, "dequantize": _dequantize,
+    "batch_matmul": _batch_matmul, "mean": _mean, "gelu": _unary(lookup_s8), "transpose": _transpose, "pad": _pad,
+    "concatenation": _concatenation, "layer_norm": _layer_norm, "gelu_sigmoid": _unary(gelu_sigmoid_s8),
+    "slice": _slice,
 }
 
 

@@ -30,6 +30,11 @@ class Conv2DParams:
     act_min: int = -128
     act_max: int = 127
 
+    def c_params(self) -> list[int]:
+        """mcusim_conv_params."""
+        return [self.input_offset, self.output_offset, *self.stride, *self.pad, *self.dilation, self.act_min,
+                self.act_max]
+
 
 def padding(mode: str, size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
     """TFLite's (pad before, output size) along one axis for padding 'same' or 'valid'."""
@@ -77,6 +82,5 @@ def conv2d_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: Conv2DPa
 
 def conv2d_c(kernels, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: Conv2DParams) -> np.ndarray:
     """The C kernel on `kernels` (models.kernels.HostKernels or EmulatedKernels)."""
-    params = [p.input_offset, p.output_offset, *p.stride, *p.pad, *p.dilation, p.act_min, p.act_max]
-    return call_weighted(kernels, C_FUNCTION, params, p.multiplier, p.shift, x, x.shape, w, w.shape, bias,
+    return call_weighted(kernels, C_FUNCTION, p.c_params(), p.multiplier, p.shift, x, x.shape, w, w.shape, bias,
                          (x.shape[0], p.out_h, p.out_w, w.shape[0]))

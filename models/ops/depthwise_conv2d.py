@@ -18,6 +18,10 @@ C_FUNCTION = "mcusim_depthwise_conv2d_s8"
 class DepthwiseConv2DParams(Conv2DParams):
     depth_multiplier: int = 1
 
+    def c_params(self) -> list[int]:
+        """mcusim_dw_conv_params."""
+        return [*super().c_params(), self.depth_multiplier]
+
 
 def depthwise_conv2d_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: DepthwiseConv2DParams) -> np.ndarray:
     """x int8 [N, H, W, C], w int8 [1, KH, KW, C*M], bias int32 [C*M] or None -> int8 [N, out_h, out_w, C*M].
@@ -35,7 +39,5 @@ def depthwise_conv2d_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p
 def depthwise_conv2d_c(kernels, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None,
                        p: DepthwiseConv2DParams) -> np.ndarray:
     """The C kernel on `kernels` (models.kernels.HostKernels or EmulatedKernels)."""
-    params = [p.input_offset, p.output_offset, *p.stride, *p.pad, *p.dilation, p.act_min, p.act_max,
-              p.depth_multiplier]
-    return call_weighted(kernels, C_FUNCTION, params, p.multiplier, p.shift, x, x.shape, w, w.shape, bias,
+    return call_weighted(kernels, C_FUNCTION, p.c_params(), p.multiplier, p.shift, x, x.shape, w, w.shape, bias,
                          (x.shape[0], p.out_h, p.out_w, w.shape[3]))

@@ -25,6 +25,10 @@ class FullyConnectedParams:
     act_min: int = -128
     act_max: int = 127
 
+    def c_params(self) -> list[int]:
+        """mcusim_fc_params."""
+        return [self.input_offset, self.output_offset, self.act_min, self.act_max]
+
 
 def fully_connected_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: FullyConnectedParams) -> np.ndarray:
     """x int8 [B, K], w int8 [O, K], bias int32 [O] or None -> int8 [B, O]."""
@@ -41,7 +45,7 @@ def fully_connected_c(kernels, x: np.ndarray, w: np.ndarray, bias: np.ndarray | 
     holds x and then the output. accesses: see models.kernels.call_weighted."""
     (batches, depth), (channels, filter_depth) = x.shape, w.shape
     out = call_weighted(kernels, C_FUNCTION_INPLACE if in_place else C_FUNCTION,
-                        [p.input_offset, p.output_offset, p.act_min, p.act_max], p.multiplier, p.shift, x,
+                        p.c_params(), p.multiplier, p.shift, x,
                         (batches, 1, 1, depth), w, (channels, 1, 1, filter_depth), bias, (batches, 1, 1, channels),
                         in_place=in_place, accesses=accesses)
     return out.reshape(batches, channels)

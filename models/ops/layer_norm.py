@@ -33,6 +33,10 @@ class LayerNormParams:
     multiplier: np.ndarray  # int32 [C]
     shift: np.ndarray       # int32 [C]
 
+    def c_params(self) -> list[int]:
+        """mcusim_layer_norm_params."""
+        return [self.output_offset, self.eps, self.scale_bits, self.sqrt_iterations]
+
     @classmethod
     def from_quantization(cls, input_scale: float, gamma_scales, output_scale: float, output_zp: int, channels: int,
                           eps: float = 1e-5, scale_bits: int | None = None, sqrt_iterations: int = 0):
@@ -87,6 +91,6 @@ def layer_norm_s8(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray | None, p: 
 
 def layer_norm_c(kernels, x: np.ndarray, gamma: np.ndarray, beta: np.ndarray | None, p: LayerNormParams) -> np.ndarray:
     tokens, channels = x.shape
-    return call_weighted(kernels, C_FUNCTION, [p.output_offset, p.eps, p.scale_bits, p.sqrt_iterations],
+    return call_weighted(kernels, C_FUNCTION, p.c_params(),
                          p.multiplier, p.shift, x, (tokens, 1, 1, channels), gamma, (1, 1, 1, channels), beta,
                          (tokens, 1, 1, channels)).reshape(tokens, channels)

@@ -27,6 +27,10 @@ class PatchEmbedParams:
     act_min: int = -128
     act_max: int = 127
 
+    def c_params(self, sub: tuple[int, int]) -> list[int]:
+        """mcusim_patch_embed_params for sub-kernels of sub = (sub_h, sub_w)."""
+        return [self.input_offset, self.output_offset, *sub, self.act_min, self.act_max]
+
     def conv(self, x_shape, w_shape) -> Conv2DParams:
         """The conv2d that is this patch embedding of x_shape [N, H, W, C] by w_shape [O, KH, KW, C]."""
         (_, h, w, _), (_, kh, kw, _) = x_shape, w_shape
@@ -44,8 +48,7 @@ def patch_embed_c(kernels, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None
     """The C kernel on `kernels`, decomposed into sub = (sub_h, sub_w) sub-kernels (the kernel's own
     size: undecomposed)."""
     conv = p.conv(x.shape, w.shape)
-    params = [p.input_offset, p.output_offset, *sub, p.act_min, p.act_max]
-    return call_weighted(kernels, C_FUNCTION, params, p.multiplier, p.shift, x, x.shape, w, w.shape, bias,
+    return call_weighted(kernels, C_FUNCTION, p.c_params(sub), p.multiplier, p.shift, x, x.shape, w, w.shape, bias,
                          (x.shape[0], conv.out_h, conv.out_w, w.shape[0]))
 
 

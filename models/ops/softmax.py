@@ -23,6 +23,10 @@ class SoftmaxParams:
     input_left_shift: int
     diff_min: int
 
+    def c_params(self) -> list[int]:
+        """mcusim_softmax_params."""
+        return [self.input_multiplier, self.input_left_shift, self.diff_min]
+
     @classmethod
     def from_scale(cls, input_scale: float, beta: float = 1.0) -> "SoftmaxParams":
         """TFLite PreprocessSoftmaxScaling and CalculateInputRadius (float32 scale and beta, widened)."""
@@ -65,5 +69,5 @@ def softmax_c(kernels, x: np.ndarray, p: SoftmaxParams, lut: bool = False) -> np
     bits); x is viewed as rows of its last axis."""
     rows = x.reshape(1, 1, -1, x.shape[-1])
     out = call_unary(kernels, "mcusim_softmax_lut_s8" if lut else "mcusim_softmax_s8",
-                     [p.input_multiplier, p.input_left_shift, p.diff_min], rows, rows.shape)
+                     p.c_params(), rows, rows.shape)
     return out.reshape(x.shape)

@@ -109,3 +109,38 @@ def test_bad_numbers_are_usage_errors(argv, capsys):
     with pytest.raises(SystemExit) as e:
         main(argv)
     assert e.value.code == 64 and "invalid positive integer value" in capsys.readouterr().err
+
+
+@pytest.mark.toolchain
+def test_check_infer_and_eval_on_a_board(tmp_path, capsys):
+    from mcusim.models import zoo
+    from mcusim.models.export import untrained_graph
+
+    graph, path = untrained_graph(zoo.get("vit-digits").config), str(tmp_path / "g.graph")
+    graph.save(path)
+    assert main(["check", path, "--board", "stm32f427", "--samples", "2", "--memory-opts", "all", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["bit_exact"] and r["mismatches"] == 0 and r["samples"] == 2 and r["board"] == "stm32f427"
+    assert set(r["sram"]) >= {"static", "stack_peak", "arena_peak", "total_peak"}
+    assert r["sram"]["arena_peak"] == r["sram"]["arena_planned"] and r["latency_ms"] > 0
+    assert r["flash"]["total"] == r["flash"]["text"] + r["flash"]["rodata"] + r["flash"]["data"] + r["flash"]["model"]
+    assert all(set(op) >= {"name", "kind", "cycles", "sram_peak"} for op in r["ops"])
+    assert sum(op["cycles"] for op in r["ops"]) == r["cycles"]
+
+    x = np.random.default_rng(3).integers(-128, 128, graph.tensors[graph.inputs[0]].shape, dtype=np.int8)
+    np.save(tmp_path / "x.npy", x)
+    assert main(["infer", path, "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy"),
+                 "--board", "stm32h743", "--trace", str(tmp_path / "t.json")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), run(graph, [x])[0])
+    out = capsys.readouterr().out
+    assert "latency" in out and "planned arena" in out
+    assert json.loads((tmp_path / "t.json").read_text())["traceEvents"]
+
+    assert main(["eval", path, "--dataset", "digits", "--limit", "6", "--json"]) == 0
+    reference = json.loads(capsys.readouterr().out)
+    assert main(["eval", path, "--dataset", "digits", "--limit", "6", "--board", "stm32f746", "--json"]) == 0
+    on_board = json.loads(capsys.readouterr().out)
+    assert on_board["accuracy"] == reference["accuracy"] and on_board["bit_exact"] and on_board["samples"] == 6
+
+    assert main(["check", path, "--board", "stm32f999"]) == 64
+    assert "unknown board 'stm32f999'" in capsys.readouterr().err

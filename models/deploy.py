@@ -1,0 +1,395 @@
+"""Deployment: a Graph lowered to C kernel calls, its arena planned, and both serialized as the model
+blob that the graph executor runs (runtime_c/executor/mcusim_graph.c; the format is in
+runtime_c/include/mcusim_graph.h).
+
+    deployment = deploy(graph, MemoryOptions(token_overwrite=True))
+    deployment.blob                 # bytes for flash: steps, arena offsets, constants
+    deployment.plan.arena_size      # the SRAM arena it needs; deployment.lower_bound beside it
+    deployment.offset("x")          # where tensor x lives in the arena
+
+Lowering keeps the graph's op order: step i runs op i of `deployment.graph`, which is the given graph
+with batch matmuls brought to the one operand layout the kernel takes (left [B, M, K], right
+transposed [B, N, K]) by explicit transposes; the reference interpreter runs that graph to the same
+bits. The memory options choose kernels and buffer sharing, never the arithmetic, so every option
+computes what the plain schedule computes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import struct
+from dataclasses import astuple, dataclass
+
+import numpy as np
+
+from mcusim.errors import EX_DATAERR, McusimError, UsageError
+from mcusim.toolchain import INCLUDE
+
+from .graph import BatchMatmulAttrs, Graph, Op, Tensor, TransposeAttrs
+from .interpreter import op_params
+from .kernels import nhwc
+from .ops.patch_embed import PatchEmbedParams
+from .planner import Buffer, Plan, activation_buffers, greedy_by_size, head_tail, lower_bound, sources
+
+MAGIC, VERSION = 0x4753434D, 1
+HEADER_WORDS = 5
+TAG_CONST, TAG_ARENA, TAG_QUANT = 1, 2, 3
+FAMILY_ARGS = {"WEIGHTED": 9, "UNARY": 5, "BINARY": 7}
+MAX_OFFSET = 1 << 30
+
+
+def _kernel_table() -> dict[str, tuple[int, int]]:
+    """kernel name -> (id, argument count), read from the X-macro list in mcusim_graph.h."""
+    header = (INCLUDE / "mcusim_graph.h").read_text()
+    return {name: (int(i), FAMILY_ARGS[family]) for i, name, family in re.findall(r"X\((\d+), (\w+), (\w+)\)", header)}
+
+
+KERNELS = _kernel_table()
+PLANNERS = ("greedy_by_size", "head_tail")
+
+
+class DeployError(McusimError):
+    """A graph the executor cannot run as asked, or a model that does not fit its board."""
+
+    exit_code = EX_DATAERR
+
+
+@dataclass(frozen=True)
+class MemoryOptions:
+    """The memory techniques a deployment uses (each bit-exact with the plain schedule).
+
+    token_overwrite: MCUFormer's token overwriting; a linear layer whose input no later op reads
+        writes its output over it (fully_connected_inplace_s8, one buffer of max(in, out)).
+    patch_embed: MCUFormer's patch-embedding decomposition; every conv whose stride equals its kernel
+        (no padding, no dilation) runs as patch_embed_s8 with sub-kernels of this (height, width), cut
+        down to a divisor of the kernel; None runs them as conv2d.
+    planner: "greedy_by_size" (TFLite Micro) or "head_tail" (TinyFormer).
+    """
+
+    token_overwrite: bool = False
+    patch_embed: tuple[int, int] | None = None
+    planner: str = "greedy_by_size"
+
+    NAMES = ("token-overwrite", "patch-embed[=HxW]", "head-tail")
+
+    @classmethod
+    def parse(cls, text: str) -> "MemoryOptions":
+        """The `--memory-opts` syntax: comma-separated names, e.g. "token-overwrite,patch-embed=4x4";
+        "none" for none; "all" for all (patch-embed sub-kernels of 4x4)."""
+        options = cls()
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            name, _, value = item.partition("=")
+            if name == "none" and not value:
+                continue
+            if name == "all" and not value:
+                options = cls(True, (4, 4), "head_tail")
+            elif name == "token-overwrite" and not value:
+                options = dataclasses.replace(options, token_overwrite=True)
+            elif name == "head-tail" and not value:
+                options = dataclasses.replace(options, planner="head_tail")
+            elif name == "patch-embed":
+                m = re.fullmatch(r"(\d+)x(\d+)", value or "4x4")
+                if not m or min(int(m.group(1)), int(m.group(2))) < 1:
+                    raise UsageError(f"--memory-opts {item}: the sub-kernel size is HxW, e.g. patch-embed=4x4")
+                options = dataclasses.replace(options, patch_embed=(int(m.group(1)), int(m.group(2))))
+            else:
+                raise UsageError(f"--memory-opts: unknown option {item!r}; known: none, all, {', '.join(cls.NAMES)}")
+        return options
+
+    def __str__(self) -> str:
+        parts = (["token-overwrite"] if self.token_overwrite else []) + \
+                ([f"patch-embed={self.patch_embed[0]}x{self.patch_embed[1]}"] if self.patch_embed else []) + \
+                (["head-tail"] if self.planner == "head_tail" else [])
+        return ",".join(parts) or "none"
+
+
+# ---- kernel calls ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Const:
+    """Bytes placed in the blob (flash)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Arena:
+    """A tensor's bytes in the arena."""
+
+    tensor: str
+
+
+@dataclass(frozen=True)
+class Quant:
+    """Per-channel requantization: the multiplier and shift arrays (int32 bytes)."""
+
+    multiplier: bytes
+    shift: bytes
+
+
+@dataclass(frozen=True)
+class Call:
+    kernel: str              # mcusim_<kernel>_s8
+    args: tuple              # Const | Arena | Quant | None, in the kernel's argument order
+
+
+@dataclass(frozen=True)
+class Step:
+    """One graph op: its name (the trace marker), kind and kernel calls (none for a reshape)."""
+
+    name: str
+    kind: str
+    calls: tuple[Call, ...]
+
+
+def _i32(values) -> Const:
+    return Const(np.asarray(values, np.int32).tobytes())
+
+
+def _dims(shape) -> Const:
+    return _i32(nhwc(shape))
+
+
+def _data(t: Tensor | None) -> Const | None:
+    return None if t is None else Const(np.ascontiguousarray(t.data).tobytes())
+
+
+def _quant(p) -> Quant:
+    return Quant(np.asarray(p.multiplier, np.int32).tobytes(), np.asarray(p.shift, np.int32).tobytes())
+
+
+def _patch_sub(op: Op, kernel: tuple[int, int], sub: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The sub-kernel size patch_embed_s8 runs `op` with, or None when op is not a patch embedding."""
+    a = op.attrs
+    if sub is None or tuple(a.stride) != kernel or a.pad != (0, 0) or a.dilation != (1, 1):
+        return None
+    return math.gcd(kernel[0], sub[0]), math.gcd(kernel[1], sub[1])
+
+
+def lower_op(graph: Graph, op: Op, options: MemoryOptions, in_place: bool = False) -> tuple[Call, ...]:
+    """The kernel calls that compute `op` (in_place: the op's output shares its input's buffer)."""
+    t = graph.tensors
+    x, y = t[op.inputs[0]], t[op.outputs[0]]
+
+    def operand(name: str) -> Arena | Const:
+        """An input: activations in the arena, constants (an add's position embedding) in the blob."""
+        return Arena(name) if t[name].data is None else _data(t[name])
+
+    ix, iy = operand(x.name), Arena(y.name)
+    p = op_params(graph, op)
+    a = op.attrs
+    size = int(np.prod(x.shape))
+    flat = (1, 1, 1, size)
+    kind = op.kind
+    bias = _data(t[op.inputs[2]]) if len(op.inputs) == 3 else None
+    if kind == "reshape":
+        return ()
+    if kind == "fully_connected":
+        w = t[op.inputs[1]]
+        (channels, depth), rows = w.shape, size // w.shape[1]
+        kernel = "fully_connected_inplace" if in_place else "fully_connected"
+        return (Call(kernel, (_i32(p.c_params()), _quant(p), _dims((rows, 1, 1, depth)), ix,
+                              _dims((channels, 1, 1, depth)), _data(w), bias, _dims((rows, 1, 1, channels)), iy)),)
+    if kind in ("conv2d", "depthwise_conv2d"):
+        w = t[op.inputs[1]]
+        sub = _patch_sub(op, w.shape[1:3], options.patch_embed) if kind == "conv2d" else None
+        if sub is not None:
+            kind, words = "patch_embed", PatchEmbedParams(p.input_offset, p.output_offset, p.multiplier, p.shift,
+                                                          p.act_min, p.act_max).c_params(sub)
+        else:
+            words = p.c_params()
+        return (Call(kind, (_i32(words), _quant(p), _dims(x.shape), ix, _dims(w.shape), _data(w), bias,
+                            _dims(y.shape), iy)),)
+    if kind == "layer_norm":
+        channels = x.shape[-1]
+        rows = (size // channels, 1, 1, channels)
+        return (Call(kind, (_i32(p.c_params()), _quant(p), _dims(rows), ix, _dims((1, 1, 1, channels)),
+                            _data(t[op.inputs[1]]), bias, _dims(rows), iy)),)
+    if kind in ("avg_pool2d", "max_pool2d"):
+        return (Call(kind, (_i32(p.c_params()), _dims(x.shape), ix, _dims(y.shape), iy)),)
+    if kind == "softmax":
+        rows = _dims((1, 1, size // x.shape[-1], x.shape[-1]))
+        return (Call(kind, (_i32(p.c_params()), rows, ix, rows, iy)),)
+    if kind in ("quantize", "dequantize"):
+        record = struct.pack("<fi", *p)
+        return (Call(kind, (Const(record), _dims(flat), ix, _dims(flat), iy)),)
+    if kind == "mean":
+        axes = {axis % len(x.shape) for axis in a.axes}
+        kept = tuple(1 if k in axes else d for k, d in enumerate(x.shape))
+        return (Call(kind, (_i32(astuple(p)), _dims(x.shape), ix, _dims(kept), iy)),)
+    if kind == "transpose":
+        lead = 4 - len(x.shape)
+        perm = [*range(lead), *(axis + lead for axis in a.perm)]
+        return (Call(kind, (_i32(perm), _dims(x.shape), ix, _dims(y.shape), iy)),)
+    if kind == "pad":
+        before = [0] * (4 - len(x.shape)) + [b for b, _ in a.pads]
+        return (Call(kind, (_i32([*before, a.value]), _dims(x.shape), ix, _dims(y.shape), iy)),)
+    if kind == "slice":
+        begin = [0] * (4 - len(x.shape)) + list(a.begin)
+        return (Call(kind, (_i32(begin), _dims(x.shape), ix, _dims(a.size), iy)),)
+    if kind == "concatenation":
+        axis = a.axis % len(y.shape)
+        calls, offset = [], 0
+        for name in op.inputs:
+            part = t[name]
+            calls.append(Call(kind, (_i32([axis + 4 - len(y.shape), offset]), _dims(part.shape), operand(name),
+                                     _dims(y.shape), iy)))
+            offset += part.shape[axis]
+        return tuple(calls)
+    if kind == "gelu":
+        return (Call("lookup", (Const(np.asarray(p, np.int8).tobytes()), _dims(flat), ix, _dims(flat), iy)),)
+    if kind == "gelu_sigmoid":
+        return (Call(kind, (_i32(astuple(p)), _dims(flat), ix, _dims(flat), iy)),)
+    if kind in ("add", "mul"):
+        return (Call(kind, (_i32(astuple(p)), _dims(flat), ix, _dims(flat), operand(op.inputs[1]), _dims(flat), iy)),)
+    if kind == "batch_matmul":
+        (b, m, k), n = x.shape, y.shape[2]
+        return (Call(kind, (_i32(astuple(p)), _dims((b, 1, m, k)), ix, _dims((b, 1, n, k)), operand(op.inputs[1]),
+                            _dims((b, 1, m, n)), iy)),)
+    raise DeployError(f"op {op.name or kind}: no kernel runs {kind!r} on the board")
+
+
+def canonical(graph: Graph) -> Graph:
+    """`graph` with every batch_matmul in the kernel's layout (adj_x false, adj_y true): an operand in
+    the other layout is transposed by an op of its own first. Other ops are shared, not copied."""
+    if all(op.kind != "batch_matmul" or (not op.attrs.adj_x and op.attrs.adj_y) for op in graph.ops):
+        return graph
+    tensors, ops = dict(graph.tensors), []
+    for op in graph.ops:
+        if op.kind != "batch_matmul":
+            ops.append(op)
+            continue
+        inputs = list(op.inputs)
+        for index, transposed in ((0, op.attrs.adj_x), (1, not op.attrs.adj_y)):
+            if transposed:
+                src = tensors[inputs[index]]
+                name = f"{op.name or op.outputs[0]}/operand{index}_t"
+                b, r, c = src.shape
+                tensors[name] = Tensor(name, (b, c, r), src.dtype, src.quant)
+                ops.append(Op("transpose", (src.name,), (name,), TransposeAttrs((0, 2, 1)), name))
+                inputs[index] = name
+        ops.append(Op("batch_matmul", tuple(inputs), op.outputs, BatchMatmulAttrs(False, True), op.name))
+    result = Graph(tensors, ops, list(graph.inputs), list(graph.outputs), dict(graph.metadata))
+    result.validate()
+    return result
+
+
+# ---- the deployment --------------------------------------------------------------------------------
+
+@dataclass
+class Deployment:
+    graph: Graph              # canonical(graph): step i runs graph.ops[i]
+    options: MemoryOptions
+    buffers: list[Buffer]
+    plan: Plan
+    steps: list[Step]
+    blob: bytes
+
+    def __post_init__(self):
+        self._buffer_of = {name: b for b in self.buffers for name in b.names}
+
+    @property
+    def lower_bound(self) -> int:
+        return lower_bound(self.buffers)
+
+    def buffer(self, tensor: str) -> Buffer:
+        return self._buffer_of[tensor]
+
+    def offset(self, tensor: str) -> int:
+        return self.plan.offsets[self._buffer_of[tensor].names]
+
+    def held(self, step: int) -> list[Buffer]:
+        """The buffers holding data that step `step` or a later one reads, as the step starts."""
+        inputs = {self._buffer_of[name].names for name in self.graph.inputs}
+        return [b for b in self.buffers if (b.first < step or b.names in inputs) and b.last >= step]
+
+    def written(self, step: int) -> list[Buffer]:
+        """The buffers step `step` writes (its outputs)."""
+        return [self._buffer_of[name] for name in self.graph.ops[step].outputs]
+
+
+def deploy(graph: Graph, options: MemoryOptions = MemoryOptions()) -> Deployment:
+    if options.planner not in PLANNERS:
+        raise UsageError(f"planner {options.planner!r}: known planners are {', '.join(PLANNERS)}")
+    graph = canonical(graph)
+    buffers = activation_buffers(graph, token_overwrite=options.token_overwrite)
+    plan = greedy_by_size(buffers) if options.planner == "greedy_by_size" else head_tail(buffers, sources(graph, buffers))
+    owner = {name: b.names for b in buffers for name in b.names}
+    steps = [Step(op.name or f"{op.kind}_{i}", op.kind,
+                  lower_op(graph, op, options, in_place=owner[op.inputs[0]] == owner[op.outputs[0]]
+                           if op.kind == "fully_connected" else False))
+             for i, op in enumerate(graph.ops)]
+    blob = serialize(steps, {name: plan.offsets[names] for name, names in owner.items()}, plan.arena_size)
+    return Deployment(graph, options, buffers, plan, steps, blob)
+
+
+# ---- the blob --------------------------------------------------------------------------------------
+
+class _Pool:
+    """Byte strings laid end to end at 4-byte alignment, each distinct string stored once."""
+
+    def __init__(self):
+        self.offsets: dict[bytes, int] = {}
+        self.data = bytearray()
+
+    def add(self, data: bytes) -> int:
+        if data not in self.offsets:
+            self.offsets[data] = len(self.data)
+            self.data += data + bytes(-len(data) % 4)
+        return self.offsets[data]
+
+
+def serialize(steps: list[Step], arena_offsets: dict[str, int], arena_size: int) -> bytes:
+    """The blob of mcusim_graph.h: header and step table, step records, quantization records, names,
+    constants. arena_offsets: every activation tensor's offset in the arena."""
+    constants, names, quants = _Pool(), _Pool(), _Pool()
+    for step in steps:
+        names.add(step.name.encode() + b"\0")
+        for call in step.calls:
+            for arg in call.args:
+                if isinstance(arg, Const):
+                    constants.add(arg.data)
+                elif isinstance(arg, Quant):
+                    constants.add(arg.multiplier)
+                    constants.add(arg.shift)
+    records_start = 4 * (HEADER_WORDS + len(steps))
+    record_sizes = [8 + sum(4 + 4 * len(call.args) for call in step.calls) for step in steps]
+    quant_pairs = {(arg.multiplier, arg.shift) for step in steps for call in step.calls for arg in call.args
+                   if isinstance(arg, Quant)}
+    quants_start = records_start + sum(record_sizes)
+    names_start = quants_start + 8 * len(quant_pairs)
+    constants_start = names_start + len(names.data)
+    total = constants_start + len(constants.data)
+    if total >= MAX_OFFSET or arena_size >= MAX_OFFSET:
+        raise DeployError(f"a blob of {total:,} bytes or an arena of {arena_size:,} bytes exceeds the format's 1 GiB")
+    for multiplier, shift in sorted(quant_pairs):
+        quants.add(struct.pack("<2I", constants_start + constants.offsets[multiplier],
+                               constants_start + constants.offsets[shift]))
+
+    def word(arg) -> int:
+        if arg is None:
+            return 0
+        if isinstance(arg, Const):
+            return TAG_CONST << 30 | constants_start + constants.offsets[arg.data]
+        if isinstance(arg, Arena):
+            return TAG_ARENA << 30 | arena_offsets[arg.tensor]
+        pair = struct.pack("<2I", constants_start + constants.offsets[arg.multiplier],
+                           constants_start + constants.offsets[arg.shift])
+        return TAG_QUANT << 30 | quants_start + quants.offsets[pair]
+
+    out = bytearray(struct.pack("<5I", MAGIC, VERSION, len(steps), arena_size, total))
+    at = records_start
+    for size in record_sizes:
+        out += struct.pack("<I", at)
+        at += size
+    for step in steps:
+        out += struct.pack("<2I", names_start + names.offsets[step.name.encode() + b"\0"], len(step.calls))
+        for call in step.calls:
+            kernel, count = KERNELS[call.kernel]
+            if len(call.args) != count:
+                raise DeployError(f"{step.name}: {call.kernel} takes {count} arguments, lowered {len(call.args)}")
+            out += struct.pack(f"<{1 + count}I", kernel, *map(word, call.args))
+    out += quants.data + names.data + constants.data
+    assert len(out) == total
+    return bytes(out)

@@ -1,0 +1,163 @@
+"""Deployment (models/deploy.py) and whole graphs on the emulated boards (models/runner.py): every
+registered model family and every imported .tflite test model runs bit-exact with the reference
+interpreter on all three boards, with and without the memory techniques; the measured arena
+high-water equals the plan; a plan or kernel that writes outside its buffers is caught."""
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from mcusim.boards import BOARDS, get_board
+from mcusim.errors import UsageError
+from mcusim.models import zoo
+from mcusim.models.cli import random_inputs
+from mcusim.models.deploy import KERNELS, DeployError, MemoryOptions, canonical, deploy
+from mcusim.models.export import untrained_graph
+from mcusim.models.graph import Graph
+from mcusim.models.interpreter import run
+from mcusim.models.runner import BoardRunner
+from mcusim.models.tflite_import import import_tflite
+from mcusim.toolchain import RUNTIME_C
+from tests.models.tflite_models import MODELS
+
+toolchain = pytest.mark.toolchain
+ALL = MemoryOptions.parse("all")
+
+
+def _imported(tmp_path_factory, name: str) -> Graph:
+    path = tmp_path_factory.mktemp("tflite") / f"{name}.tflite"
+    path.write_bytes(MODELS[name]())
+    return import_tflite(path)
+
+
+@pytest.fixture(scope="module")
+def zoo_graphs():
+    return {name: untrained_graph(zoo.get(name).config) for name in zoo.names()}
+
+
+def _run_and_compare(graph: Graph, options: MemoryOptions, board: str, seed: int = 0, dsp: bool = True):
+    runner = BoardRunner(deploy(graph, options), get_board(board), dsp=dsp)
+    inputs = random_inputs(graph, np.random.default_rng(seed))
+    outputs, measurement = runner.run(inputs)
+    for got, expected in zip(outputs, run(graph, inputs), strict=True):
+        np.testing.assert_array_equal(got, expected)
+    return runner, measurement
+
+
+def test_the_kernel_table_names_real_kernels():
+    assert len(KERNELS) == 22 and len({i for i, _ in KERNELS.values()}) == 22
+    for name in KERNELS:
+        assert (RUNTIME_C / "src" / f"{name}_s8.c").is_file(), name
+
+
+def test_memory_options_parse():
+    assert MemoryOptions.parse("none") == MemoryOptions()
+    assert MemoryOptions.parse("token-overwrite, patch-embed=2x7") == MemoryOptions(True, (2, 7))
+    assert MemoryOptions.parse("patch-embed,head-tail") == MemoryOptions(False, (4, 4), "head_tail")
+    assert str(ALL) == "token-overwrite,patch-embed=4x4,head-tail"
+    for bad in ("fast", "patch-embed=4", "token-overwrite=1", "patch-embed=0x2"):
+        with pytest.raises(UsageError, match="--memory-opts"):
+            MemoryOptions.parse(bad)
+
+
+@pytest.mark.parametrize("name", ["attention_scores_plain", "attention_scores_adj_x", "multi_head_attention",
+                                  "seqpool"])
+def test_canonical_batch_matmuls_compute_the_same(tmp_path_factory, name):
+    graph = _imported(tmp_path_factory, name)
+    canon = canonical(graph)
+    assert all(not op.attrs.adj_x and op.attrs.adj_y for op in canon.ops if op.kind == "batch_matmul")
+    assert len(canon.ops) > len(graph.ops)
+    inputs = random_inputs(graph, np.random.default_rng(1))
+    for a, b in zip(run(canon, inputs), run(graph, inputs)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_memory_options_choose_kernels(zoo_graphs):
+    plain, opts = deploy(zoo_graphs["vit-fmnist"]), deploy(zoo_graphs["vit-fmnist"], ALL)
+    kernels = lambda d: [call.kernel for step in d.steps for call in step.calls]  # noqa: E731
+    assert "patch_embed" not in kernels(plain) and "fully_connected_inplace" not in kernels(plain)
+    assert "patch_embed" in kernels(opts) and "fully_connected_inplace" in kernels(opts)
+    assert plain.plan.algorithm == "greedy_by_size" and opts.plan.algorithm == "head_tail"
+
+
+@toolchain
+@pytest.mark.parametrize("board", sorted(BOARDS))
+@pytest.mark.parametrize("name", zoo.names())
+def test_zoo_models_run_bit_exact_and_measure_the_planned_arena(zoo_graphs, name, board):
+    for options in (MemoryOptions(), ALL):
+        runner, m = _run_and_compare(zoo_graphs[name], options, board)
+        assert m.arena_peak == runner.deployment.plan.arena_size  # measured high-water == plan
+        assert m.lower_bound <= m.arena_peak
+        assert len(m.ops) == len(m.markers) == len(runner.deployment.graph.ops)
+        assert all(op.stack_peak > 0 and op.sram_peak == m.static + op.stack_peak + op.arena_peak for op in m.ops)
+        assert m.flash_total == m.flash.total + len(runner.deployment.blob)
+
+
+@toolchain
+def test_the_shipped_vit_peaks_within_5_percent_of_its_bound(zoo_graphs):
+    _, m = _run_and_compare(zoo_graphs["vit-fmnist"], MemoryOptions(), "stm32f746")
+    assert m.total_peak <= 1.05 * (m.lower_bound + m.stack_peak + m.static)
+
+
+@toolchain
+@pytest.mark.parametrize("board", sorted(BOARDS))
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_imported_tflite_models_run_bit_exact(tmp_path_factory, name, board):
+    graph = _imported(tmp_path_factory, name)
+    for seed in range(2):
+        _run_and_compare(graph, MemoryOptions(), board, seed)
+
+
+@toolchain
+def test_the_plain_c_path_is_bit_exact_too(zoo_graphs):
+    _run_and_compare(zoo_graphs["tinyformer-fmnist"], ALL, "stm32f427", dsp=False)
+
+
+@toolchain
+def test_a_model_that_does_not_fit_fails_before_running(zoo_graphs):
+    d = deploy(zoo_graphs["vit-digits"])
+    big = dataclasses.replace(d, plan=dataclasses.replace(d.plan, arena_size=300 * 1024))
+    with pytest.raises(DeployError, match=r"does not fit stm32f427's SRAM: arena 307,200 B > [\d,]+ B free"):
+        BoardRunner(big, get_board("stm32f427"))
+    huge = dataclasses.replace(d, blob=d.blob + bytes(1024 * 1024))
+    with pytest.raises(DeployError, match=r"does not fit stm32f746's flash: firmware [\d,]+ B \+ model blob"):
+        BoardRunner(huge, get_board("stm32f746"))
+
+
+@toolchain
+def test_a_write_outside_the_plan_is_caught(zoo_graphs):
+    """The blob says where each kernel writes; if the plan the runner checks against disagrees (a
+    kernel or planner bug), the step that wrote outside its buffers is named."""
+    d = deploy(zoo_graphs["cnn-fmnist"])
+    last = d.buffer(d.graph.outputs[0])
+    moved = dict(d.plan.offsets)
+    moved[last.names] = d.plan.arena_size  # the runner looks for the output past the arena's end
+    wrong = dataclasses.replace(d, plan=dataclasses.replace(d.plan, offsets=moved, arena_size=d.plan.arena_size + 64))
+    with pytest.raises(DeployError, match=rf"step {len(d.steps) - 1} \({d.steps[-1].name}, .*\) wrote arena bytes "
+                                          r"\d+\.\.\d+ outside its output buffers"):
+        BoardRunner(wrong, get_board("stm32f746")).run(random_inputs(d.graph, np.random.default_rng(0)))
+
+
+@toolchain
+def test_a_kernel_error_names_the_step(zoo_graphs):
+    d = deploy(zoo_graphs["vit-digits"])
+    blob = bytearray(d.blob)
+    record = int.from_bytes(blob[20:24], "little")  # step 0, a conv2d: its first call's kernel id
+    blob[record + 8:record + 12] = (99).to_bytes(4, "little")
+    with pytest.raises(DeployError, match=r"step 0 \(patch_embed, conv2d\) on stm32f746: status -3, a kernel id"):
+        BoardRunner(dataclasses.replace(d, blob=bytes(blob)), get_board("stm32f746")).run(
+            random_inputs(d.graph, np.random.default_rng(0)))
+
+
+@toolchain
+def test_trace_has_a_slice_per_op_with_sram(zoo_graphs, tmp_path):
+    _, m = _run_and_compare(zoo_graphs["vit-digits"], MemoryOptions(), "stm32h743")
+    m.write_trace(tmp_path / "t.json")
+    events = json.loads((tmp_path / "t.json").read_text())["traceEvents"]
+    slices = [e for e in events if e["ph"] == "X"]
+    assert [e["name"] for e in slices] == [op.name for op in m.ops]
+    assert sum(e["args"]["cycles"] for e in slices) == m.cycles  # each slice carries its op's measurement
+    clock_mhz = get_board("stm32h743").clock_hz / 1e6
+    assert sum(e["dur"] for e in slices) * clock_mhz == pytest.approx(m.end_cycles - m.markers[0].cycles)
+    assert {e["name"] for e in events if e["ph"] == "C"} == {"SRAM peak (B)", "arena (B)"}
