@@ -7,10 +7,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench soak debian-packages venv clean
+.PHONY: demo test bench soak graphs traces debian-packages venv clean
 
 demo: debian-packages venv
-	$(BIN)/mcusim demo --workdir $(VENV)
+	$(BIN)/mcusim demo -o build/demo
+
+# The shipped int8 graphs (models/checkpoints/*.graph): PTQ of the shipped checkpoints, as recorded in
+# each graph's metadata. Rerun after retraining a checkpoint, then `make traces`.
+SHIPPED_FMNIST := vit-fmnist vit-fmnist-lowrank tinyformer-fmnist cnn-fmnist
+graphs: venv
+	for m in $(SHIPPED_FMNIST); do $(BIN)/mcusim export --model $$m --dataset fashion-mnist -o models/checkpoints/$$m.graph || exit 1; done
+	$(BIN)/mcusim export --model vit-digits --dataset digits -o models/checkpoints/vit-digits.graph
+
+# The golden per-op traces of the shipped graphs on every board (traces/), after an intended change.
+traces: debian-packages venv
+	$(BIN)/python -m mcusim.models.traces
 
 test: debian-packages venv
 	MCUSIM_REQUIRE_PACKAGES=1 $(BIN)/python -m pytest

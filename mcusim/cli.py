@@ -9,18 +9,13 @@ import json
 import sys
 from dataclasses import asdict
 from importlib.metadata import entry_points
-from pathlib import Path
 
 from .boards import BOARDS, Board, get_board, UnknownBoard
 from .elf import ElfImage
 from .emulator import DEFAULT_MAX_INSTRUCTIONS, Emulator, FirmwareFault, ProfileEntry, RunResult
 from .errors import EX_USAGE, McusimError, UsageError
-from .toolchain import DEFAULT_STACK, RUNTIME_C, build
+from .toolchain import DEFAULT_STACK, build
 from .trace import slices, write_trace
-
-DEMO_SOURCE = RUNTIME_C / "examples" / "matmul_bench.c"
-DEMO_BOARD = "stm32f746"
-
 
 def _board(name: str) -> Board:
     try:
@@ -120,15 +115,6 @@ def cmd_run(args) -> int:
     return _run_elf(args.elf, _board(args.board), args)
 
 
-def cmd_demo(args) -> int:
-    board = get_board(DEMO_BOARD)
-    elf = Path(args.workdir) / "matmul_bench.elf"
-    build([DEMO_SOURCE], board, elf, defines=["BENCH_PASSES=4"])
-    if not args.json:
-        print(f"mcusim demo: int8 matmul benchmark ({DEMO_SOURCE.name}) on an emulated {board.part}\n")
-    return _run_elf(str(elf), board, args)
-
-
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.add_argument("--max-instructions", type=int, default=DEFAULT_MAX_INSTRUCTIONS, metavar="N",
@@ -169,11 +155,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--board", required=True)
     _add_run_options(p)
     p.set_defaults(func=cmd_run)
-
-    p = sub.add_parser("demo", help="build and run the bundled int8 matmul benchmark on an emulated STM32F746")
-    p.add_argument("--workdir", default=".", help="where the demo's ELF is written (default: current directory)")
-    _add_run_options(p)
-    p.set_defaults(func=cmd_demo)
 
     for ep in entry_points(group="mcusim.commands"):
         ep.load()(sub)

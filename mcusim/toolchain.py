@@ -114,6 +114,11 @@ def _compiler_version(cc: str) -> str:
     return subprocess.run([cc, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
 
 
+def compiler_version() -> str:
+    """The first line of `arm-none-eabi-gcc --version`: what cycle figures depend on besides the source."""
+    return _compiler_version(find_compiler())
+
+
 def _cache_dir() -> Path:
     root = os.environ.get("MCUSIM_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mcusim")

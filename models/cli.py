@@ -195,7 +195,8 @@ def cmd_models(args) -> int:
         entry = zoo.get(name)
         rows.append({"name": name, "family": entry.config.family, "dataset": entry.dataset,
                      "params": _parameter_count(entry),
-                     "checkpoint": str(entry.checkpoint) if entry.checkpoint else None, "sparsity": 0,
+                     "checkpoint": str(entry.checkpoint) if entry.checkpoint else None,
+                     "graph": str(entry.graph) if entry.graph else None, "sparsity": 0,
                      "description": entry.description})
     if args.json:
         print(json.dumps(rows))
@@ -312,6 +313,50 @@ def cmd_eval(args) -> int:
     return 0 if result["bit_exact"] else EX_SOFTWARE
 
 
+DEMO_MODEL, DEMO_BOARD, DEMO_DATASET = "vit-fmnist", "stm32f746", "fashion-mnist"
+
+
+def cmd_demo(args) -> int:
+    """The main job: the shipped int8 ViT on an emulated board, accuracy on real test images computed
+    in the emulator (and proven bit-exact), latency, SRAM and flash, a trace and a memory plot."""
+    from . import datasets, zoo
+    from .evaluate import board_accuracy
+    from .plots import memory_timeline
+    from .runner import report
+
+    entry = zoo.get(DEMO_MODEL)
+    graph = Graph.load(entry.graph)
+    out = Path(args.output)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"-o {out}: cannot create: {e.strerror}") from None
+    runner = _runner(graph, args)
+    board = runner.board
+    x, y = datasets.load(DEMO_DATASET, "test")
+    x, y = x[:args.limit], y[:args.limit]
+    if not args.json:
+        print(f"mcusim demo: {DEMO_MODEL} ({entry.description}) on an emulated {board.part} "
+              f"({board.core.name}, {board.clock_hz // 1_000_000} MHz), memory options: {args.memory_opts}")
+    accuracy, mismatches, m = board_accuracy(runner, x, y, progress=not args.json)
+    m.write_trace(out / "trace.json")
+    memory_timeline(runner.deployment, m, out / "memory.png",
+                    f"{DEMO_MODEL} on {board.name}: SRAM peak {m.total_peak:,} B (arena {m.arena_peak:,} B, "
+                    f"lower bound {m.lower_bound:,} B)")
+    result = {"model": DEMO_MODEL, "accuracy": accuracy, "samples": len(x), "bit_exact": mismatches == 0,
+              "mismatches": mismatches, **m.to_json()}
+    (out / "report.json").write_text(json.dumps(result, indent=1))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"accuracy  {accuracy:.2%} on the first {len(x)} {DEMO_DATASET} test images, computed in the "
+              f"emulator; bit-exact with the reference interpreter: {'yes' if not mismatches else 'NO'}")
+        print(report(m, top=None if args.all_ops else 8))
+        print(f"written   {out / 'trace.json'} (open in https://ui.perfetto.dev), {out / 'memory.png'}, "
+              f"{out / 'report.json'}")
+    return 0 if not mismatches else EX_SOFTWARE
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -364,6 +409,19 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true")
     _add_board_options(p, required=True)
     p.set_defaults(func=cmd_check)
+
+    p = subparsers.add_parser("demo", help=f"the shipped int8 ViT on an emulated {DEMO_BOARD}: accuracy, latency, "
+                                           "SRAM, flash, trace and memory plot")
+    p.add_argument("-o", "--output", default="mcusim-demo", metavar="DIR",
+                   help="where the trace, plot and report go (default: %(default)s)")
+    p.add_argument("--limit", type=_positive, default=100, metavar="N",
+                   help="test images run in the emulator (default: %(default)s)")
+    p.add_argument("--board", default=DEMO_BOARD, metavar="B", help="default: %(default)s")
+    p.add_argument("--memory-opts", default="none", metavar="OPTS", help="as for check (default: none)")
+    p.add_argument("--no-dsp", dest="dsp", action="store_false", help="the kernels' plain C path")
+    p.add_argument("--all-ops", action="store_true", help="list every op (default: the 8 costliest)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_demo)
 
     p = subparsers.add_parser("import", help="convert an int8 TFLite flatbuffer into an mcusim graph")
     p.add_argument("model", metavar="MODEL.tflite")

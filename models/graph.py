@@ -290,7 +290,7 @@ class Graph:
     # ---- files ----------------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> None:
-        """Write the graph as one .npz file: `graph.json` (the header) and one array per constant."""
+        """Write the graph as one compressed .npz file: `graph.json` (the header) and one array per constant."""
         self.validate()
         arrays = {}
         tensors = []
@@ -308,7 +308,7 @@ class Graph:
                   "outputs": self.outputs, "metadata": self.metadata}
         arrays["graph.json"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        np.savez_compressed(buffer, **arrays)
         Path(path).write_bytes(buffer.getvalue())
 
     @classmethod

@@ -44,6 +44,6 @@ def memory_timeline(deployment: Deployment, measurement: Measurement, path: str 
     ax.set_ylim(bottom=0)
     ax.set_title(title or f"{measurement.board.name}: peak {measurement.total_peak:,} B, arena "
                           f"{measurement.arena_peak:,} B (lower bound {measurement.lower_bound:,} B)")
-    ax.legend(loc="upper right", fontsize="small")
+    fig.legend(loc="outside lower center", ncols=4, fontsize="small")
     fig.savefig(path, dpi=120)
     plt.close(fig)

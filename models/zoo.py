@@ -116,6 +116,12 @@ class ModelEntry:
         path = CHECKPOINTS / f"{self.name}.npz"
         return path if path.exists() else None
 
+    @property
+    def graph(self) -> Path | None:
+        """The shipped int8 graph: `mcusim export` of the shipped checkpoint (`make graphs`)."""
+        path = CHECKPOINTS / f"{self.name}.graph"
+        return path if path.exists() else None
+
 
 _REGISTRY: dict[str, ModelEntry] = {}
 

@@ -4,6 +4,7 @@ import json
 import pytest
 
 from mcusim.cli import main
+from mcusim.toolchain import RUNTIME_C
 
 from .conftest import FIRMWARE
 
@@ -100,19 +101,27 @@ def test_build_error_exits_65(tmp_path, capsys, monkeypatch):
     assert "error" in capsys.readouterr().err
 
 
-@needs_gcc
-def test_demo_prints_a_report(tmp_path, capsys, monkeypatch):
+@pytest.fixture
+def matmul_bench(tmp_path, monkeypatch):
+    """The bundled int8 matmul benchmark (runtime_c/examples/matmul_bench.c), built for the F746."""
     monkeypatch.setenv("MCUSIM_CACHE", str(tmp_path / "cache"))
-    assert main(["demo", "--workdir", str(tmp_path)]) == 0
+    elf = str(tmp_path / "matmul_bench.elf")
+    assert main(["build", str(RUNTIME_C / "examples" / "matmul_bench.c"), "--board", "stm32f746", "-o", elf,
+                 "-D", "BENCH_PASSES=4"]) == 0
+    return elf
+
+
+@needs_gcc
+def test_run_prints_a_report(matmul_bench, capsys):
+    assert main(["run", matmul_bench, "--board", "stm32f746"]) == 0
     out = capsys.readouterr().out
     assert "matmul_s8 49x64x64" in out and "checksum" in out
     assert "stm32f746" in out and "SRAM" in out and "cycles" in out
 
 
 @needs_gcc
-def test_profile_attributes_every_cycle(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("MCUSIM_CACHE", str(tmp_path / "cache"))
-    assert main(["demo", "--workdir", str(tmp_path), "--json", "--profile"]) == 0
+def test_profile_attributes_every_cycle(matmul_bench, capsys):
+    assert main(["run", matmul_bench, "--board", "stm32f746", "--json", "--profile"]) == 0
     report = json.loads(capsys.readouterr().out)
     profile = report["profile"]
     assert sum(e["cycles"] for e in profile) == report["cycles"]

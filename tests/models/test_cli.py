@@ -144,3 +144,31 @@ def test_check_infer_and_eval_on_a_board(tmp_path, capsys):
 
     assert main(["check", path, "--board", "stm32f999"]) == 64
     assert "unknown board 'stm32f999'" in capsys.readouterr().err
+
+
+@pytest.mark.toolchain
+@pytest.mark.fashion_mnist
+def test_demo_writes_trace_plot_and_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "-o", str(out), "--limit", "3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["model"] == "vit-fmnist" and result["board"] == "stm32f746" and result["samples"] == 3
+    assert result["bit_exact"] and 0 <= result["accuracy"] <= 1 and result["latency_ms"] > 0
+    assert json.loads((out / "report.json").read_text()) == result
+    assert (out / "memory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len([e for e in json.loads((out / "trace.json").read_text())["traceEvents"] if e["ph"] == "X"]) == \
+        len(result["ops"])
+
+
+def test_the_shipped_graph_is_the_export_of_its_checkpoint(tmp_path):
+    """`make graphs` reproduces the shipped graphs (vit-digits here: the others take minutes)."""
+    from mcusim.models import zoo
+    from mcusim.models.graph import Graph
+
+    assert main(["export", "--model", "vit-digits", "--dataset", "digits", "-o", str(tmp_path / "g.graph")]) == 0
+    new, shipped = Graph.load(tmp_path / "g.graph"), Graph.load(zoo.get("vit-digits").graph)
+    assert new.metadata == shipped.metadata and [op.name for op in new.ops] == [op.name for op in shipped.ops]
+    for name, t in shipped.tensors.items():
+        assert new.tensors[name].quant == t.quant, name
+        if t.data is not None:
+            np.testing.assert_array_equal(new.tensors[name].data, t.data)
