@@ -3,6 +3,8 @@
     mcusim import MODEL.tflite -o GRAPH
     mcusim infer GRAPH --input X.npy [--input ...] --output Y.npy [--dequantize] [--board B]
     mcusim check GRAPH --board B [--samples N] [--json]
+    mcusim export-c GRAPH --board B -o DIR
+    mcusim demo [-o DIR] [--limit N]
     mcusim models [--json]
     mcusim train --model NAME --dataset DS [--epochs E] -o CKPT [--resume]
     mcusim export --model NAME [--checkpoint CKPT] --dataset DS -o GRAPH
@@ -313,6 +315,30 @@ def cmd_eval(args) -> int:
     return 0 if result["bit_exact"] else EX_SOFTWARE
 
 
+def cmd_export_c(args) -> int:
+    from mcusim.boards import UnknownBoard, get_board
+
+    from .deploy import MemoryOptions, deploy
+    from .export_c import write_project
+
+    graph = Graph.load(args.graph)
+    try:
+        board = get_board(args.board)
+    except UnknownBoard as e:
+        raise UsageError(str(e)) from None
+    samples = (prepare_inputs(graph, _load_arrays(args.input)) if args.input
+               else random_inputs(graph, np.random.default_rng(0)))
+    deployment = deploy(graph, MemoryOptions.parse(args.memory_opts))
+    try:
+        makefile = write_project(deployment, board, samples, Path(args.output), dsp=args.dsp)
+    except OSError as e:
+        raise UsageError(f"-o {args.output}: cannot write: {e.strerror or e}") from None
+    print(f"{args.output}: {len(deployment.steps)} steps, model blob {len(deployment.blob):,} B (flash), arena "
+          f"{deployment.plan.arena_size:,} B; build with `make -C {makefile.parent}` (arm-none-eabi-gcc), run with "
+          f"`mcusim run {makefile.parent / 'model.elf'} --board {board.name}`")
+    return 0
+
+
 DEMO_MODEL, DEMO_BOARD, DEMO_DATASET = "vit-fmnist", "stm32f746", "fashion-mnist"
 
 
@@ -409,6 +435,16 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true")
     _add_board_options(p, required=True)
     p.set_defaults(func=cmd_check)
+
+    p = subparsers.add_parser("export-c", help="a graph as a C project (model blob, runtime, Makefile) for a board")
+    p.add_argument("graph", metavar="GRAPH")
+    p.add_argument("--board", required=True, metavar="B")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--input", action="append", metavar="X.npy",
+                   help="the sample input main() runs on, one per graph input (default: random, seed 0)")
+    p.add_argument("--memory-opts", default="none", metavar="OPTS", help="as for check (default: none)")
+    p.add_argument("--no-dsp", dest="dsp", action="store_false", help="the kernels' plain C path")
+    p.set_defaults(func=cmd_export_c)
 
     p = subparsers.add_parser("demo", help=f"the shipped int8 ViT on an emulated {DEMO_BOARD}: accuracy, latency, "
                                            "SRAM, flash, trace and memory plot")

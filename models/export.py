@@ -205,7 +205,7 @@ class GraphContext:
         self.tensors[product.name].shape = (int(np.prod(shape[:-2], dtype=np.int64)), *shape[-2:])
         self._op("batch_matmul", [self._matrices(a), self._matrices(b)], product, BatchMatmulAttrs(adj_y=transpose_b),
                  name=name)
-        return self._op("reshape", [product.name], self._activation(name, shape))
+        return self._op("reshape", [product.name], self._activation(name, shape), name=f"{name}:reshape")
 
     def softmax(self, x: Sym, name: str, beta: float = 1.0) -> Sym:
         return self._op("softmax", [x.name], self._activation(name, x.shape, SOFTMAX_QPARAMS), SoftmaxAttrs(beta))
