@@ -16,7 +16,6 @@ computes what the plain schedule computes.
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 import struct
 from dataclasses import astuple, dataclass
@@ -30,6 +29,7 @@ from .graph import BatchMatmulAttrs, Graph, Op, Tensor, TransposeAttrs
 from .interpreter import op_params
 from .kernels import nhwc
 from .ops.patch_embed import PatchEmbedParams
+from .patching import PatchError, patch_based, stages
 from .planner import Buffer, Plan, activation_buffers, greedy_by_size, head_tail, lower_bound, sources
 
 MAGIC, VERSION = 0x4753434D, 1
@@ -55,6 +55,9 @@ class DeployError(McusimError):
     exit_code = EX_DATAERR
 
 
+WHOLE = (1 << 16, 1 << 16)  # MemoryOptions.patch_embed: sub-kernels as large as the kernel
+
+
 @dataclass(frozen=True)
 class MemoryOptions:
     """The memory techniques a deployment uses (each bit-exact with the plain schedule).
@@ -62,45 +65,63 @@ class MemoryOptions:
     token_overwrite: MCUFormer's token overwriting; a linear layer whose input no later op reads
         writes its output over it (fully_connected_inplace_s8, one buffer of max(in, out)).
     patch_embed: MCUFormer's patch-embedding decomposition; every conv whose stride equals its kernel
-        (no padding, no dilation) runs as patch_embed_s8 with sub-kernels of this (height, width), cut
-        down to a divisor of the kernel; None runs them as conv2d.
+        (no padding, no dilation) runs as patch_embed_s8 with sub-kernels of at most this (height,
+        width) that divide the kernel (WHOLE: the kernel itself, undecomposed); None runs them as conv2d.
     planner: "greedy_by_size" (TFLite Micro) or "head_tail" (TinyFormer).
+    patches, patch_stage: MCUNetV2's patch-based inference (models/patching.py): the ops up to the
+        tensor patch_stage run on patches x patches spatial patches. patches -1 or patch_stage None:
+        chosen by planning every choice (2 to 4 patches, every stage end) and keeping the smallest
+        arena, or the plain schedule if none is smaller. 0: off.
     """
 
     token_overwrite: bool = False
     patch_embed: tuple[int, int] | None = None
     planner: str = "greedy_by_size"
+    patches: int = 0
+    patch_stage: str | None = None
 
-    NAMES = ("token-overwrite", "patch-embed[=HxW]", "head-tail")
+    NAMES = ("token-overwrite", "patch-embed[=HxW]", "head-tail", "patch-based[=N[@TENSOR]]")
 
     @classmethod
     def parse(cls, text: str) -> "MemoryOptions":
-        """The `--memory-opts` syntax: comma-separated names, e.g. "token-overwrite,patch-embed=4x4";
-        "none" for none; "all" for all (patch-embed sub-kernels of 4x4)."""
+        """The `--memory-opts` syntax: comma-separated names, e.g. "token-overwrite,patch-embed=2x2";
+        "none" for none; "all" for all (patch-embed sub-kernels of 2x2, patch-based chosen)."""
         options = cls()
         for item in filter(None, (part.strip() for part in text.split(","))):
             name, _, value = item.partition("=")
             if name == "none" and not value:
                 continue
             if name == "all" and not value:
-                options = cls(True, (4, 4), "head_tail")
+                options = cls(True, (2, 2), "head_tail", -1)
             elif name == "token-overwrite" and not value:
                 options = dataclasses.replace(options, token_overwrite=True)
             elif name == "head-tail" and not value:
                 options = dataclasses.replace(options, planner="head_tail")
+            elif name == "patch-based":
+                m = re.fullmatch(r"(\d+)?(?:@(.+))?", value)
+                if not m or (m.group(1) and int(m.group(1)) < 1):
+                    raise UsageError(f"--memory-opts {item}: write patch-based, patch-based=N or patch-based=N@TENSOR")
+                options = dataclasses.replace(options, patches=int(m.group(1)) if m.group(1) else -1,
+                                              patch_stage=m.group(2))
             elif name == "patch-embed":
-                m = re.fullmatch(r"(\d+)x(\d+)", value or "4x4")
-                if not m or min(int(m.group(1)), int(m.group(2))) < 1:
-                    raise UsageError(f"--memory-opts {item}: the sub-kernel size is HxW, e.g. patch-embed=4x4")
-                options = dataclasses.replace(options, patch_embed=(int(m.group(1)), int(m.group(2))))
+                m = re.fullmatch(r"(\d+)x(\d+)", value)
+                if value and (not m or min(int(m.group(1)), int(m.group(2))) < 1):
+                    raise UsageError(f"--memory-opts {item}: the sub-kernel size is HxW, e.g. patch-embed=2x2")
+                options = dataclasses.replace(options, patch_embed=(int(m.group(1)), int(m.group(2))) if m else WHOLE)
             else:
                 raise UsageError(f"--memory-opts: unknown option {item!r}; known: none, all, {', '.join(cls.NAMES)}")
         return options
 
     def __str__(self) -> str:
-        parts = (["token-overwrite"] if self.token_overwrite else []) + \
-                ([f"patch-embed={self.patch_embed[0]}x{self.patch_embed[1]}"] if self.patch_embed else []) + \
-                (["head-tail"] if self.planner == "head_tail" else [])
+        parts = ["token-overwrite"] if self.token_overwrite else []
+        if self.patch_embed:
+            h, w = self.patch_embed
+            parts.append("patch-embed" if self.patch_embed == WHOLE else f"patch-embed={h}x{w}")
+        if self.planner == "head_tail":
+            parts.append("head-tail")
+        if self.patches:
+            count = "" if self.patches < 0 else f"={self.patches}"
+            parts.append(f"patch-based{count}{'@' + self.patch_stage if self.patch_stage else ''}")
         return ",".join(parts) or "none"
 
 
@@ -160,11 +181,12 @@ def _quant(p) -> Quant:
 
 
 def _patch_sub(op: Op, kernel: tuple[int, int], sub: tuple[int, int] | None) -> tuple[int, int] | None:
-    """The sub-kernel size patch_embed_s8 runs `op` with, or None when op is not a patch embedding."""
+    """The sub-kernel size patch_embed_s8 runs `op` with (per axis the largest divisor of the kernel
+    not above the requested size), or None when op is not a patch embedding."""
     a = op.attrs
     if sub is None or tuple(a.stride) != kernel or a.pad != (0, 0) or a.dilation != (1, 1):
         return None
-    return math.gcd(kernel[0], sub[0]), math.gcd(kernel[1], sub[1])
+    return tuple(max(d for d in range(1, k + 1) if k % d == 0 and d <= max(s, 1)) for k, s in zip(kernel, sub))
 
 
 def lower_op(graph: Graph, op: Op, options: MemoryOptions, in_place: bool = False) -> tuple[Call, ...]:
@@ -279,7 +301,7 @@ def canonical(graph: Graph) -> Graph:
 
 @dataclass
 class Deployment:
-    graph: Graph              # canonical(graph): step i runs graph.ops[i]
+    graph: Graph              # the graph as run, step i running graph.ops[i]: canonical(graph), patched
     options: MemoryOptions
     buffers: list[Buffer]
     plan: Plan
@@ -297,7 +319,8 @@ class Deployment:
         return self._buffer_of[tensor]
 
     def offset(self, tensor: str) -> int:
-        return self.plan.offsets[self._buffer_of[tensor].names]
+        b = self._buffer_of[tensor]
+        return self.plan.offsets[b.names] + b.view_offset(tensor)
 
     def held(self, step: int) -> list[Buffer]:
         """The buffers holding data that step `step` or a later one reads, as the step starts."""
@@ -309,19 +332,49 @@ class Deployment:
         return [self._buffer_of[name] for name in self.graph.ops[step].outputs]
 
 
+def _plan(graph: Graph, options: MemoryOptions) -> tuple[list[Buffer], Plan]:
+    buffers = activation_buffers(graph, token_overwrite=options.token_overwrite)
+    if options.planner == "head_tail":
+        return buffers, head_tail(buffers, sources(graph, buffers))
+    return buffers, greedy_by_size(buffers)
+
+
+def _patched(graph: Graph, options: MemoryOptions) -> Graph:
+    """The graph under options.patches / patch_stage (see MemoryOptions)."""
+    if not options.patches:
+        return graph
+    try:
+        if options.patches > 0 and options.patch_stage:
+            return patch_based(graph, options.patch_stage, options.patches)
+        best, best_arena = graph, _plan(graph, options)[1].arena_size
+        for stage in [options.patch_stage] if options.patch_stage else stages(graph):
+            for n in [options.patches] if options.patches > 0 else (2, 3, 4):
+                candidate = patch_based(graph, stage, n)
+                arena = _plan(candidate, options)[1].arena_size
+                if arena < best_arena:
+                    best, best_arena = candidate, arena
+        return best
+    except PatchError as e:
+        raise DeployError(str(e)) from None
+
+
 def deploy(graph: Graph, options: MemoryOptions = MemoryOptions()) -> Deployment:
     if options.planner not in PLANNERS:
         raise UsageError(f"planner {options.planner!r}: known planners are {', '.join(PLANNERS)}")
-    graph = canonical(graph)
-    buffers = activation_buffers(graph, token_overwrite=options.token_overwrite)
-    plan = greedy_by_size(buffers) if options.planner == "greedy_by_size" else head_tail(buffers, sources(graph, buffers))
-    owner = {name: b.names for b in buffers for name in b.names}
-    steps = [Step(op.name or f"{op.kind}_{i}", op.kind,
-                  lower_op(graph, op, options, in_place=owner[op.inputs[0]] == owner[op.outputs[0]]
-                           if op.kind == "fully_connected" else False))
-             for i, op in enumerate(graph.ops)]
-    blob = serialize(steps, {name: plan.offsets[names] for name, names in owner.items()}, plan.arena_size)
-    return Deployment(graph, options, buffers, plan, steps, blob)
+    graph = _patched(canonical(graph), options)
+    buffers, plan = _plan(graph, options)
+    buffer_of = {name: b for b in buffers for name in b.names}
+    steps = []
+    for i, op in enumerate(graph.ops):
+        shared = all(buffer_of.get(name) is buffer_of[op.outputs[0]] for name in op.inputs)
+        if op.kind == "concatenation" and shared:
+            calls = ()  # its inputs were written in place, as views of its output
+        else:
+            calls = lower_op(graph, op, options, in_place=op.kind == "fully_connected" and
+                             buffer_of[op.inputs[0]] is buffer_of[op.outputs[0]])
+        steps.append(Step(op.name or f"{op.kind}_{i}", op.kind, calls))
+    offsets = {name: plan.offsets[b.names] + b.view_offset(name) for name, b in buffer_of.items()}
+    return Deployment(graph, options, buffers, plan, steps, serialize(steps, offsets, plan.arena_size))
 
 
 # ---- the blob --------------------------------------------------------------------------------------

@@ -7,7 +7,10 @@
 Lifetimes: a buffer is live from the op that writes it to the last op that reads it, inclusive (graph
 inputs from op 0, graph outputs to the end); two buffers whose lifetimes meet may not share a byte.
 A reshape has no kernel: its output is its input's buffer under another shape, so the two names form
-one buffer, live over the union of their lifetimes. Constants stay in flash and take no arena.
+one buffer, live over the union of their lifetimes. A concatenation along its outermost axis (every
+axis before it of size 1) has no kernel either: its inputs are contiguous pieces of its output, so
+each input is placed inside the output's buffer at its byte offset there (a view; Buffer.views).
+Constants stay in flash and take no arena.
 
 lower_bound: the most bytes live during any one op. No placement of these buffers in this op order
 needs less; a plan's arena size minus it is the plan's fragmentation.
@@ -34,13 +37,18 @@ ITEMSIZE = {"int8": 1, "int32": 4, "float32": 4}
 
 @dataclass(frozen=True)
 class Buffer:
-    """One arena allocation: the tensors that share it (a tensor and its reshapes), its size in bytes
-    and its lifetime [first, last] in op indices."""
+    """One arena allocation: the tensors that share it (a tensor, its reshapes, the pieces of a
+    concatenation), its size in bytes and its lifetime [first, last] in op indices. views: the
+    members that start inside the buffer rather than at its start, with their byte offsets."""
 
     names: tuple[str, ...]
     size: int
     first: int
     last: int
+    views: tuple[tuple[str, int], ...] = ()
+
+    def view_offset(self, name: str) -> int:
+        return dict(self.views).get(name, 0)
 
     def meets(self, other: "Buffer") -> bool:
         return self.first <= other.last and other.first <= self.last
@@ -57,6 +65,17 @@ def _align(n: int, alignment: int) -> int:
     return -(-n // alignment) * alignment
 
 
+def in_place_concatenation(graph: Graph, op) -> bool:
+    """Whether `op` is a concatenation whose inputs can be views of its output: along the outermost
+    axis (all axes before it of size 1), of distinct activation inputs."""
+    if op.kind != "concatenation":
+        return False
+    y = graph.tensors[op.outputs[0]]
+    axis = op.attrs.axis % len(y.shape)
+    return (all(d == 1 for d in y.shape[:axis]) and len(set(op.inputs)) == len(op.inputs) and
+            all(graph.tensors[n].data is None and n not in graph.inputs for n in op.inputs))
+
+
 def activation_buffers(graph: Graph, alignment: int = 4, token_overwrite: bool = False) -> list[Buffer]:
     """The graph's non-constant tensors as arena buffers (sizes rounded up to `alignment`).
 
@@ -64,24 +83,36 @@ def activation_buffers(graph: Graph, alignment: int = 4, token_overwrite: bool =
     output over its input, one buffer of max(input, output) bytes, as fully_connected_inplace_s8
     does (its memory-trace test shows no byte is read after it is overwritten)."""
     root: dict[str, str] = {}  # tensor -> the tensor owning its buffer
+    at: dict[str, int] = {}    # tensor -> its byte offset inside that buffer
 
     def owner(name: str) -> str:
         return root.get(name, name)
 
+    def merge(group: str, into: str, offset: int) -> None:
+        """Move every tensor of `group`'s buffer into `into`'s, `offset` bytes in."""
+        for name in [group, *(n for n, r in root.items() if r == group)]:
+            root[name], at[name] = into, at.get(name, 0) + offset
+
     for op in graph.ops:
         if op.kind == "reshape":
-            root[op.outputs[0]] = owner(op.inputs[0])
+            merge(op.outputs[0], owner(op.inputs[0]), at.get(op.inputs[0], 0))
+        elif in_place_concatenation(graph, op) and all(owner(n) == n for n in op.inputs):
+            out, offset = op.outputs[0], 0
+            for name in op.inputs:
+                merge(name, owner(out), at.get(out, 0) + offset)
+                offset += _nbytes(graph, name)
     last = _last_reads(graph, owner)
     if token_overwrite:
         for i, op in enumerate(graph.ops):
             x, y = owner(op.inputs[0]), owner(op.outputs[0])
-            if op.kind == "fully_connected" and last.get(x) == i and x != y:
-                root.update({name: x for name, r in [(y, y), *root.items()] if r == y})
+            whole = not at.get(op.inputs[0]) and not at.get(op.outputs[0])  # neither is a view
+            if op.kind == "fully_connected" and last.get(x) == i and x != y and whole:
+                merge(y, x, 0)
                 last[x] = last.get(y, i)
     first: dict[str, int] = {owner(name): 0 for name in graph.inputs}
     for i, op in enumerate(graph.ops):
         for name in op.outputs:
-            first.setdefault(owner(name), i)
+            first[owner(name)] = min(first.get(owner(name), i), i)
     last = _last_reads(graph, owner)
     members: dict[str, list[str]] = {}
     for name, t in graph.tensors.items():
@@ -91,9 +122,16 @@ def activation_buffers(graph: Graph, alignment: int = 4, token_overwrite: bool =
     for r, names in members.items():
         if r not in first:
             continue  # a tensor no op writes and no input provides: not part of the schedule
-        size = max(int(np.prod(graph.tensors[n].shape)) * ITEMSIZE[graph.tensors[n].dtype] for n in names)
-        buffers.append(Buffer(tuple(names), _align(size, alignment), first[r], max(last.get(r, first[r]), first[r])))
+        size = max(at.get(n, 0) + _nbytes(graph, n) for n in names)
+        views = tuple((n, at[n]) for n in names if at.get(n, 0))
+        buffers.append(Buffer(tuple(names), _align(size, alignment), first[r], max(last.get(r, first[r]), first[r]),
+                              views))
     return buffers
+
+
+def _nbytes(graph: Graph, name: str) -> int:
+    t = graph.tensors[name]
+    return int(np.prod(t.shape)) * ITEMSIZE[t.dtype]
 
 
 def _last_reads(graph: Graph, owner) -> dict[str, int]:

@@ -161,7 +161,8 @@ class BoardRunner:
         for name, array in zip(d.graph.inputs, inputs, strict=True):
             t = d.graph.tensors[name]
             if array.shape != t.shape or array.dtype != np.dtype(t.dtype):
-                raise DeployError(f"input {name!r}: expected {t.dtype}{list(t.shape)}, got {array.dtype}{list(array.shape)}")
+                raise DeployError(f"input {name!r}: expected {t.dtype}{list(t.shape)}, "
+                                  f"got {array.dtype}{list(array.shape)}")
         emu.paint(self.arena_address, self._arena_words)
         for name, array in zip(d.graph.inputs, inputs):
             self._write(name, array)

@@ -12,7 +12,7 @@ from mcusim.boards import BOARDS, get_board
 from mcusim.errors import UsageError
 from mcusim.models import zoo
 from mcusim.models.cli import random_inputs
-from mcusim.models.deploy import KERNELS, DeployError, MemoryOptions, canonical, deploy
+from mcusim.models.deploy import KERNELS, WHOLE, DeployError, MemoryOptions, canonical, deploy
 from mcusim.models.export import untrained_graph
 from mcusim.models.graph import Graph
 from mcusim.models.interpreter import run
@@ -54,9 +54,11 @@ def test_the_kernel_table_names_real_kernels():
 def test_memory_options_parse():
     assert MemoryOptions.parse("none") == MemoryOptions()
     assert MemoryOptions.parse("token-overwrite, patch-embed=2x7") == MemoryOptions(True, (2, 7))
-    assert MemoryOptions.parse("patch-embed,head-tail") == MemoryOptions(False, (4, 4), "head_tail")
-    assert str(ALL) == "token-overwrite,patch-embed=4x4,head-tail"
-    for bad in ("fast", "patch-embed=4", "token-overwrite=1", "patch-embed=0x2"):
+    assert MemoryOptions.parse("patch-embed,head-tail") == MemoryOptions(False, WHOLE, "head_tail")
+    assert str(MemoryOptions.parse("patch-embed")) == "patch-embed"
+    assert str(ALL) == "token-overwrite,patch-embed=2x2,head-tail,patch-based"
+    assert MemoryOptions.parse("patch-based=3@stem") == MemoryOptions(patches=3, patch_stage="stem")
+    for bad in ("fast", "patch-embed=4", "token-overwrite=1", "patch-embed=0x2", "patch-based=0", "patch-based=x"):
         with pytest.raises(UsageError, match="--memory-opts"):
             MemoryOptions.parse(bad)
 
