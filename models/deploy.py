@@ -64,6 +64,8 @@ class MemoryOptions:
 
     token_overwrite: MCUFormer's token overwriting; a linear layer whose input no later op reads
         writes its output over it (fully_connected_inplace_s8, one buffer of max(in, out)).
+    inplace_depthwise: MCUNetV2's in-place depthwise; a same-size depthwise conv (multiplier 1) whose
+        input no later op reads writes its output over it (depthwise_conv2d_inplace_s8).
     patch_embed: MCUFormer's patch-embedding decomposition; every conv whose stride equals its kernel
         (no padding, no dilation) runs as patch_embed_s8 with sub-kernels of at most this (height,
         width) that divide the kernel (WHOLE: the kernel itself, undecomposed); None runs them as conv2d.
@@ -75,12 +77,13 @@ class MemoryOptions:
     """
 
     token_overwrite: bool = False
+    inplace_depthwise: bool = False
     patch_embed: tuple[int, int] | None = None
     planner: str = "greedy_by_size"
     patches: int = 0
     patch_stage: str | None = None
 
-    NAMES = ("token-overwrite", "patch-embed[=HxW]", "head-tail", "patch-based[=N[@TENSOR]]")
+    NAMES = ("token-overwrite", "inplace-depthwise", "patch-embed[=HxW]", "head-tail", "patch-based[=N[@TENSOR]]")
 
     @classmethod
     def parse(cls, text: str) -> "MemoryOptions":
@@ -92,9 +95,11 @@ class MemoryOptions:
             if name == "none" and not value:
                 continue
             if name == "all" and not value:
-                options = cls(True, (2, 2), "head_tail", -1)
+                options = cls(True, True, (2, 2), "head_tail", -1)
             elif name == "token-overwrite" and not value:
                 options = dataclasses.replace(options, token_overwrite=True)
+            elif name == "inplace-depthwise" and not value:
+                options = dataclasses.replace(options, inplace_depthwise=True)
             elif name == "head-tail" and not value:
                 options = dataclasses.replace(options, planner="head_tail")
             elif name == "patch-based":
@@ -113,7 +118,8 @@ class MemoryOptions:
         return options
 
     def __str__(self) -> str:
-        parts = ["token-overwrite"] if self.token_overwrite else []
+        parts = (["token-overwrite"] if self.token_overwrite else []) + \
+                (["inplace-depthwise"] if self.inplace_depthwise else [])
         if self.patch_embed:
             h, w = self.patch_embed
             parts.append("patch-embed" if self.patch_embed == WHOLE else f"patch-embed={h}x{w}")
@@ -216,7 +222,9 @@ def lower_op(graph: Graph, op: Op, options: MemoryOptions, in_place: bool = Fals
     if kind in ("conv2d", "depthwise_conv2d"):
         w = t[op.inputs[1]]
         sub = _patch_sub(op, w.shape[1:3], options.patch_embed) if kind == "conv2d" else None
-        if sub is not None:
+        if in_place:
+            kind, words = "depthwise_conv2d_inplace", p.c_params()
+        elif sub is not None:
             kind, words = "patch_embed", PatchEmbedParams(p.input_offset, p.output_offset, p.multiplier, p.shift,
                                                           p.act_min, p.act_max).c_params(sub)
         else:
@@ -333,7 +341,8 @@ class Deployment:
 
 
 def _plan(graph: Graph, options: MemoryOptions) -> tuple[list[Buffer], Plan]:
-    buffers = activation_buffers(graph, token_overwrite=options.token_overwrite)
+    buffers = activation_buffers(graph, token_overwrite=options.token_overwrite,
+                                 inplace_depthwise=options.inplace_depthwise)
     if options.planner == "head_tail":
         return buffers, head_tail(buffers, sources(graph, buffers))
     return buffers, greedy_by_size(buffers)
@@ -370,8 +379,9 @@ def deploy(graph: Graph, options: MemoryOptions = MemoryOptions()) -> Deployment
         if op.kind == "concatenation" and shared:
             calls = ()  # its inputs were written in place, as views of its output
         else:
-            calls = lower_op(graph, op, options, in_place=op.kind == "fully_connected" and
-                             buffer_of[op.inputs[0]] is buffer_of[op.outputs[0]])
+            in_place = op.kind in ("fully_connected", "depthwise_conv2d") and \
+                buffer_of[op.inputs[0]] is buffer_of[op.outputs[0]]
+            calls = lower_op(graph, op, options, in_place)
         steps.append(Step(op.name or f"{op.kind}_{i}", op.kind, calls))
     offsets = {name: plan.offsets[b.names] + b.view_offset(name) for name, b in buffer_of.items()}
     return Deployment(graph, options, buffers, plan, steps, serialize(steps, offsets, plan.arena_size))

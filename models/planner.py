@@ -76,12 +76,27 @@ def in_place_concatenation(graph: Graph, op) -> bool:
             all(graph.tensors[n].data is None and n not in graph.inputs for n in op.inputs))
 
 
-def activation_buffers(graph: Graph, alignment: int = 4, token_overwrite: bool = False) -> list[Buffer]:
+INPLACE_MAX_PLANE = 4096  # mcusim_nn.h MCUSIM_INPLACE_MAX_PLANE
+
+
+def in_place_depthwise(graph: Graph, op) -> bool:
+    """Whether depthwise_conv2d_inplace_s8 can run `op`: depth multiplier 1, the output the input's
+    shape, at most INPLACE_MAX_PLANE pixels per channel."""
+    if op.kind != "depthwise_conv2d" or op.attrs.depth_multiplier != 1:
+        return False
+    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    return x.shape == y.shape and x.shape[1] * x.shape[2] <= INPLACE_MAX_PLANE
+
+
+def activation_buffers(graph: Graph, alignment: int = 4, token_overwrite: bool = False,
+                       inplace_depthwise: bool = False) -> list[Buffer]:
     """The graph's non-constant tensors as arena buffers (sizes rounded up to `alignment`).
 
-    token_overwrite (MCUFormer): a fully_connected whose input is read by no later op writes its
-    output over its input, one buffer of max(input, output) bytes, as fully_connected_inplace_s8
-    does (its memory-trace test shows no byte is read after it is overwritten)."""
+    An op whose input no later op reads may write its output over it, one buffer of max(input,
+    output) bytes: with token_overwrite (MCUFormer) a fully_connected, as fully_connected_inplace_s8
+    computes it; with inplace_depthwise (MCUNetV2, TinyEngine) a depthwise_conv2d that
+    in_place_depthwise accepts, as depthwise_conv2d_inplace_s8 computes it. Their memory-trace tests
+    show that neither reads a byte after overwriting it."""
     root: dict[str, str] = {}  # tensor -> the tensor owning its buffer
     at: dict[str, int] = {}    # tensor -> its byte offset inside that buffer
 
@@ -102,13 +117,14 @@ def activation_buffers(graph: Graph, alignment: int = 4, token_overwrite: bool =
                 merge(name, owner(out), at.get(out, 0) + offset)
                 offset += _nbytes(graph, name)
     last = _last_reads(graph, owner)
-    if token_overwrite:
-        for i, op in enumerate(graph.ops):
-            x, y = owner(op.inputs[0]), owner(op.outputs[0])
-            whole = not at.get(op.inputs[0]) and not at.get(op.outputs[0])  # neither is a view
-            if op.kind == "fully_connected" and last.get(x) == i and x != y and whole:
-                merge(y, x, 0)
-                last[x] = last.get(y, i)
+    for i, op in enumerate(graph.ops):
+        x, y = owner(op.inputs[0]), owner(op.outputs[0])
+        whole = not at.get(op.inputs[0]) and not at.get(op.outputs[0])  # neither is a view
+        overwrites = (token_overwrite and op.kind == "fully_connected" or
+                      inplace_depthwise and in_place_depthwise(graph, op))
+        if overwrites and last.get(x) == i and x != y and whole:
+            merge(y, x, 0)
+            last[x] = last.get(y, i)
     first: dict[str, int] = {owner(name): 0 for name in graph.inputs}
     for i, op in enumerate(graph.ops):
         for name in op.outputs:

@@ -12,6 +12,7 @@ from ..quant import output_stage
 from .conv2d import Conv2DParams, taps
 
 C_FUNCTION = "mcusim_depthwise_conv2d_s8"
+C_FUNCTION_INPLACE = "mcusim_depthwise_conv2d_inplace_s8"
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,10 @@ def depthwise_conv2d_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p
 
 
 def depthwise_conv2d_c(kernels, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None,
-                       p: DepthwiseConv2DParams) -> np.ndarray:
-    """The C kernel on `kernels` (models.kernels.HostKernels or EmulatedKernels)."""
-    return call_weighted(kernels, C_FUNCTION, p.c_params(), p.multiplier, p.shift, x, x.shape, w, w.shape, bias,
-                         (x.shape[0], p.out_h, p.out_w, w.shape[3]))
+                       p: DepthwiseConv2DParams, *, in_place: bool = False, accesses: list | None = None) -> np.ndarray:
+    """The C kernel on `kernels` (models.kernels.HostKernels or EmulatedKernels). in_place: the
+    in-place kernel (depthwise_conv2d_inplace_s8.c), output over input. accesses: see
+    models.kernels.call_weighted."""
+    return call_weighted(kernels, C_FUNCTION_INPLACE if in_place else C_FUNCTION, p.c_params(), p.multiplier,
+                         p.shift, x, x.shape, w, w.shape, bias, (x.shape[0], p.out_h, p.out_w, w.shape[3]),
+                         in_place=in_place, accesses=accesses)

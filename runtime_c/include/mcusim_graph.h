@@ -60,7 +60,8 @@
     X(19, gelu_sigmoid, UNARY)           \
     X(20, add, BINARY)                   \
     X(21, mul, BINARY)                   \
-    X(22, batch_matmul, BINARY)
+    X(22, batch_matmul, BINARY)          \
+    X(23, depthwise_conv2d_inplace, WEIGHTED)
 
 #define MCUSIM_GRAPH_BAD_BLOB (-2)   /* wrong magic or version, or a step outside the blob */
 #define MCUSIM_GRAPH_BAD_KERNEL (-3) /* a kernel id this firmware does not know */

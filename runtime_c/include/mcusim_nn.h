@@ -273,6 +273,19 @@ mcusim_status mcusim_depthwise_conv2d_s8(const mcusim_dw_conv_params *params, co
                                          const int32_t *bias, const mcusim_dims *output_dims, int8_t *output);
 
 /*
+ * depthwise_conv2d in place: the same bits, the output written over the input. output must equal
+ * input; depth multiplier 1; output dims equal the input dims (N x H x W x C: stride 1 with SAME
+ * padding, or any geometry that keeps the size); H * W <= MCUSIM_INPLACE_MAX_PLANE (a stack plane of
+ * H * W bytes); ranges otherwise as for depthwise_conv2d.
+ */
+#define MCUSIM_INPLACE_MAX_PLANE 4096
+mcusim_status mcusim_depthwise_conv2d_inplace_s8(const mcusim_dw_conv_params *params,
+                                                 const mcusim_per_channel_quant *quant, const mcusim_dims *input_dims,
+                                                 const int8_t *input, const mcusim_dims *filter_dims,
+                                                 const int8_t *filter, const int32_t *bias,
+                                                 const mcusim_dims *output_dims, int8_t *output);
+
+/*
  * Pooling over the window of output pixel (y, x): rows y*sh - ph .. + filter_h - 1, columns alike,
  * only the taps inside the input (padding is ignored, never averaged in).
  * avg: sum / count rounded half away from zero (count = taps inside), then clamp to the activation

@@ -110,6 +110,52 @@ static inline void mcusim_tap_range(int32_t start, int32_t dilation, int32_t tap
     *hi = last > first ? last : first;
 }
 
+/* One output pixel's depthwise window over one image: taps rows [ky0, ky1) at input rows
+ * y0 + ky * dilation_h, columns alike (mcusim_tap_range keeps them inside the input). */
+typedef struct {
+    const int8_t *image;
+    int32_t y0, x0, ky0, ky1, kx0, kx1;
+} mcusim_window;
+
+/* Place `win` for output pixel (oy, ox). */
+static inline void mcusim_window_at(const mcusim_conv_params *p, int32_t k_h, int32_t k_w, int32_t in_h, int32_t in_w,
+                                    int32_t oy, int32_t ox, mcusim_window *win)
+{
+    win->y0 = oy * p->stride_h - p->pad_h;
+    mcusim_tap_range(win->y0, p->dilation_h, k_h, in_h, &win->ky0, &win->ky1);
+    win->x0 = ox * p->stride_w - p->pad_w;
+    mcusim_tap_range(win->x0, p->dilation_w, k_w, in_w, &win->kx0, &win->kx1);
+}
+
+/* acc + sum over the window's taps of (input channel c + input_offset) * filter channel o; the input
+ * has `ch` channels and width in_w, the filter [1, k_h, k_w, out_ch]. */
+static inline int32_t mcusim_window_sum(const mcusim_conv_params *p, const mcusim_window *win, int32_t in_w, int32_t ch,
+                                        const int8_t *filter, int32_t k_w, int32_t out_ch, int32_t c, int32_t o,
+                                        int32_t acc)
+{
+    for (int32_t ky = win->ky0; ky < win->ky1; ky++) {
+        const int32_t y = win->y0 + ky * p->dilation_h;
+        for (int32_t kx = win->kx0; kx < win->kx1; kx++) {
+            const int32_t x = win->x0 + kx * p->dilation_w;
+            acc += ((int32_t)win->image[(y * in_w + x) * ch + c] + p->input_offset) *
+                   (int32_t)filter[(ky * k_w + kx) * out_ch + o];
+        }
+    }
+    return acc;
+}
+
+/* Shape checks shared by the depthwise kernels. */
+static inline int mcusim_dw_args_ok(const mcusim_dw_conv_params *params, const mcusim_dims *in,
+                                    const mcusim_dims *filter, const mcusim_dims *out)
+{
+    const mcusim_conv_params *p = &params->conv;
+    const int32_t out_ch = in->c * params->depth_multiplier;
+    return in->n >= 1 && in->h >= 1 && in->w >= 1 && in->c >= 1 && params->depth_multiplier >= 1 &&
+           filter->n == 1 && filter->h >= 1 && filter->w >= 1 && filter->c == out_ch && out->n == in->n &&
+           out->c == out_ch && out->h >= 1 && out->w >= 1 && p->stride_h >= 1 && p->stride_w >= 1 &&
+           p->dilation_h >= 1 && p->dilation_w >= 1 && p->pad_h >= 0 && p->pad_w >= 0 && p->act_min <= p->act_max;
+}
+
 /* Shape checks shared by the pooling kernels. */
 static inline int mcusim_pool_args_ok(const mcusim_pool_params *p, const mcusim_dims *in, const mcusim_dims *out)
 {

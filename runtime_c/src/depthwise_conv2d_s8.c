@@ -12,14 +12,8 @@
  */
 #include "mcusim_nn_support.h"
 
-/* One output pixel's taps: rows [ky0, ky1) at input rows y0 + ky * dilation_h, columns alike. */
-typedef struct {
-    const int8_t *image;
-    int32_t y0, x0, ky0, ky1, kx0, kx1;
-} window;
-
 #if MCUSIM_DSP
-static void accumulate4(const mcusim_dw_conv_params *params, const window *win, const mcusim_dims *input_dims,
+static void accumulate4(const mcusim_dw_conv_params *params, const mcusim_window *win, const mcusim_dims *input_dims,
                         const int8_t *filter, int32_t k_w, int32_t o, int32_t acc[4])
 {
     const mcusim_conv_params *p = &params->conv;
@@ -52,20 +46,14 @@ mcusim_status mcusim_depthwise_conv2d_s8(const mcusim_dw_conv_params *params, co
     const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c, mult = params->depth_multiplier;
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w, out_ch = ch * mult;
     const int32_t out_h = output_dims->h, out_w = output_dims->w;
-    if (input_dims->n < 1 || in_h < 1 || in_w < 1 || ch < 1 || mult < 1 || filter_dims->n != 1 || k_h < 1 ||
-        k_w < 1 || filter_dims->c != out_ch || output_dims->n != input_dims->n || output_dims->c != out_ch ||
-        out_h < 1 || out_w < 1 || p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1 ||
-        p->pad_h < 0 || p->pad_w < 0 || p->act_min > p->act_max) {
+    if (!mcusim_dw_args_ok(params, input_dims, filter_dims, output_dims)) {
         return MCUSIM_ARG_ERROR;
     }
     for (int32_t n = 0; n < input_dims->n; n++) {
-        window win = {.image = input + n * in_h * in_w * ch};
+        mcusim_window win = {.image = input + n * in_h * in_w * ch};
         for (int32_t oy = 0; oy < out_h; oy++) {
-            win.y0 = oy * p->stride_h - p->pad_h;
-            mcusim_tap_range(win.y0, p->dilation_h, k_h, in_h, &win.ky0, &win.ky1);
             for (int32_t ox = 0; ox < out_w; ox++) {
-                win.x0 = ox * p->stride_w - p->pad_w;
-                mcusim_tap_range(win.x0, p->dilation_w, k_w, in_w, &win.kx0, &win.kx1);
+                mcusim_window_at(p, k_h, k_w, in_h, in_w, oy, ox, &win);
                 int8_t *out = output + ((n * out_h + oy) * out_w + ox) * out_ch;
                 int32_t o = 0;
 #if MCUSIM_DSP
@@ -81,16 +69,8 @@ mcusim_status mcusim_depthwise_conv2d_s8(const mcusim_dw_conv_params *params, co
                 }
 #endif
                 for (; o < out_ch; o++) {
-                    const int32_t c = o / mult;
-                    int32_t acc = bias ? bias[o] : 0;
-                    for (int32_t ky = win.ky0; ky < win.ky1; ky++) {
-                        const int32_t y = win.y0 + ky * p->dilation_h;
-                        for (int32_t kx = win.kx0; kx < win.kx1; kx++) {
-                            const int32_t x = win.x0 + kx * p->dilation_w;
-                            acc += ((int32_t)win.image[(y * in_w + x) * ch + c] + p->input_offset) *
-                                   (int32_t)filter[(ky * k_w + kx) * out_ch + o];
-                        }
-                    }
+                    const int32_t acc = mcusim_window_sum(p, &win, in_w, ch, filter, k_w, out_ch, o / mult, o,
+                                                          bias ? bias[o] : 0);
                     out[o] = mcusim_output_s8(acc, quant, o, p->output_offset, p->act_min, p->act_max);
                 }
             }

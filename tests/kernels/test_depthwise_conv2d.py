@@ -1,15 +1,19 @@
 """depthwise_conv2d_s8: C (host; emulator on M4 and M7) equals the numpy reference bit for bit, and
 the reference equals TFLite Micro's DEPTHWISE_CONV_2D, under fuzzing of geometry, depth multiplier,
-values and quantization, on both paths (the DSP path: depth multiplier 1, four channels a step)."""
+values and quantization, on both paths (the DSP path: depth multiplier 1, four channels a step).
+depthwise_conv2d_inplace_s8 (output over input) gives the same bits and reads no byte it wrote."""
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mcusim.models.ops.depthwise_conv2d import DepthwiseConv2DParams, depthwise_conv2d_c, depthwise_conv2d_s8
+from mcusim.emulator import reads_after_writes
+from mcusim.models.kernels import call_weighted
+from mcusim.models.ops.depthwise_conv2d import (C_FUNCTION, DepthwiseConv2DParams, depthwise_conv2d_c,
+                                                depthwise_conv2d_s8)
 
-from .strategies import (activation_ranges, biases, emulated, int8_arrays, multipliers, oracle_quantization,
-                         window_geometries)
+from .strategies import (activation_ranges, assert_in_place_safe, biases, emulated, int8_arrays, multipliers,
+                         oracle_quantization, window_geometries)
 
 
 @st.composite
@@ -24,6 +28,50 @@ def cases(draw, **limits):
     p = DepthwiseConv2DParams(draw(st.integers(-127, 128)), draw(st.integers(-128, 127)), multiplier, shift, oh, ow,
                               stride, pad, dilation, act_min, act_max, depth_multiplier=m)
     return x, w, draw(biases(out_ch)), p
+
+
+@st.composite
+def same_size_cases(draw, max_size=8, max_channels=8):
+    """Cases the in-place kernel takes: depth multiplier 1, stride 1, the output the input's size
+    (SAME padding above/left, the rest below/right as the output dims say)."""
+    n, h, w, c = (draw(st.integers(1, m)) for m in (2, max_size, max_size, max_channels))
+    kh, kw, dh, dw = (draw(st.integers(1, m)) for m in (3, 3, 2, 2))
+    pad = ((kh - 1) * dh // 2, (kw - 1) * dw // 2)
+    multiplier, shift = draw(multipliers(c))
+    act_min, act_max = draw(activation_ranges())
+    p = DepthwiseConv2DParams(draw(st.integers(-127, 128)), draw(st.integers(-128, 127)), multiplier, shift, h, w,
+                              (1, 1), pad, (dh, dw), act_min, act_max)
+    return draw(int8_arrays((n, h, w, c))), draw(int8_arrays((1, kh, kw, c), low=-127)), draw(biases(c)), p
+
+
+@given(same_size_cases())
+def test_inplace_host_equals_reference(host_kernels, case):
+    np.testing.assert_array_equal(depthwise_conv2d_c(host_kernels, *case, in_place=True), depthwise_conv2d_s8(*case))
+
+
+@pytest.mark.toolchain
+@emulated(fraction=10)
+@given(same_size_cases(max_size=5, max_channels=5))
+def test_inplace_emulated_overwrites_nothing_still_needed(emulated_kernels, case):
+    assert_in_place_safe(depthwise_conv2d_c, emulated_kernels, case, depthwise_conv2d_s8)
+
+
+@pytest.mark.toolchain
+def test_hazard_check_catches_the_plain_kernel_in_place(emulated_kernels):
+    """The plain depthwise kernel run in place reads neighbours it has already overwritten."""
+    x, w = np.ones((1, 3, 3, 2), np.int8), np.ones((1, 3, 3, 2), np.int8)
+    accesses = []
+    call_weighted(emulated_kernels, C_FUNCTION, [0, 0, 1, 1, 1, 1, 1, 1, -128, 127, 1], np.full(2, 1 << 30),
+                  np.zeros(2), x, x.shape, w, w.shape, None, x.shape, in_place=True, accesses=accesses)
+    assert reads_after_writes(accesses)
+
+
+def test_inplace_kernel_refuses_what_it_cannot_do(host_kernels):
+    x, w = np.zeros((1, 4, 4, 2), np.int8), np.zeros((1, 3, 3, 2), np.int8)
+    quant = (np.full(2, 1 << 30, np.int32), np.zeros(2, np.int32))
+    strided = DepthwiseConv2DParams(0, 0, *quant, 2, 2, stride=(2, 2), pad=(1, 1))  # output smaller than input
+    with pytest.raises(ValueError, match="status -1"):
+        depthwise_conv2d_c(host_kernels, x, w, None, strided, in_place=True)
 
 
 @given(cases())

@@ -9,7 +9,7 @@ from mcusim.emulator import reads_after_writes
 from mcusim.models.kernels import call_weighted
 from mcusim.models.ops.fully_connected import C_FUNCTION, FullyConnectedParams, fully_connected_c, fully_connected_s8
 
-from .strategies import activation_ranges, emulated, int8_arrays, multipliers
+from .strategies import activation_ranges, assert_in_place_safe, emulated, int8_arrays, multipliers
 
 
 @st.composite
@@ -96,13 +96,7 @@ def test_inplace_host_equals_reference(host_kernels, case):
 @emulated(fraction=10)
 @given(cases(max_batches=4, max_depth=12, max_channels=12))
 def test_inplace_emulated_overwrites_nothing_still_needed(emulated_kernels, case):
-    """In the emulator, with every load and store in the buffer traced: the same bits as the
-    reference, and no byte is read after the kernel has written it."""
-    accesses = []
-    out = fully_connected_c(emulated_kernels, *case, in_place=True, accesses=accesses)
-    np.testing.assert_array_equal(out, fully_connected_s8(*case))
-    assert any(a.kind == "write" for a in accesses)
-    assert reads_after_writes(accesses) == []
+    assert_in_place_safe(fully_connected_c, emulated_kernels, case, fully_connected_s8)
 
 
 @pytest.mark.toolchain

@@ -1,0 +1,47 @@
+/*
+ * mcusim_depthwise_conv2d_inplace_s8: depthwise_conv2d whose output overwrites its input (MCUNetV2 /
+ * TinyEngine's in-place depthwise), so one buffer of N * H * W * C bytes serves as both instead of
+ * two. The same bits as mcusim_depthwise_conv2d_s8. Contract: runtime_c/include/mcusim_nn.h.
+ * Reference: models/ops/depthwise_conv2d.py.
+ *
+ * Channel by channel: every output pixel of channel c is computed into a stack plane of H * W bytes
+ * from input channel c alone, then the plane is written over channel c. Output channel c reads only
+ * input channel c (depth multiplier 1) and the output has the input's shape, so each write lands on
+ * bytes already consumed. No DSP variant: per channel the taps are C bytes apart, with no adjacent
+ * pairs for SMLAD; both builds run this loop.
+ */
+#include "mcusim_nn_support.h"
+
+mcusim_status mcusim_depthwise_conv2d_inplace_s8(const mcusim_dw_conv_params *params,
+                                                 const mcusim_per_channel_quant *quant, const mcusim_dims *input_dims,
+                                                 const int8_t *input, const mcusim_dims *filter_dims,
+                                                 const int8_t *filter, const int32_t *bias,
+                                                 const mcusim_dims *output_dims, int8_t *output)
+{
+    const mcusim_conv_params *p = &params->conv;
+    const int32_t h = input_dims->h, w = input_dims->w, ch = input_dims->c;
+    if (!mcusim_dw_args_ok(params, input_dims, filter_dims, output_dims) || input != output ||
+        params->depth_multiplier != 1 || output_dims->h != h || output_dims->w != w ||
+        h * w > MCUSIM_INPLACE_MAX_PLANE) {
+        return MCUSIM_ARG_ERROR;
+    }
+    int8_t plane[h * w]; /* H * W bytes of stack; MCUSIM_INPLACE_MAX_PLANE bounds it */
+    for (int32_t n = 0; n < input_dims->n; n++) {
+        int8_t *image = output + n * h * w * ch;
+        mcusim_window win = {.image = image};
+        for (int32_t c = 0; c < ch; c++) {
+            for (int32_t oy = 0; oy < h; oy++) {
+                for (int32_t ox = 0; ox < w; ox++) {
+                    mcusim_window_at(p, filter_dims->h, filter_dims->w, h, w, oy, ox, &win);
+                    const int32_t acc = mcusim_window_sum(p, &win, w, ch, filter, filter_dims->w, ch, c, c,
+                                                          bias ? bias[c] : 0);
+                    plane[oy * w + ox] = mcusim_output_s8(acc, quant, c, p->output_offset, p->act_min, p->act_max);
+                }
+            }
+            for (int32_t i = 0; i < h * w; i++) {
+                image[i * ch + c] = plane[i];
+            }
+        }
+    }
+    return MCUSIM_OK;
+}
