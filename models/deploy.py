@@ -9,9 +9,10 @@ runtime_c/include/mcusim_graph.h).
 
 Lowering keeps the graph's op order: step i runs op i of `deployment.graph`, which is the given graph
 with batch matmuls brought to the one operand layout the kernel takes (left [B, M, K], right
-transposed [B, N, K]) by explicit transposes; the reference interpreter runs that graph to the same
-bits. The memory options choose kernels and buffer sharing, never the arithmetic, so every option
-computes what the plain schedule computes.
+transposed [B, N, K]) by explicit transposes and, under patch-based inference, its first stage
+rewritten into patches (models/patching.py); the reference interpreter runs that graph to the same
+bits. The memory options choose kernels, buffer sharing and that rewrite, never the arithmetic, so
+every option computes what the plain schedule computes.
 """
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ from .interpreter import op_params
 from .kernels import nhwc
 from .ops.patch_embed import PatchEmbedParams
 from .patching import PatchError, patch_based, stages
-from .planner import Buffer, Plan, activation_buffers, greedy_by_size, head_tail, lower_bound, sources
+from .planner import (Buffer, Plan, activation_buffers, greedy_by_size, greedy_search, head_tail, lower_bound,
+                      sources)
 
 MAGIC, VERSION = 0x4753434D, 1
 HEADER_WORDS = 5
@@ -46,7 +48,7 @@ def _kernel_table() -> dict[str, tuple[int, int]]:
 
 
 KERNELS = _kernel_table()
-PLANNERS = ("greedy_by_size", "head_tail")
+PLANNERS = ("greedy_search", "greedy_by_size", "head_tail")
 
 
 class DeployError(McusimError):
@@ -69,7 +71,8 @@ class MemoryOptions:
     patch_embed: MCUFormer's patch-embedding decomposition; every conv whose stride equals its kernel
         (no padding, no dilation) runs as patch_embed_s8 with sub-kernels of at most this (height,
         width) that divide the kernel (WHOLE: the kernel itself, undecomposed); None runs them as conv2d.
-    planner: "greedy_by_size" (TFLite Micro) or "head_tail" (TinyFormer).
+    planner: "greedy_search" (greedy_by_size over perturbed orders, the best of many), "greedy_by_size"
+        (TFLite Micro) or "head_tail" (TinyFormer).
     patches, patch_stage: MCUNetV2's patch-based inference (models/patching.py): the ops up to the
         tensor patch_stage run on patches x patches spatial patches. patches -1 or patch_stage None:
         chosen by planning every choice (2 to 4 patches, every stage end) and keeping the smallest
@@ -79,11 +82,12 @@ class MemoryOptions:
     token_overwrite: bool = False
     inplace_depthwise: bool = False
     patch_embed: tuple[int, int] | None = None
-    planner: str = "greedy_by_size"
+    planner: str = "greedy_search"
     patches: int = 0
     patch_stage: str | None = None
 
-    NAMES = ("token-overwrite", "inplace-depthwise", "patch-embed[=HxW]", "head-tail", "patch-based[=N[@TENSOR]]")
+    NAMES = ("token-overwrite", "inplace-depthwise", "patch-embed[=HxW]", "patch-based[=N[@TENSOR]]", "head-tail",
+             "greedy-by-size")
 
     @classmethod
     def parse(cls, text: str) -> "MemoryOptions":
@@ -100,8 +104,8 @@ class MemoryOptions:
                 options = dataclasses.replace(options, token_overwrite=True)
             elif name == "inplace-depthwise" and not value:
                 options = dataclasses.replace(options, inplace_depthwise=True)
-            elif name == "head-tail" and not value:
-                options = dataclasses.replace(options, planner="head_tail")
+            elif name in ("head-tail", "greedy-by-size") and not value:
+                options = dataclasses.replace(options, planner=name.replace("-", "_"))
             elif name == "patch-based":
                 m = re.fullmatch(r"(\d+)?(?:@(.+))?", value)
                 if not m or (m.group(1) and int(m.group(1)) < 1):
@@ -123,8 +127,8 @@ class MemoryOptions:
         if self.patch_embed:
             h, w = self.patch_embed
             parts.append("patch-embed" if self.patch_embed == WHOLE else f"patch-embed={h}x{w}")
-        if self.planner == "head_tail":
-            parts.append("head-tail")
+        if self.planner != "greedy_search":
+            parts.append(self.planner.replace("_", "-"))
         if self.patches:
             count = "" if self.patches < 0 else f"={self.patches}"
             parts.append(f"patch-based{count}{'@' + self.patch_stage if self.patch_stage else ''}")
@@ -340,11 +344,14 @@ class Deployment:
         return [self._buffer_of[name] for name in self.graph.ops[step].outputs]
 
 
-def _plan(graph: Graph, options: MemoryOptions) -> tuple[list[Buffer], Plan]:
+def _plan(graph: Graph, options: MemoryOptions, search: bool = True) -> tuple[list[Buffer], Plan]:
+    """search False: greedy_by_size stands in for greedy_search (to compare many candidate graphs)."""
     buffers = activation_buffers(graph, token_overwrite=options.token_overwrite,
                                  inplace_depthwise=options.inplace_depthwise)
     if options.planner == "head_tail":
         return buffers, head_tail(buffers, sources(graph, buffers))
+    if options.planner == "greedy_search" and search:
+        return buffers, greedy_search(buffers)
     return buffers, greedy_by_size(buffers)
 
 
@@ -355,11 +362,11 @@ def _patched(graph: Graph, options: MemoryOptions) -> Graph:
     try:
         if options.patches > 0 and options.patch_stage:
             return patch_based(graph, options.patch_stage, options.patches)
-        best, best_arena = graph, _plan(graph, options)[1].arena_size
+        best, best_arena = graph, _plan(graph, options, search=False)[1].arena_size
         for stage in [options.patch_stage] if options.patch_stage else stages(graph):
             for n in [options.patches] if options.patches > 0 else (2, 3, 4):
                 candidate = patch_based(graph, stage, n)
-                arena = _plan(candidate, options)[1].arena_size
+                arena = _plan(candidate, options, search=False)[1].arena_size
                 if arena < best_arena:
                     best, best_arena = candidate, arena
         return best

@@ -16,7 +16,9 @@ lower_bound: the most bytes live during any one op. No placement of these buffer
 needs less; a plan's arena size minus it is the plan's fragmentation.
 
 greedy_by_size (TFLite Micro's GreedyMemoryPlanner): buffers by decreasing size, each at the lowest
-aligned offset where it overlaps no placed buffer whose lifetime meets its own.
+aligned offset where it overlaps no placed buffer whose lifetime meets its own. greedy_search: the
+same placement over randomly perturbed size orders, the best of many (within ~1 % of the lower bound
+on the shipped models where greedy_by_size is 14 % above it).
 
 head_tail (TinyFormer's head-tail alternating allocation; the article gives no details, so this is
 our design): an op's outputs go to the end of the arena opposite the end holding its first input
@@ -184,13 +186,37 @@ def _first_fit(size: int, taken: list[tuple[int, int]], alignment: int) -> int:
     return offset
 
 
-def greedy_by_size(buffers: list[Buffer], alignment: int = 4) -> Plan:
+def _greedy(order: list[Buffer], alignment: int, algorithm: str) -> Plan:
+    """Each buffer in `order` at the lowest aligned offset missing every placed buffer it meets."""
     placed: list[tuple[Buffer, int]] = []
-    for b in sorted(buffers, key=lambda b: (-b.size, b.first)):
+    for b in order:
         taken = [(offset, offset + other.size) for other, offset in placed if other.meets(b)]
         placed.append((b, _first_fit(b.size, taken, alignment)))
-    return Plan("greedy_by_size", {b.names: offset for b, offset in placed},
+    return Plan(algorithm, {b.names: offset for b, offset in placed},
                 max((offset + b.size for b, offset in placed), default=0))
+
+
+def greedy_by_size(buffers: list[Buffer], alignment: int = 4) -> Plan:
+    return _greedy(sorted(buffers, key=lambda b: (-b.size, b.first)), alignment, "greedy_by_size")
+
+
+def greedy_search(buffers: list[Buffer], alignment: int = 4, trials: int | None = None, seed: int = 0) -> Plan:
+    """Randomized greedy: greedy_by_size, then `trials` placements in orders by size times a random
+    factor in [0.5, 1.5) (seeded, so the plan is reproducible); the smallest arena wins, never larger
+    than greedy_by_size's. trials None: 1,000 for up to 100 buffers, fewer (down to 100) for more, a
+    placement costing the square of their number."""
+    best = greedy_by_size(buffers, alignment)
+    if best.arena_size == lower_bound(buffers):
+        return Plan("greedy_search", best.offsets, best.arena_size)  # nothing can be smaller
+    if trials is None:
+        trials = min(1000, max(100, 10_000_000 // max(len(buffers), 1) ** 2))
+    rng = np.random.default_rng(seed)
+    for _ in range(trials):
+        keys = [b.size * factor for b, factor in zip(buffers, rng.uniform(0.5, 1.5, len(buffers)))]
+        plan = _greedy([buffers[i] for i in np.argsort(keys)[::-1]], alignment, "greedy_search")
+        if plan.arena_size < best.arena_size:
+            best = plan
+    return Plan("greedy_search", best.offsets, best.arena_size)
 
 
 def sources(graph: Graph, buffers: list[Buffer]) -> dict[tuple[str, ...], tuple[str, ...] | None]:

@@ -5,7 +5,8 @@ shows as figures that moved.
     python -m mcusim.models.traces          # (re)record traces/<model>.<board>.json (`make traces`)
 
 A record runs the model's shipped graph (models/checkpoints/<model>.graph) once on one random input
-(seed 0, models.cli.random_inputs) with the default deployment options and the DSP kernels.
+(seed 0, models.cli.random_inputs) with the default deployment options and the DSP kernels, and
+refuses outputs that differ from the reference interpreter's.
 """
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from mcusim.boards import BOARDS, get_board
 from mcusim.toolchain import compiler_version
 
 from . import zoo
-from .deploy import deploy
+from .deploy import DeployError, deploy
 from .graph import Graph
+from .interpreter import run
 from .runner import BoardRunner
 
 TRACES = Path(__file__).resolve().parent.parent / "traces"
@@ -37,7 +39,10 @@ def record(model: str, board: str) -> dict:
 
     graph = Graph.load(zoo.get(model).graph)
     runner = BoardRunner(deploy(graph), get_board(board))
-    _, m = runner.run(random_inputs(graph, np.random.default_rng(0)))
+    inputs = random_inputs(graph, np.random.default_rng(0))
+    outputs, m = runner.run(inputs)
+    if any((a != b).any() for a, b in zip(outputs, run(graph, inputs))):
+        raise DeployError(f"{model} on {board}: the board's outputs differ from the reference interpreter's")
     summary = m.to_json()
     return {"model": model, "board": board, "compiler": compiler_version(), "cycles": summary["cycles"],
             "sram": summary["sram"], "flash": summary["flash"],

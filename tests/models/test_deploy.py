@@ -57,6 +57,7 @@ def test_memory_options_parse():
     assert str(MemoryOptions.parse("patch-embed")) == "patch-embed"
     assert str(ALL) == "token-overwrite,inplace-depthwise,patch-embed=2x2,head-tail,patch-based"
     assert MemoryOptions.parse("patch-based=3@stem") == MemoryOptions(patches=3, patch_stage="stem")
+    assert str(MemoryOptions.parse("greedy-by-size")) == "greedy-by-size"
     for bad in ("fast", "patch-embed=4", "token-overwrite=1", "patch-embed=0x2", "patch-based=0", "patch-based=x"):
         with pytest.raises(UsageError, match="--memory-opts"):
             MemoryOptions.parse(bad)
@@ -82,7 +83,7 @@ def test_memory_options_choose_kernels(zoo_graphs):
     plain, opts = deploy(zoo_graphs["vit-fmnist"]), deploy(zoo_graphs["vit-fmnist"], ALL)
     assert not {"patch_embed", "fully_connected_inplace"} & _kernels(plain)
     assert {"patch_embed", "fully_connected_inplace"} <= _kernels(opts)
-    assert plain.plan.algorithm == "greedy_by_size" and opts.plan.algorithm == "head_tail"
+    assert plain.plan.algorithm == "greedy_search" and opts.plan.algorithm == "head_tail"
     cnn = deploy(zoo_graphs["cnn-fmnist"], MemoryOptions.parse("inplace-depthwise"))
     assert {"depthwise_conv2d", "depthwise_conv2d_inplace"} <= _kernels(cnn)  # stride 2 stays out of place
     assert cnn.plan.arena_size == deploy(zoo_graphs["cnn-fmnist"]).plan.arena_size  # the peak is elsewhere

@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from mcusim.models import zoo
 from mcusim.models.graph import Graph, Op, Quant, Tensor
-from mcusim.models.planner import (Buffer, activation_buffers, greedy_by_size, head_tail, lower_bound, overlaps,
-                                   sources)
+from mcusim.models.planner import (Buffer, activation_buffers, greedy_by_size, greedy_search, head_tail, lower_bound,
+                                   overlaps, sources)
 
 from .test_nn_export import quantized
 
@@ -32,7 +32,10 @@ def schedules(draw):
 def test_plans_are_valid_and_above_the_bound(schedule):
     buffers, source = schedule
     bound = lower_bound(buffers)
-    for plan in (greedy_by_size(buffers), head_tail(buffers, source)):
+    greedy = greedy_by_size(buffers)
+    searched = greedy_search(buffers, trials=20)
+    assert searched.arena_size <= greedy.arena_size
+    for plan in (greedy, searched, head_tail(buffers, source)):
         assert overlaps(buffers, plan) == []
         assert all(0 <= plan.offsets[b.names] and plan.offsets[b.names] + b.size <= plan.arena_size
                    for b in buffers)
@@ -92,7 +95,7 @@ def test_exported_graphs_plan_without_overlap(name, token_overwrite):
     reshapes = [op for op in graph.ops if op.kind == "reshape"]
     by_name = {n: b for b in buffers for n in b.names}
     assert all(by_name[op.inputs[0]] is by_name[op.outputs[0]] for op in reshapes)
-    for plan in (greedy_by_size(buffers), head_tail(buffers, sources(graph, buffers))):
+    for plan in (greedy_by_size(buffers), greedy_search(buffers), head_tail(buffers, sources(graph, buffers))):
         assert overlaps(buffers, plan) == []
         assert plan.arena_size >= lower_bound(buffers)
         # the graph output lives to the end; the input from the start

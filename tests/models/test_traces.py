@@ -1,5 +1,7 @@
-"""Golden traces (traces/, models/traces.py): the shipped graphs on every board give the recorded
-cycles and SRAM, op by op. What moved is printed; `make traces` records anew after an intended change.
+"""Golden traces (traces/, models/traces.py): the shipped graphs on every board run bit-exact, measure
+the planned arena, peak within 5 % of the schedule's lower bound + stack + static, and give the
+recorded cycles and SRAM, op by op. What moved is printed; `make traces` records anew after an
+intended change.
 
 With the compiler the traces were recorded with, every figure must match exactly. With another
 compiler (different code), the SRAM plan figures must still match exactly and cycles, stack and
@@ -25,7 +27,10 @@ def test_every_shipped_graph_has_a_trace_per_board():
 @pytest.mark.parametrize("path", GOLDEN, ids=[p.stem for p in GOLDEN])
 def test_figures_match_the_golden_trace(path):
     golden = json.loads(path.read_text())
-    new = traces.record(golden["model"], golden["board"])
+    new = traces.record(golden["model"], golden["board"])  # refuses outputs that are not bit-exact
+    sram = new["sram"]
+    assert sram["total_peak"] <= 1.05 * (sram["arena_lower_bound"] + sram["stack_peak"] + sram["static"])
+    assert sram["arena_peak"] == sram["arena_planned"]
     moved = traces.moves(golden, new)
     for where, figure, old, value in moved:
         print(f"{path.name}: {where} {figure}: {old:,} -> {value:,} ({value / old - 1 if old else float('inf'):+.1%})")
