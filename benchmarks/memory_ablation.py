@@ -22,7 +22,7 @@ import numpy as np
 
 from mcusim.boards import get_board
 from mcusim.models import zoo
-from mcusim.models.cli import random_inputs
+from mcusim.models.evaluate import random_inputs
 from mcusim.models.deploy import MemoryOptions, deploy
 from mcusim.models.graph import Graph
 from mcusim.models.runner import BoardRunner

@@ -140,22 +140,14 @@ def cmd_infer(args) -> int:
     return 0
 
 
-def random_inputs(graph: Graph, rng: np.random.Generator) -> list[np.ndarray]:
-    """One sample per graph input: uniform int8, or standard normal float32 for a float input."""
-    inputs = []
-    for name in graph.inputs:
-        t = graph.tensors[name]
-        inputs.append(rng.standard_normal(t.shape).astype(np.float32) if t.dtype == "float32"
-                      else rng.integers(-128, 128, t.shape, dtype=np.int8))
-    return inputs
-
-
 def _differences(outputs: list[np.ndarray], expected: list[np.ndarray]) -> int:
     return sum(int((a != b).sum()) for a, b in zip(outputs, expected))
 
 
 def cmd_check(args) -> int:
     from tqdm import tqdm
+
+    from .evaluate import random_inputs
 
     graph = Graph.load(args.graph)
     runner = _runner(graph, args)
@@ -319,6 +311,7 @@ def cmd_export_c(args) -> int:
     from mcusim.boards import UnknownBoard, get_board
 
     from .deploy import MemoryOptions, deploy
+    from .evaluate import random_inputs
     from .export_c import write_project
 
     graph = Graph.load(args.graph)

@@ -32,6 +32,16 @@ def graph_inputs(graph: Graph, x: np.ndarray) -> np.ndarray:
     return quantize_s8(xf, t.quant.scale[0], t.quant.zero_point[0])
 
 
+def random_inputs(graph: Graph, rng: np.random.Generator) -> list[np.ndarray]:
+    """One sample per graph input: uniform int8, or standard normal float32 for a float input."""
+    inputs = []
+    for name in graph.inputs:
+        t = graph.tensors[name]
+        inputs.append(rng.standard_normal(t.shape).astype(np.float32) if t.dtype == "float32"
+                      else rng.integers(-128, 128, t.shape, dtype=np.int8))
+    return inputs
+
+
 def accuracy(graph: Graph, x: np.ndarray, y: np.ndarray, batch_size: int = 100, progress: bool = False) -> float:
     """Top-1 accuracy of the graph's int8 output (its argmax) on images x (uint8 NHWC) with labels y."""
     correct = 0

@@ -182,10 +182,11 @@ class BoardRunner:
             if stray.size:
                 raise DeployError(f"step {i} ({step.name}, {step.kind}) wrote arena bytes {4 * stray[0]}.."
                                   f"{4 * stray[-1] + 3} outside its output buffers")
-            used = flat[-1] + 1 if (flat := np.flatnonzero(touched)).size else 0
+            words = np.flatnonzero(touched)
+            extent = 4 * int(words[-1] + 1) if words.size else 0
             stats = emu.last_call
             ops.append(StepMeasurement(step.name, step.kind, stats.cycles, stats.instructions, stats.stack_peak,
-                                       4 * int(used), emu.sizes.static_ram + stats.stack_peak + 4 * int(used)))
+                                       extent, emu.sizes.static_ram + stats.stack_peak + extent))
         outputs = [self._read(name) for name in d.graph.outputs]
         return outputs, Measurement(self.board, ops, emu.sizes.static_ram, d.plan.arena_size, d.lower_bound,
                                     emu.flash(), len(d.blob), list(emu.markers), emu.cycles)

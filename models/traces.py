@@ -5,7 +5,7 @@ shows as figures that moved.
     python -m mcusim.models.traces          # (re)record traces/<model>.<board>.json (`make traces`)
 
 A record runs the model's shipped graph (models/checkpoints/<model>.graph) once on one random input
-(seed 0, models.cli.random_inputs) with the default deployment options and the DSP kernels, and
+(seed 0, models.evaluate.random_inputs) with the default deployment options and the DSP kernels, and
 refuses outputs that differ from the reference interpreter's.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ from mcusim.toolchain import compiler_version
 
 from . import zoo
 from .deploy import DeployError, deploy
+from .evaluate import random_inputs
 from .graph import Graph
 from .interpreter import run
 from .runner import BoardRunner
@@ -35,8 +36,6 @@ def shipped() -> list[str]:
 
 
 def record(model: str, board: str) -> dict:
-    from .cli import random_inputs
-
     graph = Graph.load(zoo.get(model).graph)
     runner = BoardRunner(deploy(graph), get_board(board))
     inputs = random_inputs(graph, np.random.default_rng(0))

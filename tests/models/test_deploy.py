@@ -11,7 +11,7 @@ import pytest
 from mcusim.boards import BOARDS, get_board
 from mcusim.errors import UsageError
 from mcusim.models import zoo
-from mcusim.models.cli import random_inputs
+from mcusim.models.evaluate import random_inputs
 from mcusim.models.deploy import KERNELS, WHOLE, DeployError, MemoryOptions, canonical, deploy
 from mcusim.models.export import untrained_graph
 from mcusim.models.graph import Graph

@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 from mcusim.boards import get_board
 from mcusim.models import zoo
-from mcusim.models.cli import random_inputs
+from mcusim.models.evaluate import random_inputs
 from mcusim.models.deploy import DeployError, MemoryOptions, deploy
 from mcusim.models.export import untrained_graph
 from mcusim.models.interpreter import run
