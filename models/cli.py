@@ -86,18 +86,27 @@ def prepare_inputs(graph: Graph, arrays: list[np.ndarray]) -> list[np.ndarray]:
     return prepared
 
 
-def _runner(graph: Graph, args):
-    """The BoardRunner of --board, --memory-opts and --no-dsp (deployment errors before any run)."""
+def _board(name: str):
     from mcusim.boards import UnknownBoard, get_board
 
-    from .deploy import MemoryOptions, deploy
-    from .runner import BoardRunner
-
     try:
-        board = get_board(args.board)
+        return get_board(name)
     except UnknownBoard as e:
         raise UsageError(str(e)) from None
-    return BoardRunner(deploy(graph, MemoryOptions.parse(args.memory_opts)), board, dsp=args.dsp)
+
+
+def _deployment(graph: Graph, args):
+    """`graph` deployed with --memory-opts."""
+    from .deploy import MemoryOptions, deploy
+
+    return deploy(graph, MemoryOptions.parse(args.memory_opts))
+
+
+def _runner(graph: Graph, args):
+    """The BoardRunner of --board, --memory-opts and --no-dsp (deployment errors before any run)."""
+    from .runner import BoardRunner
+
+    return BoardRunner(_deployment(graph, args), _board(args.board), dsp=args.dsp)
 
 
 def _finish_board_run(args, measurement, result: dict) -> None:
@@ -140,14 +149,10 @@ def cmd_infer(args) -> int:
     return 0
 
 
-def _differences(outputs: list[np.ndarray], expected: list[np.ndarray]) -> int:
-    return sum(int((a != b).sum()) for a, b in zip(outputs, expected))
-
-
 def cmd_check(args) -> int:
     from tqdm import tqdm
 
-    from .evaluate import random_inputs
+    from .evaluate import differing_values, random_inputs
 
     graph = Graph.load(args.graph)
     runner = _runner(graph, args)
@@ -157,7 +162,7 @@ def cmd_check(args) -> int:
         inputs = random_inputs(graph, rng)
         outputs, measurement = runner.run(inputs)
         first = first or measurement
-        mismatches += _differences(outputs, run(graph, inputs))
+        mismatches += differing_values(outputs, run(graph, inputs))
     _finish_board_run(args, first, {"bit_exact": mismatches == 0, "mismatches": mismatches, "samples": args.samples})
     if mismatches:
         print(f"mcusim: {mismatches} output values on {args.board} differ from the reference interpreter "
@@ -308,20 +313,14 @@ def cmd_eval(args) -> int:
 
 
 def cmd_export_c(args) -> int:
-    from mcusim.boards import UnknownBoard, get_board
-
-    from .deploy import MemoryOptions, deploy
     from .evaluate import random_inputs
     from .export_c import write_project
 
     graph = Graph.load(args.graph)
-    try:
-        board = get_board(args.board)
-    except UnknownBoard as e:
-        raise UsageError(str(e)) from None
+    board = _board(args.board)
     samples = (prepare_inputs(graph, _load_arrays(args.input)) if args.input
                else random_inputs(graph, np.random.default_rng(0)))
-    deployment = deploy(graph, MemoryOptions.parse(args.memory_opts))
+    deployment = _deployment(graph, args)
     try:
         makefile = write_project(deployment, board, samples, Path(args.output), dsp=args.dsp)
     except OSError as e:
@@ -435,8 +434,7 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", required=True, metavar="DIR")
     p.add_argument("--input", action="append", metavar="X.npy",
                    help="the sample input main() runs on, one per graph input (default: random, seed 0)")
-    p.add_argument("--memory-opts", default="none", metavar="OPTS", help="as for check (default: none)")
-    p.add_argument("--no-dsp", dest="dsp", action="store_false", help="the kernels' plain C path")
+    _add_deploy_options(p)
     p.set_defaults(func=cmd_export_c)
 
     p = subparsers.add_parser("demo", help=f"the shipped int8 ViT on an emulated {DEMO_BOARD}: accuracy, latency, "
@@ -446,8 +444,7 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=_positive, default=100, metavar="N",
                    help="test images run in the emulator (default: %(default)s)")
     p.add_argument("--board", default=DEMO_BOARD, metavar="B", help="default: %(default)s")
-    p.add_argument("--memory-opts", default="none", metavar="OPTS", help="as for check (default: none)")
-    p.add_argument("--no-dsp", dest="dsp", action="store_false", help="the kernels' plain C path")
+    _add_deploy_options(p)
     p.add_argument("--all-ops", action="store_true", help="list every op (default: the 8 costliest)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_demo)
@@ -468,13 +465,17 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_infer)
 
 
+def _add_deploy_options(p) -> None:
+    p.add_argument("--memory-opts", default="none", metavar="OPTS",
+                   help="comma-separated: token-overwrite, inplace-depthwise, patch-embed[=HxW], "
+                        "patch-based[=N[@TENSOR]], head-tail, greedy-by-size; or none / all (default: none)")
+    p.add_argument("--no-dsp", dest="dsp", action="store_false", help="the kernels' plain C path (no SMLAD)")
+
+
 def _add_board_options(p, required: bool) -> None:
     p.add_argument("--board", required=required, metavar="B",
                    help="run on this emulated board (stm32f427, stm32f746, stm32h743)" +
                         ("" if required else "; default: the reference interpreter"))
-    p.add_argument("--memory-opts", default="none", metavar="OPTS",
-                   help="comma-separated: token-overwrite, patch-embed[=HxW], head-tail; or none / all "
-                        "(default: none)")
-    p.add_argument("--no-dsp", dest="dsp", action="store_false", help="the kernels' plain C path (no SMLAD)")
+    _add_deploy_options(p)
     p.add_argument("--trace", metavar="T.json", help="write a Perfetto trace: a slice per op, SRAM counters")
     p.add_argument("--all-ops", action="store_true", help="list every op in the report (default: the 12 costliest)")

@@ -433,9 +433,14 @@ def serialize(steps: list[Step], arena_offsets: dict[str, int], arena_size: int)
     total = constants_start + len(constants.data)
     if total >= MAX_OFFSET or arena_size >= MAX_OFFSET:
         raise DeployError(f"a blob of {total:,} bytes or an arena of {arena_size:,} bytes exceeds the format's 1 GiB")
-    for multiplier, shift in sorted(quant_pairs):
-        quants.add(struct.pack("<2I", constants_start + constants.offsets[multiplier],
-                               constants_start + constants.offsets[shift]))
+
+    def quant_record(multiplier: bytes, shift: bytes) -> bytes:
+        """The two words of a quantization record: the blob offsets of its arrays."""
+        return struct.pack("<2I", constants_start + constants.offsets[multiplier],
+                           constants_start + constants.offsets[shift])
+
+    for pair in sorted(quant_pairs):
+        quants.add(quant_record(*pair))
 
     def word(arg) -> int:
         if arg is None:
@@ -444,9 +449,7 @@ def serialize(steps: list[Step], arena_offsets: dict[str, int], arena_size: int)
             return TAG_CONST << 30 | constants_start + constants.offsets[arg.data]
         if isinstance(arg, Arena):
             return TAG_ARENA << 30 | arena_offsets[arg.tensor]
-        pair = struct.pack("<2I", constants_start + constants.offsets[arg.multiplier],
-                           constants_start + constants.offsets[arg.shift])
-        return TAG_QUANT << 30 | quants_start + quants.offsets[pair]
+        return TAG_QUANT << 30 | quants_start + quants.offsets[quant_record(arg.multiplier, arg.shift)]
 
     out = bytearray(struct.pack("<5I", MAGIC, VERSION, len(steps), arena_size, total))
     at = records_start

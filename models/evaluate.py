@@ -42,6 +42,11 @@ def random_inputs(graph: Graph, rng: np.random.Generator) -> list[np.ndarray]:
     return inputs
 
 
+def differing_values(outputs: list[np.ndarray], expected: list[np.ndarray]) -> int:
+    """How many output values differ from the expected ones (0: bit-exact)."""
+    return sum(int((a != b).sum()) for a, b in zip(outputs, expected, strict=True))
+
+
 def accuracy(graph: Graph, x: np.ndarray, y: np.ndarray, batch_size: int = 100, progress: bool = False) -> float:
     """Top-1 accuracy of the graph's int8 output (its argmax) on images x (uint8 NHWC) with labels y."""
     correct = 0
@@ -66,7 +71,7 @@ def board_accuracy(runner, x: np.ndarray, y: np.ndarray, batch_size: int = 100, 
             for i in range(len(inputs)):
                 (logits,), measurement = runner.run([inputs[i:i + 1]])
                 first = first or measurement
-                mismatches += int((logits != reference[i:i + 1]).sum())
+                mismatches += differing_values([logits], [reference[i:i + 1]])
                 correct += int(logits.reshape(-1).argmax() == y[start + i])
                 bar.update()
     return correct / len(x), mismatches, first

@@ -130,7 +130,7 @@ def activation_buffers(graph: Graph, alignment: int = 4, token_overwrite: bool =
     first: dict[str, int] = {owner(name): 0 for name in graph.inputs}
     for i, op in enumerate(graph.ops):
         for name in op.outputs:
-            first[owner(name)] = min(first.get(owner(name), i), i)
+            first.setdefault(owner(name), i)
     last = _last_reads(graph, owner)
     members: dict[str, list[str]] = {}
     for name, t in graph.tensors.items():

@@ -21,7 +21,7 @@ from mcusim.toolchain import compiler_version
 
 from . import zoo
 from .deploy import DeployError, deploy
-from .evaluate import random_inputs
+from .evaluate import differing_values, random_inputs
 from .graph import Graph
 from .interpreter import run
 from .runner import BoardRunner
@@ -40,7 +40,7 @@ def record(model: str, board: str) -> dict:
     runner = BoardRunner(deploy(graph), get_board(board))
     inputs = random_inputs(graph, np.random.default_rng(0))
     outputs, m = runner.run(inputs)
-    if any((a != b).any() for a, b in zip(outputs, run(graph, inputs))):
+    if differing_values(outputs, run(graph, inputs)):
         raise DeployError(f"{model} on {board}: the board's outputs differ from the reference interpreter's")
     summary = m.to_json()
     return {"model": model, "board": board, "compiler": compiler_version(), "cycles": summary["cycles"],

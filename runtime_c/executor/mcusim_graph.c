@@ -1,4 +1,5 @@
-/* The graph executor (mcusim_graph.h): a table-free interpreter of the model blob. */
+/* The graph executor (mcusim_graph.h): walks the model blob's steps and calls each kernel through
+ * a switch generated from MCUSIM_GRAPH_KERNELS, so every call has the kernel's own prototype. */
 #include <string.h>
 
 #include "mcusim.h"
@@ -13,15 +14,14 @@ static uint32_t word(const uint8_t *blob, uint32_t offset)
     return w;
 }
 
-/* The kernel call's arguments as pointers; the quantization record (at most one per call) is built
- * in *quant. */
-static void resolve(const uint8_t *blob, uint8_t *arena, const uint8_t *words, uint32_t count, void **args,
+/* The `count` argument words at blob offset `at` as pointers; the quantization record (at most one
+ * per call) is built in *quant. */
+static void resolve(const uint8_t *blob, uint8_t *arena, uint32_t at, uint32_t count, void **args,
                     mcusim_per_channel_quant *quant)
 {
     for (uint32_t i = 0; i < count; i++) {
-        uint32_t w;
-        memcpy(&w, words + 4 * i, sizeof w);
-        uint32_t offset = w & 0x3FFFFFFFu;
+        const uint32_t w = word(blob, at + 4 * i);
+        const uint32_t offset = w & 0x3FFFFFFFu;
         switch (w >> 30) {
         case MCUSIM_GRAPH_CONST:
             args[i] = (void *)(blob + offset);
@@ -91,7 +91,7 @@ mcusim_status mcusim_graph_run(const uint8_t *blob, uint8_t *arena, uint32_t fir
             }
             void *a[MAX_ARGS];
             mcusim_per_channel_quant quant;
-            resolve(blob, arena, blob + at + 4, n, a, &quant);
+            resolve(blob, arena, at + 4, n, a, &quant);
             status = dispatch(kernel, a);
             if (status != MCUSIM_OK) {
                 goto done;
