@@ -1,7 +1,12 @@
 """Emulation speed: the full emulator (instruction counting, budget, SRAM painting and measurement)
 against raw Unicorn on the same ELF, in the same process.
 
-    python benchmarks/emulation_speed.py [--board stm32f746] [--passes 100] [--repeat 3]
+    python benchmarks/emulation_speed.py [--board stm32f746] [--passes 100] [--repeat 5]
+
+Two int8 matmul workloads (runtime_c/examples/matmul_bench.c): `runtime`, the runtime's
+mcusim_fully_connected_s8 (DSP path where the core has one), as models run it; and `naive`, a plain C
+triple loop of about five instructions per translated block, the counter's worst case (its cost is
+paid per block).
 
 Raw Unicorn gets only what the firmware needs to finish: the memory map, the PPB window (the firmware
 reads DWT and writes ITM) and a semihosting exit hook. MIPS = instructions / best wall time of
@@ -53,19 +58,33 @@ def run_full(board, elf: ElfImage, native: bool):
     return time.perf_counter() - t0, result, emu.counter.blocks()
 
 
+WORKLOADS = {
+    "runtime": ([RUNTIME_C / "src" / "fully_connected_s8.c"], ["BENCH_RUNTIME_KERNEL=1"]),
+    "naive": ([], []),
+}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--board", default="stm32f746")
-    ap.add_argument("--passes", type=int, default=100, help="matmul passes (about 1M instructions each)")
+    ap.add_argument("--workload", choices=sorted(WORKLOADS), nargs="+", default=list(WORKLOADS))
+    ap.add_argument("--passes", type=int, default=100, help="matmul passes (0.3-1M instructions each)")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--opt", default="2", help="optimization level of the kernel (blocks get longer at 3)")
     ap.add_argument("--python-counter", action="store_true",
                     help="also time the pure-Python fallback counter once (minutes: use few --passes)")
     args = ap.parse_args()
     board = get_board(args.board)
+    for workload in args.workload:
+        measure(board, workload, args)
+
+
+def measure(board, workload: str, args) -> None:
+    sources, defines = WORKLOADS[workload]
     with tempfile.TemporaryDirectory() as tmp:
-        path = build([RUNTIME_C / "examples" / "matmul_bench.c"], board, Path(tmp) / "bench.elf",
-                     defines=[f"BENCH_PASSES={args.passes}"], opt=args.opt)
+        path = build([RUNTIME_C / "examples" / "matmul_bench.c", *sources], board, Path(tmp) / "bench.elf",
+                     defines=[f"BENCH_PASSES={args.passes}", f"MCUSIM_DSP={int(board.core.dsp)}", *defines],
+                     opt=args.opt)
         elf = ElfImage(path)
     # Alternate the two so that a noisy neighbour slows both alike; keep the best of each.
     raw_times, full_times = [], []
@@ -76,8 +95,8 @@ def main() -> None:
     raw, full = min(raw_times), min(full_times)
     n = result.instructions
     blocks = sum(b.hits for b in result_blocks)
-    print(f"workload      matmul_bench.c -O{args.opt} x{args.passes} passes on {board.name} ({board.core.name}), "
-          f"{n:,} instructions in {blocks:,} blocks ({n / blocks:.1f} per block)")
+    print(f"workload      {workload}: matmul_bench.c -O{args.opt} x{args.passes} passes on {board.name} "
+          f"({board.core.name}), {n:,} instructions in {blocks:,} blocks ({n / blocks:.1f} per block)")
     print(f"raw Unicorn   {raw:7.3f} s  {n / raw / 1e6:7.1f} MIPS")
     print(f"mcusim        {full:7.3f} s  {n / full / 1e6:7.1f} MIPS  (native block counter, budget, SRAM "
           f"measurement: stack {result.sram.stack_peak} B, heap {result.sram.heap_peak} B)")

@@ -84,7 +84,7 @@ class _CounterState(ctypes.Structure):
     _fields_ = [
         ("instructions", ctypes.c_uint64), ("cycles", ctypes.c_uint64), ("budget", ctypes.c_uint64),
         ("exhausted", ctypes.c_uint32), ("last_block", ctypes.c_uint32), ("miss_failed", ctypes.c_uint32),
-        ("capacity", ctypes.c_uint32), ("used", ctypes.c_uint32), ("prev", ctypes.c_int32),
+        ("capacity", ctypes.c_uint32), ("used", ctypes.c_uint32), ("prev", ctypes.POINTER(_Block)),
         ("table", ctypes.POINTER(_Block)), ("miss", _MISS), ("stop", _STOP),
     ]
 
@@ -114,7 +114,6 @@ class NativeCounter:
         self.error: BaseException | None = None
         self._state = _CounterState()
         self._state.budget = budget
-        self._state.prev = -1
         self._miss = _MISS(self._on_miss)  # keep the ctypes thunk alive as long as the hook
         self._state.miss = self._miss
         self._state.stop = ctypes.cast(uclib.uc_emu_stop, _STOP)
@@ -150,7 +149,7 @@ class NativeCounter:
 
     def new_start(self) -> None:
         """Emulation restarts elsewhere: the next block settles no branch exit."""
-        self._state.prev = -1
+        self._state.prev = None
 
     def blocks(self) -> list[BlockStats]:
         s = self._state

@@ -48,21 +48,17 @@ typedef struct {
     uint32_t miss_failed;  /* set if `miss` or an allocation failed; emulation is stopped */
     uint32_t capacity;     /* power of two */
     uint32_t used;
-    int32_t prev;          /* table index of the block entered last, -1 after a reset */
+    mcusim_block *prev;    /* the block entered last; NULL after a reset */
     mcusim_block *table;
     mcusim_miss_fn miss;
     mcusim_stop_fn stop;
 } mcusim_counter;
 
-static uint32_t slot_of(uint32_t addr, uint32_t size, uint32_t mask)
-{
-    uint32_t h = (addr >> 1) * 2654435761u ^ size * 40503u;
-    return h & mask;
-}
-
+/* Linear probing from the halfword address: blocks lie in a few kilobytes of code, so the plain
+ * address spreads them well, and it costs no multiply on the hot path. */
 static uint32_t probe(const mcusim_block *table, uint32_t mask, uint32_t addr, uint32_t size)
 {
-    uint32_t i = slot_of(addr, size, mask);
+    uint32_t i = (addr >> 1) & mask;
     while (table[i].size != 0 && (table[i].addr != addr || table[i].size != size)) {
         i = (i + 1) & mask;
     }
@@ -76,13 +72,13 @@ static int grow(mcusim_counter *c)
     if (table == NULL) {
         return -1;
     }
-    int32_t prev = -1;
+    mcusim_block *prev = NULL;
     for (uint32_t i = 0; i < c->capacity; i++) {
         if (c->table[i].size != 0) {
             uint32_t j = probe(table, capacity - 1, c->table[i].addr, c->table[i].size);
             table[j] = c->table[i];
-            if ((int32_t)i == c->prev) {
-                prev = (int32_t)j;
+            if (&c->table[i] == c->prev) {
+                prev = &table[j];
             }
         }
     }
@@ -120,8 +116,8 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
     mcusim_counter *c = user_data;
     uint32_t addr = (uint32_t)address;
     uint32_t extra = 0;
-    if (c->prev >= 0) {
-        mcusim_block *p = &c->table[c->prev];
+    mcusim_block *p = c->prev;
+    if (p != NULL) {
         uint32_t taken = addr != p->addr + p->size;
         uint32_t hit = (p->counter >> 1) & (!taken | (addr == p->last_target));
         extra = p->exit[taken << 1 | hit];
@@ -134,12 +130,12 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
         b = insert(c, uc, addr, size);
         if (b == NULL) {
             c->miss_failed = 1;
-            c->prev = -1;
+            c->prev = NULL;
             c->stop(uc);
             return;
         }
     }
-    c->prev = (int32_t)(b - c->table);
+    c->prev = b;
     c->last_block = addr;
     b->hits++;
     /* One update of each total per block: a narrow store followed by the wide (vectorized) load
@@ -157,5 +153,5 @@ void mcusim_counter_free(mcusim_counter *c)
     free(c->table);
     c->table = NULL;
     c->capacity = c->used = 0;
-    c->prev = -1;
+    c->prev = NULL;
 }
