@@ -33,6 +33,7 @@ from .ops.patch_embed import PatchEmbedParams
 from .patching import PatchError, patch_based, stages
 from .planner import (Buffer, Plan, activation_buffers, greedy_by_size, greedy_search, head_tail, lower_bound,
                       sources)
+from .sparse import choose as sparse_filter
 
 MAGIC, VERSION = 0x4753434D, 1
 HEADER_WORDS = 5
@@ -77,6 +78,10 @@ class MemoryOptions:
         tensor patch_stage run on patches x patches spatial patches. patches -1 or patch_stage None:
         chosen by planning every choice (2 to 4 patches, every stage end) and keeping the smallest
         arena, or the plain schedule if none is smaller. 0: off.
+    sparse_weights: TinyFormer's adaptive sparse storage (models/sparse.py), on unless "dense-weights"
+        is given: a fully connected, conv or depthwise layer whose filter is smaller block run-length
+        encoded (at its best block size) is stored so and runs the sparse kernel on the stream. A layer
+        that runs in place or as a patch embedding keeps its dense filter.
     """
 
     token_overwrite: bool = False
@@ -85,9 +90,10 @@ class MemoryOptions:
     planner: str = "greedy_search"
     patches: int = 0
     patch_stage: str | None = None
+    sparse_weights: bool = True
 
     NAMES = ("token-overwrite", "inplace-depthwise", "patch-embed[=HxW]", "patch-based[=N[@TENSOR]]", "head-tail",
-             "greedy-by-size")
+             "greedy-by-size", "dense-weights")
 
     @classmethod
     def parse(cls, text: str) -> "MemoryOptions":
@@ -104,6 +110,8 @@ class MemoryOptions:
                 options = dataclasses.replace(options, token_overwrite=True)
             elif name == "inplace-depthwise" and not value:
                 options = dataclasses.replace(options, inplace_depthwise=True)
+            elif name == "dense-weights" and not value:
+                options = dataclasses.replace(options, sparse_weights=False)
             elif name in ("head-tail", "greedy-by-size") and not value:
                 options = dataclasses.replace(options, planner=name.replace("-", "_"))
             elif name == "patch-based":
@@ -132,6 +140,8 @@ class MemoryOptions:
         if self.patches:
             count = "" if self.patches < 0 else f"={self.patches}"
             parts.append(f"patch-based{count}{'@' + self.patch_stage if self.patch_stage else ''}")
+        if not self.sparse_weights:
+            parts.append("dense-weights")
         return ",".join(parts) or "none"
 
 
@@ -217,24 +227,25 @@ def lower_op(graph: Graph, op: Op, options: MemoryOptions, in_place: bool = Fals
     bias = _data(t[op.inputs[2]]) if len(op.inputs) == 3 else None
     if kind == "reshape":
         return ()
-    if kind == "fully_connected":
+    if kind in ("fully_connected", "conv2d", "depthwise_conv2d"):
         w = t[op.inputs[1]]
-        (channels, depth), rows = w.shape, size // w.shape[1]
-        kernel = "fully_connected_inplace" if in_place else "fully_connected"
-        return (Call(kernel, (_i32(p.c_params()), _quant(p), _dims((rows, 1, 1, depth)), ix,
-                              _dims((channels, 1, 1, depth)), _data(w), bias, _dims((rows, 1, 1, channels)), iy)),)
-    if kind in ("conv2d", "depthwise_conv2d"):
-        w = t[op.inputs[1]]
+        weights, words = _data(w), p.c_params()
         sub = _patch_sub(op, w.shape[1:3], options.patch_embed) if kind == "conv2d" else None
+        sparse = sparse_filter(kind, w.data) if options.sparse_weights and not in_place and sub is None else None
         if in_place:
-            kind, words = "depthwise_conv2d_inplace", p.c_params()
+            kind = f"{kind}_inplace"
         elif sub is not None:
             kind, words = "patch_embed", PatchEmbedParams(p.input_offset, p.output_offset, p.multiplier, p.shift,
                                                           p.act_min, p.act_max).c_params(sub)
+        elif sparse is not None:
+            kind, words, weights = f"sparse_{kind}", [*words, sparse.block, sparse.blocks], Const(sparse.stream)
+        if op.kind == "fully_connected":
+            (channels, depth), rows = w.shape, size // w.shape[1]
+            dims = ((rows, 1, 1, depth), (channels, 1, 1, depth), (rows, 1, 1, channels))
         else:
-            words = p.c_params()
-        return (Call(kind, (_i32(words), _quant(p), _dims(x.shape), ix, _dims(w.shape), _data(w), bias,
-                            _dims(y.shape), iy)),)
+            dims = (x.shape, w.shape, y.shape)
+        return (Call(kind, (_i32(words), _quant(p), _dims(dims[0]), ix, _dims(dims[1]), weights, bias,
+                            _dims(dims[2]), iy)),)
     if kind == "layer_norm":
         channels = x.shape[-1]
         rows = (size // channels, 1, 1, channels)

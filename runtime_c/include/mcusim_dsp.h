@@ -19,6 +19,14 @@ static inline uint32_t mcusim_read_u32(const int8_t *p)
     return v;
 }
 
+/* Read 2 bytes from any alignment. */
+static inline uint32_t mcusim_read_u16(const int8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
 /* Write 4 bytes to any alignment. */
 static inline void mcusim_write_u32(void *p, uint32_t v)
 {

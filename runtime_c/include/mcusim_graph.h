@@ -61,7 +61,10 @@
     X(20, add, BINARY)                   \
     X(21, mul, BINARY)                   \
     X(22, batch_matmul, BINARY)          \
-    X(23, depthwise_conv2d_inplace, WEIGHTED)
+    X(23, depthwise_conv2d_inplace, WEIGHTED) \
+    X(24, sparse_fully_connected, WEIGHTED) \
+    X(25, sparse_conv2d, WEIGHTED)        \
+    X(26, sparse_depthwise_conv2d, WEIGHTED)
 
 #define MCUSIM_GRAPH_BAD_BLOB (-2)   /* wrong magic or version, or a step outside the blob */
 #define MCUSIM_GRAPH_BAD_KERNEL (-3) /* a kernel id this firmware does not know */

@@ -286,6 +286,70 @@ mcusim_status mcusim_depthwise_conv2d_inplace_s8(const mcusim_dw_conv_params *pa
                                                  const mcusim_dims *output_dims, int8_t *output);
 
 /*
+ * Sparse weights: block run-length encoding (TinyFormer's SparseEngine; models/sparse.py). The filter
+ * is R rows (output channels) of K values cut into K / block blocks; the stream keeps the blocks that
+ * hold a non-zero value, row-major, each as one uint8 gap (all-zero blocks skipped since the previous
+ * stored block, counted across row ends) and then its `block` int8 values. A gap over 255 is bridged
+ * by stored zero blocks with gap 255. The kernels compute on the stream itself (nothing is decoded into
+ * SRAM) and equal the dense kernels on the decoded filter, bit for bit. The stream is checked before
+ * any output is written: stored blocks must end inside the R * K / block positions.
+ */
+#define MCUSIM_SPARSE_MAX_BLOCK 16
+typedef struct {
+    int32_t block;  /* values per block: [1, MCUSIM_SPARSE_MAX_BLOCK], dividing the row length K */
+    int32_t blocks; /* stored blocks in the stream (padding blocks included): >= 0 */
+} mcusim_sparse_weights;
+
+typedef struct {
+    mcusim_fc_params fc;
+    mcusim_sparse_weights sparse;
+} mcusim_sparse_fc_params;
+
+typedef struct {
+    mcusim_conv_params conv;
+    mcusim_sparse_weights sparse;
+} mcusim_sparse_conv_params;
+
+typedef struct {
+    mcusim_dw_conv_params dw;
+    mcusim_sparse_weights sparse;
+} mcusim_sparse_dw_conv_params;
+
+/*
+ * fully_connected on a sparse filter: rows = O, K = the input depth. Dims, ranges and result as for
+ * fully_connected_s8; filter_dims give the dense [O, K] shape, `filter` is the stream.
+ */
+mcusim_status mcusim_sparse_fully_connected_s8(const mcusim_sparse_fc_params *params,
+                                               const mcusim_per_channel_quant *quant, const mcusim_dims *input_dims,
+                                               const int8_t *input, const mcusim_dims *filter_dims,
+                                               const int8_t *filter, const int32_t *bias,
+                                               const mcusim_dims *output_dims, int8_t *output);
+
+/*
+ * conv2d on a sparse filter: rows = O, K = KH * KW * C in (ky, kx, c) order (TinyFormer's blocks run
+ * along input channels). Each output pixel gathers its window into a stack column of KH * KW * C bytes
+ * (taps outside the input hold -input_offset, adding nothing), then walks the stream once.
+ * KH * KW * C <= MCUSIM_SPARSE_MAX_COLUMN; dims, ranges and result as for conv2d_s8.
+ */
+#define MCUSIM_SPARSE_MAX_COLUMN 4096
+mcusim_status mcusim_sparse_conv2d_s8(const mcusim_sparse_conv_params *params, const mcusim_per_channel_quant *quant,
+                                      const mcusim_dims *input_dims, const int8_t *input,
+                                      const mcusim_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                                      const mcusim_dims *output_dims, int8_t *output);
+
+/*
+ * depthwise_conv2d on a sparse filter: rows = C * M output channels, K = KH * KW in (ky, kx) order
+ * (TinyFormer's blocks of 3 run along a 3-wide kernel's rows). Each output pixel gathers its window
+ * channel by channel into a stack column of C * KH * KW bytes, then walks the stream once.
+ * C * KH * KW <= MCUSIM_SPARSE_MAX_COLUMN; dims, ranges and result as for depthwise_conv2d_s8.
+ */
+mcusim_status mcusim_sparse_depthwise_conv2d_s8(const mcusim_sparse_dw_conv_params *params,
+                                                const mcusim_per_channel_quant *quant, const mcusim_dims *input_dims,
+                                                const int8_t *input, const mcusim_dims *filter_dims,
+                                                const int8_t *filter, const int32_t *bias,
+                                                const mcusim_dims *output_dims, int8_t *output);
+
+/*
  * Pooling over the window of output pixel (y, x): rows y*sh - ph .. + filter_h - 1, columns alike,
  * only the taps inside the input (padding is ignored, never averaged in).
  * avg: sum / count rounded half away from zero (count = taps inside), then clamp to the activation

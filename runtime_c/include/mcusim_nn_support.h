@@ -62,6 +62,106 @@ static inline int mcusim_fc_args_ok(const mcusim_fc_params *params, const mcusim
            params->act_min <= params->act_max;
 }
 
+/* The stream is well formed for `positions` blocks (R * K / block): the block size is legal and the
+ * stored blocks end inside the filter (models/sparse.py). */
+static inline int mcusim_sparse_ok(const mcusim_sparse_weights *s, const int8_t *stream, int32_t row_length,
+                                   int32_t rows)
+{
+    if (s->block < 1 || s->block > MCUSIM_SPARSE_MAX_BLOCK || s->blocks < 0 || row_length % s->block != 0) {
+        return 0;
+    }
+    const int32_t positions = row_length / s->block * rows;
+    int32_t end = 0; /* positions taken so far; at most blocks * 256 before it is refused */
+    for (int32_t i = 0; i < s->blocks; i++) {
+        end += 1 + (uint8_t)stream[i * (s->block + 1)];
+        if (end > positions) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* One block's dot product: mcusim_dot_s8, and on the DSP path a pair of values as one SMLAD (the
+ * halfword b0 | b1 << 8 as h | h << 8 holds b0 and b1 in bytes 0 and 2, where SXTB16 takes them). */
+__attribute__((always_inline)) static inline int32_t mcusim_block_dot(const int8_t *x, const int8_t *w,
+                                                                      const int32_t block, int32_t input_offset,
+                                                                      int32_t acc)
+{
+#if MCUSIM_DSP
+    if (block == 2) {
+        const uint32_t offset2 = ((uint32_t)input_offset << 16) | ((uint32_t)input_offset & 0xFFFFu);
+        const uint32_t xs = mcusim_read_u16(x), ws = mcusim_read_u16(w);
+        return mcusim_smlad(mcusim_sadd16(mcusim_sxtb16(xs | xs << 8), offset2), mcusim_sxtb16(ws | ws << 8), acc);
+    }
+#endif
+    return mcusim_dot_s8(x, w, block, input_offset, acc);
+}
+
+/* The output stage of a finished row. */
+static inline void mcusim_sparse_output(int8_t *out, int32_t acc, const mcusim_per_channel_quant *quant,
+                                                          int32_t o, int32_t output_offset, int32_t act_min,
+                                                          int32_t act_max)
+{
+    out[o] = mcusim_output_s8(acc, quant, o, output_offset, act_min, act_max);
+}
+
+/* mcusim_sparse_rows for one block size: inlined where `block` is a constant, so that a block's dot
+ * product unrolls. */
+__attribute__((always_inline)) static inline void mcusim_sparse_walk(
+    const int8_t *stream, int32_t blocks, const int32_t block, int32_t row_length, int32_t rows, const int8_t *x,
+    int32_t x_step, int32_t x_every, int32_t input_offset, const int32_t *bias, const mcusim_per_channel_quant *quant,
+    int32_t output_offset, int32_t act_min, int32_t act_max, int8_t *out)
+{
+    const int32_t row_blocks = row_length / block;
+    int32_t o = 0, position = -1, served = 0;
+    int32_t acc = bias ? bias[0] : 0;
+    for (int32_t i = 0; i < blocks; i++, stream += block + 1) {
+        position += 1 + (uint8_t)stream[0];
+        while (position >= row_blocks) { /* the block lies in a later row: finish this one */
+            mcusim_sparse_output(out, acc, quant, o, output_offset, act_min, act_max);
+            position -= row_blocks;
+            o++;
+            acc = bias ? bias[o] : 0;
+            if (++served == x_every) {
+                served = 0;
+                x += x_step;
+            }
+        }
+        acc = mcusim_block_dot(x + position * block, stream + 1, block, input_offset, acc);
+    }
+    for (;;) {
+        mcusim_sparse_output(out, acc, quant, o, output_offset, act_min, act_max);
+        if (++o == rows) {
+            break;
+        }
+        acc = bias ? bias[o] : 0;
+    }
+}
+
+/*
+ * All `rows` outputs of one column from a sparse filter. Row o's K values are read from
+ * x + (o / x_every) * x_step (depthwise: each input channel's window serves x_every = M rows; fully
+ * connected and conv: x_step 0). The stream is walked once: a block's gap moves the position on,
+ * finishing every row it passes, and its values are one dot product with the column (mcusim_dot_s8:
+ * SMLAD under MCUSIM_DSP). Rows the stream never reaches hold their bias alone. Block sizes 2 and 4
+ * (the pruning geometries along channels) have walks of their own; others share a generic one.
+ */
+static inline void mcusim_sparse_rows(const mcusim_sparse_weights *s, const int8_t *stream, int32_t row_length,
+                                      int32_t rows, const int8_t *x, int32_t x_step, int32_t x_every,
+                                      int32_t input_offset, const int32_t *bias, const mcusim_per_channel_quant *quant,
+                                      int32_t output_offset, int32_t act_min, int32_t act_max, int8_t *out)
+{
+#define MCUSIM_SPARSE_WALK(block)                                                                                 \
+    mcusim_sparse_walk(stream, s->blocks, block, row_length, rows, x, x_step, x_every, input_offset, bias, quant, \
+                       output_offset, act_min, act_max, out)
+    switch (s->block) {
+    case 2: MCUSIM_SPARSE_WALK(2); break;
+    case 4: MCUSIM_SPARSE_WALK(4); break;
+    default: MCUSIM_SPARSE_WALK(s->block); break;
+    }
+#undef MCUSIM_SPARSE_WALK
+}
+
 static inline int32_t mcusim_dims_count(const mcusim_dims *d)
 {
     return d->n * d->h * d->w * d->c;

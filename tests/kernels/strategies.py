@@ -81,3 +81,19 @@ def assert_in_place_safe(c_function, kernels, case, reference) -> None:
     np.testing.assert_array_equal(c_function(kernels, *case, in_place=True, accesses=accesses), reference(*case))
     assert any(a.kind == "write" for a in accesses)
     assert reads_after_writes(accesses) == []
+
+
+@st.composite
+def sparse_filters(draw, kind: str, weights: np.ndarray):
+    """`weights` pruned into blocks and encoded (models/sparse.py): a block size dividing the rows, a
+    share of zero blocks from none to all, in runs long enough for gaps beyond 255 where the filter
+    is large. Returns the SparseWeights."""
+    from mcusim.models.sparse import encode, filter_rows
+
+    matrix = filter_rows(kind, weights).copy()
+    block = draw(st.sampled_from([b for b in (1, 2, 3, 4) if matrix.shape[1] % b == 0]))
+    grid = matrix.reshape(-1, block)
+    density = draw(st.sampled_from([0.0, 0.05, 0.3, 0.7, 1.0]))
+    keep = np.random.default_rng(draw(st.integers(0, 2**32 - 1))).random(len(grid)) < density
+    grid[~keep] = 0
+    return encode(matrix, block)

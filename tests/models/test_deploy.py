@@ -17,6 +17,7 @@ from mcusim.models.export import untrained_graph
 from mcusim.models.graph import Graph
 from mcusim.models.interpreter import run
 from mcusim.models.runner import BoardRunner
+from mcusim.models.sparse import prune_graph
 from mcusim.models.tflite_import import import_tflite
 from mcusim.toolchain import RUNTIME_C
 from tests.models.tflite_models import MODELS
@@ -198,3 +199,26 @@ def test_export_c_builds_with_make_and_computes_the_same(tmp_path, capsys):
     np.testing.assert_array_equal(np.array(lines[graph.outputs[0]].split(), np.int8), expected.reshape(-1))
     _, m = BoardRunner(deploy(graph, ALL), get_board("stm32f427")).run([x])
     assert int(lines["cycles"]) == pytest.approx(m.cycles, rel=0.02)
+
+
+def test_sparse_weights_are_stored_only_where_smaller(zoo_graphs):
+    """Dense filters stay dense; block-pruned ones run the sparse kernels from a smaller blob, and
+    dense-weights turns that off."""
+    graph = zoo_graphs["tinyformer-fmnist"]
+    dense = deploy(graph)
+    assert not any(kernel.startswith("sparse_") for kernel in _kernels(dense))
+    pruned = prune_graph(graph, 0.7)
+    sparse = deploy(pruned)
+    assert {"sparse_fully_connected", "sparse_conv2d", "sparse_depthwise_conv2d"} <= _kernels(sparse)
+    assert len(sparse.blob) < 0.6 * len(dense.blob)
+    assert not any(k.startswith("sparse_") for k in _kernels(deploy(pruned, MemoryOptions.parse("dense-weights"))))
+    assert str(MemoryOptions.parse("dense-weights,token-overwrite")) == "token-overwrite,dense-weights"
+
+
+@toolchain
+@pytest.mark.parametrize("board, dsp", [("stm32f427", False), ("stm32f427", True), ("stm32f746", True)])
+@pytest.mark.parametrize("name", ["tinyformer-fmnist", "cnn-fmnist", "vit-fmnist-lowrank"])
+def test_block_pruned_models_run_bit_exact_on_the_sparse_kernels(zoo_graphs, name, board, dsp):
+    runner, m = _run_and_compare(prune_graph(zoo_graphs[name], 0.7, block=2), MemoryOptions(), board, dsp=dsp)
+    assert any(kernel.startswith("sparse_") for kernel in _kernels(runner.deployment))
+    assert m.arena_peak == runner.deployment.plan.arena_size

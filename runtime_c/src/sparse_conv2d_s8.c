@@ -1,0 +1,54 @@
+/*
+ * mcusim_sparse_conv2d_s8: conv2d on a block run-length encoded filter, computed on the stream.
+ * Contract and legal ranges: runtime_c/include/mcusim_nn.h. Reference: models/ops/sparse_conv2d.py
+ * (conv2d on the decoded filter).
+ *
+ * Algorithm: per output pixel, the window is gathered into a stack column of KH * KW * C bytes in the
+ * filter's (ky, kx, c) order, taps outside the input filled with -input_offset so that they add
+ * nothing (the dense kernel skips them: the same sums); then one walk of the stream computes all O
+ * outputs (mcusim_sparse_rows).
+ */
+#include "mcusim_nn_support.h"
+
+mcusim_status mcusim_sparse_conv2d_s8(const mcusim_sparse_conv_params *params, const mcusim_per_channel_quant *quant,
+                                      const mcusim_dims *input_dims, const int8_t *input,
+                                      const mcusim_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                                      const mcusim_dims *output_dims, int8_t *output)
+{
+    const mcusim_conv_params *p = &params->conv;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, out_ch = filter_dims->n;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+    if (input_dims->n < 1 || in_h < 1 || in_w < 1 || ch < 1 || filter_dims->c != ch || k_h < 1 || k_w < 1 ||
+        out_ch < 1 || output_dims->n != input_dims->n || output_dims->c != out_ch || out_h < 1 || out_w < 1 ||
+        p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1 || p->pad_h < 0 ||
+        p->pad_w < 0 || p->act_min > p->act_max || k_h * k_w * ch > MCUSIM_SPARSE_MAX_COLUMN ||
+        !mcusim_sparse_ok(&params->sparse, filter, k_h * k_w * ch, out_ch)) {
+        return MCUSIM_ARG_ERROR;
+    }
+    int8_t column[k_h * k_w * ch];
+    const int8_t outside = (int8_t)-p->input_offset;
+    for (int32_t n = 0; n < input_dims->n; n++) {
+        const int8_t *image = input + n * in_h * in_w * ch;
+        for (int32_t oy = 0; oy < out_h; oy++) {
+            for (int32_t ox = 0; ox < out_w; ox++) {
+                int8_t *tap = column;
+                for (int32_t ky = 0; ky < k_h; ky++) {
+                    const int32_t y = oy * p->stride_h - p->pad_h + ky * p->dilation_h;
+                    for (int32_t kx = 0; kx < k_w; kx++, tap += ch) {
+                        const int32_t x = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
+                        if (y < 0 || y >= in_h || x < 0 || x >= in_w) {
+                            memset(tap, outside, (size_t)ch);
+                        } else {
+                            memcpy(tap, image + (y * in_w + x) * ch, (size_t)ch);
+                        }
+                    }
+                }
+                mcusim_sparse_rows(&params->sparse, filter, k_h * k_w * ch, out_ch, column, 0, 1, p->input_offset,
+                                   bias, quant, p->output_offset, p->act_min, p->act_max,
+                                   output + ((n * out_h + oy) * out_w + ox) * out_ch);
+            }
+        }
+    }
+    return MCUSIM_OK;
+}
