@@ -7,17 +7,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench soak graphs traces debian-packages venv clean
+.PHONY: demo test bench soak graphs pruned traces debian-packages venv clean
 
 demo: debian-packages venv
 	$(BIN)/mcusim demo -o build/demo
 
 # The shipped int8 graphs (models/checkpoints/*.graph): PTQ of the shipped checkpoints, as recorded in
 # each graph's metadata. Rerun after retraining a checkpoint, then `make traces`.
-SHIPPED_FMNIST := vit-fmnist vit-fmnist-lowrank tinyformer-fmnist cnn-fmnist
+SHIPPED_FMNIST := vit-fmnist vit-fmnist-lowrank tinyformer-fmnist tinyformer-fmnist-sparse cnn-fmnist
 graphs: venv
 	for m in $(SHIPPED_FMNIST); do $(BIN)/mcusim export --model $$m --dataset fashion-mnist -o models/checkpoints/$$m.graph || exit 1; done
 	$(BIN)/mcusim export --model vit-digits --dataset digits -o models/checkpoints/vit-digits.graph
+
+# The shipped block-pruned TinyFormer (its checkpoint's metadata records this command); then `make graphs`.
+pruned: venv
+	$(BIN)/mcusim prune --model tinyformer-fmnist --dataset fashion-mnist --sparsity 0.7 --block-size 4 \
+		--schedule agp --epochs 4 -o models/checkpoints/tinyformer-fmnist-sparse.npz
 
 # The golden per-op traces of the shipped graphs on every board (traces/), after an intended change.
 traces: debian-packages venv

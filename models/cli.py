@@ -8,6 +8,8 @@
     mcusim models [--json]
     mcusim train --model NAME --dataset DS [--epochs E] -o CKPT [--resume]
     mcusim export --model NAME [--checkpoint CKPT] --dataset DS -o GRAPH
+    mcusim prune --model NAME [--checkpoint CKPT] --dataset DS --sparsity S [--block-size 2|4]
+                 [--schedule oneshot|agp] [--epochs E] [--layer NAME=S[:B] ...] [--lr LR] -o CKPT
     mcusim eval GRAPH --dataset DS [--limit N] [--board B] [--json]
 
 Board options (infer, check, eval): --memory-opts, --no-dsp, --trace T.json (Perfetto).
@@ -23,6 +25,7 @@ import shlex
 import sys
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +34,9 @@ from mcusim.errors import EX_DATAERR, EX_SOFTWARE, McusimError, UsageError
 from .graph import Graph, Tensor
 from .interpreter import run
 from .ops.quantize import dequantize_s8, quantize_s8
+
+if TYPE_CHECKING:
+    from .prune import LayerPruning
 
 
 class InputError(McusimError):
@@ -188,6 +194,7 @@ def cmd_import(args) -> int:
 
 def cmd_models(args) -> int:
     from . import zoo
+    from .prune import checkpoint_sparsity
 
     rows = []
     for name in zoo.names():
@@ -195,7 +202,8 @@ def cmd_models(args) -> int:
         rows.append({"name": name, "family": entry.config.family, "dataset": entry.dataset,
                      "params": _parameter_count(entry),
                      "checkpoint": str(entry.checkpoint) if entry.checkpoint else None,
-                     "graph": str(entry.graph) if entry.graph else None, "sparsity": 0,
+                     "graph": str(entry.graph) if entry.graph else None,
+                     "sparsity": checkpoint_sparsity(entry.checkpoint) if entry.checkpoint else 0.0,
                      "description": entry.description})
     if args.json:
         print(json.dumps(rows))
@@ -239,7 +247,7 @@ def cmd_export(args) -> int:
     if checkpoint is None:
         raise UsageError(f"{args.model} has no shipped checkpoint; train one (mcusim train) and pass --checkpoint")
     model, meta = load_checkpoint(checkpoint)
-    if meta["model"] != args.model:
+    if meta["model"] not in (args.model, entry.pruned_from):
         raise UsageError(f"{checkpoint} holds {meta['model']}, not {args.model}")
     x, _ = datasets.load(args.dataset, "train")
     pick = np.random.default_rng(0).permutation(len(x))[:args.calibration_samples]
@@ -259,6 +267,45 @@ def cmd_export(args) -> int:
     print(f"{args.output}: {args.model}, {len(graph.ops)} ops, {weights:,} bytes of constants, calibrated on "
           f"{len(pick)} {args.dataset} training images")
     return 0
+
+
+def cmd_prune(args) -> int:
+    from . import zoo
+    from .nn import build
+    from .prune import PruneOptions, prune, prunable_layers, pruning_config
+
+    model = build(zoo.get(args.model).config)
+    overrides = dict(_layer_override(text, args.block_size) for text in args.layer or [])
+    try:
+        config = pruning_config(model, args.sparsity, args.block_size, overrides)
+        options = PruneOptions(schedule=args.schedule, epochs=args.epochs, lr=args.lr)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    meta = prune(args.model, args.dataset, args.output, config, args.checkpoint, options,
+                 command=shlex.join(["mcusim", *sys.argv[1:]]))
+    layers, record = prunable_layers(model), meta["pruning"]
+    print(f"{'layer':40} {'shape':>14} {'block':>6} {'sparsity':>9}")
+    for name, measured in record["layers"].items():
+        shape = "x".join(map(str, layers[name].shape))
+        block = measured["block"] if measured["block"] is not None else "dense"
+        print(f"{name:40} {shape:>14} {block!s:>6} {measured['sparsity']:>9.1%}")
+    print(f"{args.output}: {args.model} pruned ({args.schedule}, {args.epochs} epochs of fine-tuning), float test "
+          f"accuracy {record['accuracy']:.4f} (before pruning {record['source_accuracy']:.4f})")
+    return 0
+
+
+def _layer_override(text: str, block: int) -> tuple[str, LayerPruning]:
+    """--layer NAME=S[:B] -> (NAME, LayerPruning(S, B)); B defaults to --block-size."""
+    from .prune import LayerPruning
+
+    name, _, value = text.rpartition("=")
+    sparsity, _, layer_block = value.partition(":")
+    try:
+        if not name:
+            raise ValueError("expected NAME=SPARSITY[:BLOCK]")
+        return name, LayerPruning(float(sparsity), int(layer_block) if layer_block else block)
+    except ValueError as e:
+        raise UsageError(f"--layer {text}: {e}") from None
 
 
 SHIPPED = "shipped"
@@ -385,6 +432,16 @@ def _positive(text: str) -> int:
 _positive.__name__ = "positive integer"  # argparse names the type in its error
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+_non_negative.__name__ = "non-negative integer"
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("models", help="the registered model configs and their shipped checkpoints")
     p.add_argument("--json", action="store_true")
@@ -410,6 +467,24 @@ def register(subparsers) -> None:
                    help="torch.ao observer of the activations (default: histogram)")
     p.add_argument("-o", "--output", required=True, metavar="GRAPH")
     p.set_defaults(func=cmd_export)
+
+    p = subparsers.add_parser("prune", help="block-prune a trained model (TinyFormer style) and fine-tune it")
+    p.add_argument("--model", required=True, metavar="NAME")
+    p.add_argument("--checkpoint", metavar="CKPT", help="default: the model's shipped checkpoint")
+    p.add_argument("--dataset", required=True, metavar="DS", help="fine-tuning and test images")
+    p.add_argument("--sparsity", required=True, type=float, metavar="S",
+                   help="fraction of each layer's blocks zeroed, in [0, 1)")
+    p.add_argument("--block-size", type=int, choices=[2, 4], default=4,
+                   help="values per block along the inputs (depthwise convs: a kernel row); default: %(default)s")
+    p.add_argument("--schedule", choices=["oneshot", "agp"], default="agp",
+                   help="prune at once, or gradually (AGP) over the first 2/3 of fine-tuning; default: %(default)s")
+    p.add_argument("--epochs", type=_non_negative, default=2, metavar="E",
+                   help="fine-tuning epochs (0: prune only); default: %(default)s")
+    p.add_argument("--layer", action="append", metavar="NAME=S[:B]",
+                   help="a layer's own sparsity (and block size); NAME is its weight, e.g. head.weight")
+    p.add_argument("--lr", type=float, default=2e-4, help="AdamW's peak learning rate; default: %(default)s")
+    p.add_argument("-o", "--output", required=True, metavar="CKPT")
+    p.set_defaults(func=cmd_prune)
 
     p = subparsers.add_parser("eval", help="accuracy of a graph on a dataset's test split (reference, or --board)")
     p.add_argument("graph", metavar="GRAPH")

@@ -17,6 +17,7 @@ import json
 import math
 import os
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -119,36 +120,51 @@ def train(name: str, dataset: str, out: str | Path, options: TrainOptions = Trai
     x_train, x_test = images(entry, x_train), images(entry, x_test)
     y_train, y_test = torch.from_numpy(y_train), torch.from_numpy(y_test)
     steps = math.ceil(len(x_train) / options.batch_size)
-    flip = dataset == "fashion-mnist"  # clothes mirror; digits do not
     for epoch in range(meta["epoch"], options.epochs):
-        generator = torch.Generator().manual_seed(options.seed * 1000 + epoch)
-        order = torch.randperm(len(x_train), generator=generator)
-        model.train()
-        total_loss, correct = 0.0, 0
-        bar = tqdm(range(steps), desc=f"{name} epoch {epoch + 1}/{options.epochs}", disable=not progress,
-                   unit="batch", leave=False)
-        for step in bar:
-            index = order[step * options.batch_size:(step + 1) * options.batch_size]
-            x, y = augment(x_train[index], generator, flip), y_train[index]
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(options, epoch * steps + step, steps)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=options.label_smoothing)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total_loss += loss.item() * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-        record = {"epoch": epoch + 1, "loss": total_loss / len(x_train), "train_accuracy": correct / len(x_train),
-                  "test_accuracy": accuracy(model, x_test, y_test)}
+        record = train_epoch(model, optimizer, x_train, y_train, x_test, y_test, epoch, options,
+                             lambda step: learning_rate(options, step, steps), flip=dataset == "fashion-mnist",
+                             desc=f"{name} epoch {epoch + 1}/{options.epochs}", progress=progress)
         meta["history"].append(record)
         meta["epoch"] = epoch + 1
-        if progress:
-            print(f"{name} epoch {epoch + 1}/{options.epochs}: loss {record['loss']:.4f}, train accuracy "
-                  f"{record['train_accuracy']:.4f}, test accuracy {record['test_accuracy']:.4f}", flush=True)
         save_checkpoint(out, model, meta, optimizer if epoch + 1 < options.epochs else None)
     return meta
+
+
+def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch.Tensor, y_train: torch.Tensor,
+                x_test: torch.Tensor, y_test: torch.Tensor, epoch: int, options, lr_at: Callable[[int], float], *,
+                flip: bool, desc: str, progress: bool, before_step: Callable[[int], None] | None = None,
+                after_step: Callable[[], None] | None = None) -> dict:
+    """One epoch over the training images in a seeded order, augmented (flip: mirrored too), at the
+    learning rate lr_at(global step) with `options`' batch size, seed and label smoothing; the hooks
+    run around each optimizer step (pruning masks). Returns and prints the epoch's record: loss,
+    train accuracy, test accuracy."""
+    steps = math.ceil(len(x_train) / options.batch_size)
+    generator = torch.Generator().manual_seed(options.seed * 1000 + epoch)
+    order = torch.randperm(len(x_train), generator=generator)
+    model.train()
+    total_loss, correct = 0.0, 0
+    for step in tqdm(range(steps), desc=desc, disable=not progress, unit="batch", leave=False):
+        if before_step is not None:
+            before_step(epoch * steps + step)
+        index = order[step * options.batch_size:(step + 1) * options.batch_size]
+        x, y = augment(x_train[index], generator, flip), y_train[index]
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(epoch * steps + step)
+        logits = model(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=options.label_smoothing)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if after_step is not None:
+            after_step()
+        total_loss += loss.item() * len(y)
+        correct += int((logits.argmax(1) == y).sum())
+    record = {"epoch": epoch + 1, "loss": total_loss / len(x_train), "train_accuracy": correct / len(x_train),
+              "test_accuracy": accuracy(model, x_test, y_test)}
+    if progress:
+        print(f"{desc}: loss {record['loss']:.4f}, train accuracy {record['train_accuracy']:.4f}, test accuracy "
+              f"{record['test_accuracy']:.4f}", flush=True)
+    return record
 
 
 def save_checkpoint(path: str | Path, model: Model, meta: dict, optimizer: torch.optim.Optimizer | None) -> None:

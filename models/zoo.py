@@ -106,10 +106,14 @@ def config_dict(cfg) -> dict:
 
 @dataclass(frozen=True)
 class ModelEntry:
+    """pruned_from: the registered model whose checkpoint this one's was pruned from (`mcusim prune`);
+    its checkpoint names that model."""
+
     name: str
     config: ViTConfig | ConvNetConfig
     dataset: str
     description: str
+    pruned_from: str | None = None
 
     @property
     def checkpoint(self) -> Path | None:
@@ -126,10 +130,10 @@ class ModelEntry:
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register(name: str, config, dataset: str, description: str) -> None:
+def register(name: str, config, dataset: str, description: str, pruned_from: str | None = None) -> None:
     if name in _REGISTRY:
         raise ValueError(f"model {name!r} is registered twice")
-    _REGISTRY[name] = ModelEntry(name, config, dataset, description)
+    _REGISTRY[name] = ModelEntry(name, config, dataset, description, pruned_from)
 
 
 def names() -> list[str]:
@@ -148,9 +152,12 @@ register("vit-fmnist", ViTConfig(), "fashion-mnist",
 register("vit-fmnist-lowrank", ViTConfig(patch=7, dim=96, depth=3, heads=4, qkv_dim=64, rank=32, pool="cls",
                                          activation="relu"), "fashion-mnist",
          "ViT, 7x7 patches (16 tokens + class token), dim 96, 3 blocks, ReLU MLP of rank 32")
-register("tinyformer-fmnist", ConvNetConfig("tinyformer", stem=16, blocks=(
-    Down(24), MBConv(32, 4, 2), MBConv(32, 4, 1), Transformer(96, dim=64, heads=2, depth=2)), pool="seqpool"),
-    "fashion-mnist", "TinyFormer: stem, Downsample, 2 MobileNetV2 blocks, a 2-layer transformer at 7x7, SeqPool")
+TINYFORMER = ConvNetConfig("tinyformer", stem=16, blocks=(
+    Down(24), MBConv(32, 4, 2), MBConv(32, 4, 1), Transformer(96, dim=64, heads=2, depth=2)), pool="seqpool")
+register("tinyformer-fmnist", TINYFORMER, "fashion-mnist",
+         "TinyFormer: stem, Downsample, 2 MobileNetV2 blocks, a 2-layer transformer at 7x7, SeqPool")
+register("tinyformer-fmnist-sparse", TINYFORMER, "fashion-mnist",
+         "tinyformer-fmnist block-pruned to 70 % (blocks of 4, AGP) and fine-tuned", pruned_from="tinyformer-fmnist")
 register("cnn-fmnist", ConvNetConfig("cnn", stem=16, blocks=(
     MBConv(24, 4, 2), MBConv(24, 4, 1), MBConv(40, 4, 2), MBConv(40, 4, 1), MBConv(64, 4, 1))), "fashion-mnist",
     "MobileNetV2-like CNN: stem, 5 inverted residual blocks, average pooling")

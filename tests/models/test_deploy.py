@@ -222,3 +222,11 @@ def test_block_pruned_models_run_bit_exact_on_the_sparse_kernels(zoo_graphs, nam
     runner, m = _run_and_compare(prune_graph(zoo_graphs[name], 0.7, block=2), MemoryOptions(), board, dsp=dsp)
     assert any(kernel.startswith("sparse_") for kernel in _kernels(runner.deployment))
     assert m.arena_peak == runner.deployment.plan.arena_size
+
+
+def test_the_shipped_pruned_tinyformer_is_stored_sparse():
+    """The shipped block-pruned TinyFormer deploys its pruned layers as streams: a far smaller blob."""
+    dense, pruned = (deploy(Graph.load(zoo.get(name).graph)) for name in ("tinyformer-fmnist",
+                                                                            "tinyformer-fmnist-sparse"))
+    assert {"sparse_fully_connected", "sparse_conv2d", "sparse_depthwise_conv2d"} <= _kernels(pruned)
+    assert len(pruned.blob) < 0.6 * len(dense.blob)
