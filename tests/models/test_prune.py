@@ -1,5 +1,8 @@
 """Block pruning: the block geometry of the masks (the deployment's contract), the magnitude
 criterion, the AGP schedule, fine-tuning at the mask, the pruned checkpoint and `mcusim prune`."""
+import shlex
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -132,17 +135,19 @@ def test_a_pruned_checkpoint_exports_with_int8_zero_blocks(tmp_path):
     assert zero.mean() == 0.5
 
 
-def test_cli_prunes_and_prints_the_table(tmp_path, capsys):
+def test_cli_prunes_and_prints_the_table(tmp_path, capsys, monkeypatch):
     out = str(tmp_path / "p.npz")
-    assert main(["prune", "--model", "vit-digits", "--dataset", "digits", "--sparsity", "0.5", "--epochs", "0",
-                 "--schedule", "oneshot", "--layer", "head.weight=0.2:2", "-o", out]) == 0
+    args = ["prune", "--model", "vit-digits", "--dataset", "digits", "--sparsity", "0.5", "--epochs", "0",
+            "--schedule", "oneshot", "--layer", "head.weight=0.2:2", "-o", out]
+    monkeypatch.setattr(sys, "argv", ["mcusim", *args])  # the command recorded in the checkpoint
+    assert main(args) == 0
     text = capsys.readouterr().out
     assert "blocks.1.fc2.full.weight" in text and "50.0%" in text and "float test accuracy" in text
     assert [line.split()[-2:] for line in text.splitlines() if line.startswith(("head.weight", "patch_embed"))] == \
         [["dense", "0.0%"], ["2", "20.0%"]]
     _, meta = load_checkpoint(out)
     assert meta["pruning"]["layers"]["head.weight"] == {"sparsity": 0.2, "block": 2}
-    assert meta["command"].startswith("mcusim ")
+    assert meta["command"] == shlex.join(["mcusim", *args])
 
 
 @pytest.mark.parametrize("extra, message", [
