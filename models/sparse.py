@@ -39,10 +39,6 @@ class SparseWeights:
     row_length: int   # values per row, a multiple of block
 
     @property
-    def dense_bytes(self) -> int:
-        return self.rows * self.row_length
-
-    @property
     def array(self) -> np.ndarray:
         """The stream as the int8 array a kernel call passes (at least one byte)."""
         return np.frombuffer(self.stream or b"\0", np.int8)
