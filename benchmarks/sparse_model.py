@@ -22,7 +22,7 @@ from mcusim.models.runner import BoardRunner
 from mcusim.models.sparse import SPARSE_KINDS, filter_rows, prune_graph
 
 
-def block_sparsity(graph: Graph) -> float:
+def zero_share(graph: Graph) -> float:
     """Share of zero weights over the fully connected, conv and depthwise filters."""
     filters = [filter_rows(op.kind, graph.tensors[op.inputs[1]].data) for op in graph.ops if op.kind in SPARSE_KINDS]
     return sum(int((f == 0).sum()) for f in filters) / sum(f.size for f in filters)
@@ -39,7 +39,7 @@ def main() -> None:
     x, y = datasets.load("fashion-mnist", "test")
     x, y = x[:args.limit], y[:args.limit]
     dense, sparse = (Graph.load(zoo.get(name).graph) for name in (args.dense, args.sparse))
-    sparsity = block_sparsity(sparse)
+    sparsity = zero_share(sparse)
     rows = [(args.dense, dense), (args.sparse, sparse),
             (f"{args.dense} pruned to {sparsity:.0%}, no fine-tuning", prune_graph(dense, sparsity))]
     print(f"{board.name} ({board.core.name}), {len(x):,} Fashion-MNIST test images")
@@ -52,7 +52,7 @@ def main() -> None:
         layers = [call.kernel for step in deployment.steps for call in step.calls]
         sparse_layers = sum(kernel.startswith("sparse_") for kernel in layers)
         weighted = sparse_layers + sum(kernel in SPARSE_KINDS for kernel in layers)
-        print(f"{label:48} {block_sparsity(graph):>6.1%} {f'{sparse_layers}/{weighted}':>13} "
+        print(f"{label:48} {zero_share(graph):>6.1%} {f'{sparse_layers}/{weighted}':>13} "
               f"{accuracy(graph, x, y):>8.2%} {m.latency_ms:>8.1f} {m.total_peak:>8,} {m.flash_total:>9,} "
               f"{m.blob:>10,}")
 

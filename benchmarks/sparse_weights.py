@@ -24,42 +24,43 @@ from mcusim.models.ops.fully_connected import FullyConnectedParams, fully_connec
 from mcusim.models.ops.sparse_conv2d import sparse_conv2d_c
 from mcusim.models.ops.sparse_depthwise_conv2d import sparse_depthwise_conv2d_c
 from mcusim.models.ops.sparse_fully_connected import sparse_fully_connected_c
-from mcusim.models.sparse import compression_ratio, encode, filter_from_rows, filter_rows, prune_rows
+from mcusim.models.sparse import compression_ratio, encode, filter_rows, prune_rows
 
 SPARSITIES = (0.5, 0.7, 0.9)
 BLOCKS = (2, 4)
 
 
 def layers(rng: np.random.Generator):
-    """(label, kind, input, filter shape, params) of ViT- and TinyFormer-sized layers."""
+    """(label, kind, filter shape, dense call, sparse call) of ViT- and TinyFormer-sized layers; a dense
+    call takes (kernels, filter), a sparse one (kernels, SparseWeights)."""
     def quant(n):
         return np.full(n, 1 << 30, np.int32), np.full(n, -8, np.int32)
 
-    def conv(h, c, o, k, cls=Conv2DParams, **extra):
-        (pad, out), = {padding("same", h, k, 1, 1)}
-        return rng.integers(-128, 128, (1, h, h, c), dtype=np.int8), cls(3, -2, *quant(o), out, out, (1, 1),
-                                                                          (pad, pad), **extra)
+    for label, tokens, depth, out in (("ViT MLP up", 65, 64, 128), ("ViT MLP down", 65, 128, 64)):
+        x, p = rng.integers(-128, 128, (tokens, depth), dtype=np.int8), FullyConnectedParams(3, -2, *quant(out))
+        yield (f"FC {tokens} x {depth} > {out} ({label})", "fully_connected", (out, depth),
+               lambda k, w, x=x, p=p: fully_connected_c(k, x, w, None, p),
+               lambda k, s, x=x, p=p: sparse_fully_connected_c(k, x, s, None, p))
+    for size, channels, out, kernel in ((16, 32, 32, 3), (14, 32, 64, 1)):
+        pad, side = padding("same", size, kernel, 1, 1)
+        x = rng.integers(-128, 128, (1, size, size, channels), dtype=np.int8)
+        p = Conv2DParams(3, -2, *quant(out), side, side, (1, 1), (pad, pad))
+        shape = (out, kernel, kernel, channels)
+        yield (f"conv {kernel}x{kernel} {size}x{size}x{channels} > {out}", "conv2d", shape,
+               lambda k, w, x=x, p=p: conv2d_c(k, x, w, None, p),
+               lambda k, s, x=x, p=p, shape=shape: sparse_conv2d_c(k, x, s, shape, None, p))
+    pad, side = padding("same", 16, 3, 1, 1)
+    x = rng.integers(-128, 128, (1, 16, 16, 64), dtype=np.int8)
+    p = DepthwiseConv2DParams(3, -2, *quant(64), side, side, (1, 1), (pad, pad))
+    yield ("depthwise 3x3 16x16x64", "depthwise_conv2d", (1, 3, 3, 64),
+           lambda k, w: depthwise_conv2d_c(k, x, w, None, p),
+           lambda k, s: sparse_depthwise_conv2d_c(k, x, s, (1, 3, 3, 64), None, p))
 
-    yield "FC 65 x 64 > 128 (ViT MLP up)", "fully_connected", rng.integers(-128, 128, (65, 64), dtype=np.int8), \
-        (128, 64), FullyConnectedParams(3, -2, *quant(128))
-    yield "FC 65 x 128 > 64 (ViT MLP down)", "fully_connected", rng.integers(-128, 128, (65, 128), dtype=np.int8), \
-        (64, 128), FullyConnectedParams(3, -2, *quant(64))
-    yield ("conv 3x3 16x16x32 > 32", "conv2d", *conv(16, 32, 32, 3)[:1], (32, 3, 3, 32), conv(16, 32, 32, 3)[1])
-    yield ("conv 1x1 14x14x32 > 64", "conv2d", *conv(14, 32, 64, 1)[:1], (64, 1, 1, 32), conv(14, 32, 64, 1)[1])
-    x, p = conv(16, 64, 64, 3, DepthwiseConv2DParams)
-    yield "depthwise 3x3 16x16x64", "depthwise_conv2d", x, (1, 3, 3, 64), p
 
-
-def run(kernels, kind: str, x, w, p, sparse=None) -> int:
-    dense = {"fully_connected": fully_connected_c, "conv2d": conv2d_c, "depthwise_conv2d": depthwise_conv2d_c}
-    sparse_fn = {"fully_connected": lambda k, x, s, b, p: sparse_fully_connected_c(k, x, s, b, p),
-                 "conv2d": lambda k, x, s, b, p: sparse_conv2d_c(k, x, s, w.shape, b, p),
-                 "depthwise_conv2d": lambda k, x, s, b, p: sparse_depthwise_conv2d_c(k, x, s, w.shape, b, p)}
+def cycles(kernels, call, weights) -> int:
+    """The modelled cycles of the second of two calls (predictors warm)."""
     for _ in range(2):
-        if sparse is None:
-            dense[kind](kernels, x, w, None, p)
-        else:
-            sparse_fn[kind](kernels, x, sparse, None, p)
+        call(kernels, weights)
     return kernels.emulator.last_call.cycles
 
 
@@ -76,21 +77,18 @@ def main() -> None:
         print(f"{board.name} ({board.core.name}), {'DSP' if dsp else 'plain C'} kernels")
         print(f"{'layer':32} {'sparsity':>8} {'block':>5} {'bytes':>7} {'ratio':>6} {'formula':>7} {'cycles':>10} "
               f"{'speedup':>7}")
-        for label, kind, x, shape, p in layers(rng):
+        for label, kind, shape, dense, sparse in layers(rng):
             w = rng.integers(-127, 128, shape, dtype=np.int8)
-            dense_cycles = run(kernels, kind, x, w, p)
+            dense_cycles = cycles(kernels, dense, w)
             print(f"{label:32} {'dense':>8} {'':>5} {w.size:>7,} {'':>6} {'':>7} {dense_cycles:>10,}")
             blocks = (shape[2],) if kind == "depthwise_conv2d" else BLOCKS
             for sparsity in SPARSITIES:
                 for block in blocks:
-                    rows = prune_rows(filter_rows(kind, w), block, sparsity)
-                    sparse = encode(rows, block)
-                    pruned = filter_from_rows(kind, rows, shape)
-                    cycles = run(kernels, kind, x, pruned, p, sparse)
-                    print(f"{'':32} {sparsity:>8.0%} {block:>5} {len(sparse.stream):>7,} "
-                          f"{w.size / len(sparse.stream):>6.2f} {compression_ratio(sparsity, block):>7.2f} "
-                          f"{cycles:>10,} {dense_cycles / cycles:>6.2f}x")
-
+                    stream = encode(prune_rows(filter_rows(kind, w), block, sparsity), block)
+                    sparse_cycles = cycles(kernels, sparse, stream)
+                    print(f"{'':32} {sparsity:>8.0%} {block:>5} {len(stream.stream):>7,} "
+                          f"{w.size / len(stream.stream):>6.2f} {compression_ratio(sparsity, block):>7.2f} "
+                          f"{sparse_cycles:>10,} {dense_cycles / sparse_cycles:>6.2f}x")
 
 if __name__ == "__main__":
     main()

@@ -422,24 +422,20 @@ def cmd_demo(args) -> int:
     return 0 if not mismatches else EX_SOFTWARE
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError(text)
-    return value
+def _integer_from(least: int, name: str):
+    """An argparse type: an integer >= least; argparse names the type (`name`) in its error."""
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < least:
+            raise ValueError(text)
+        return value
+
+    parse.__name__ = name
+    return parse
 
 
-_positive.__name__ = "positive integer"  # argparse names the type in its error
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError(text)
-    return value
-
-
-_non_negative.__name__ = "non-negative integer"
+_positive = _integer_from(1, "positive integer")
+_non_negative = _integer_from(0, "non-negative integer")
 
 
 def register(subparsers) -> None:

@@ -38,8 +38,9 @@ from torch import nn
 
 from mcusim.errors import UsageError
 
-from . import datasets, zoo
-from .train import TrainOptions, accuracy, images, learning_rate, load_checkpoint, save_checkpoint, train_epoch
+from . import zoo
+from .train import (TrainOptions, accuracy, learning_rate, load_checkpoint, load_data, mirrors, save_checkpoint,
+                    train_epoch)
 
 BLOCK_SIZES = (2, 4)
 SCHEDULES = ("oneshot", "agp")
@@ -252,9 +253,9 @@ def prune(model: str, dataset: str, out: str | Path, config: PruningConfig, chec
     if source_meta["model"] != model:
         raise UsageError(f"{checkpoint} holds {source_meta['model']}, not {model}")
     check_layers(prunable_layers(net), config)
-    (x_train, y_train), (x_test, y_test) = _data(entry, dataset, options.train_samples)
+    (x_train, y_train), (x_test, y_test) = load_data(entry, dataset, options.train_samples)
     source_accuracy = accuracy(net, x_test, y_test)
-    history = _fine_tune(net, config, x_train, y_train, x_test, y_test, options, dataset == "fashion-mnist",
+    history = _fine_tune(net, config, x_train, y_train, x_test, y_test, options, mirrors(dataset),
                          f"prune {model}", progress)
     final = history[-1]["test_accuracy"] if history else accuracy(net, x_test, y_test)
     layers = {name: {"sparsity": s.sparsity, "block": s.block} for name, s in block_sparsity(net, config).items()}
@@ -267,21 +268,6 @@ def prune(model: str, dataset: str, out: str | Path, config: PruningConfig, chec
     except OSError as e:
         raise UsageError(f"{out}: cannot write: {e.strerror}") from None
     return meta
-
-
-def _data(entry: zoo.ModelEntry, dataset: str, train_samples: int | None
-          ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """((x_train, y_train), (x_test, y_test)): the model's float images and int64 label tensors."""
-    splits = []
-    for split in ("train", "test"):
-        x, y = datasets.load(dataset, split)
-        if split == "train" and train_samples is not None:
-            x, y = x[:train_samples], y[:train_samples]
-        if len(y) and (y.min() < 0 or y.max() >= entry.config.num_classes):
-            raise UsageError(f"{dataset} has labels outside 0..{entry.config.num_classes - 1}, the classes of "
-                             f"{entry.name}")
-        splits.append((images(entry, x), torch.from_numpy(y)))
-    return splits
 
 
 def _fine_tune(model: nn.Module, config: PruningConfig, x_train: torch.Tensor, y_train: torch.Tensor,

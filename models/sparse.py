@@ -108,10 +108,6 @@ def filter_from_rows(kind: str, matrix: np.ndarray, shape: tuple[int, ...]) -> n
     return matrix.reshape(shape)
 
 
-def encode_filter(kind: str, weights: np.ndarray, block: int) -> SparseWeights:
-    return encode(filter_rows(kind, weights), block)
-
-
 def decode_filter(kind: str, sparse: SparseWeights, shape: tuple[int, ...]) -> np.ndarray:
     return filter_from_rows(kind, decode(sparse), shape)
 

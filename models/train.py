@@ -112,22 +112,38 @@ def train(name: str, dataset: str, out: str | Path, options: TrainOptions = Trai
     optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
-    x_train, y_train = datasets.load(dataset, "train")
-    x_test, y_test = datasets.load(dataset, "test")
-    classes = entry.config.num_classes
-    if min(y_train.min(), y_test.min()) < 0 or max(y_train.max(), y_test.max()) >= classes:
-        raise UsageError(f"{dataset} has labels outside 0..{classes - 1}, the classes of {name}")
-    x_train, x_test = images(entry, x_train), images(entry, x_test)
-    y_train, y_test = torch.from_numpy(y_train), torch.from_numpy(y_test)
+    (x_train, y_train), (x_test, y_test) = load_data(entry, dataset)
     steps = math.ceil(len(x_train) / options.batch_size)
     for epoch in range(meta["epoch"], options.epochs):
         record = train_epoch(model, optimizer, x_train, y_train, x_test, y_test, epoch, options,
-                             lambda step: learning_rate(options, step, steps), flip=dataset == "fashion-mnist",
+                             lambda step: learning_rate(options, step, steps), flip=mirrors(dataset),
                              desc=f"{name} epoch {epoch + 1}/{options.epochs}", progress=progress)
         meta["history"].append(record)
         meta["epoch"] = epoch + 1
         save_checkpoint(out, model, meta, optimizer if epoch + 1 < options.epochs else None)
     return meta
+
+
+def load_data(entry: zoo.ModelEntry, dataset: str, train_samples: int | None = None
+              ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """((x_train, y_train), (x_test, y_test)): the model's float images and int64 label tensors;
+    train_samples: the first N training images only (None: all). Labels outside the model's classes
+    are a UsageError."""
+    splits = []
+    for split in ("train", "test"):
+        x, y = datasets.load(dataset, split)
+        if split == "train" and train_samples is not None:
+            x, y = x[:train_samples], y[:train_samples]
+        if len(y) and (y.min() < 0 or y.max() >= entry.config.num_classes):
+            raise UsageError(f"{dataset} has labels outside 0..{entry.config.num_classes - 1}, the classes of "
+                             f"{entry.name}")
+        splits.append((images(entry, x), torch.from_numpy(y)))
+    return splits
+
+
+def mirrors(dataset: str) -> bool:
+    """Whether training flips the dataset's images horizontally: clothes mirror, digits do not."""
+    return dataset == "fashion-mnist"
 
 
 def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch.Tensor, y_train: torch.Tensor,

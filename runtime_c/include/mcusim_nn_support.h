@@ -244,16 +244,30 @@ static inline int32_t mcusim_window_sum(const mcusim_conv_params *p, const mcusi
     return acc;
 }
 
+/* The window geometry (stride, dilation, padding) and activation range of a conv are legal. */
+static inline int mcusim_conv_params_ok(const mcusim_conv_params *p)
+{
+    return p->stride_h >= 1 && p->stride_w >= 1 && p->dilation_h >= 1 && p->dilation_w >= 1 && p->pad_h >= 0 &&
+           p->pad_w >= 0 && p->act_min <= p->act_max;
+}
+
+/* Shape checks shared by the conv2d kernels (dense and sparse). */
+static inline int mcusim_conv_args_ok(const mcusim_conv_params *p, const mcusim_dims *in, const mcusim_dims *filter,
+                                      const mcusim_dims *out)
+{
+    return in->n >= 1 && in->h >= 1 && in->w >= 1 && in->c >= 1 && filter->c == in->c && filter->h >= 1 &&
+           filter->w >= 1 && filter->n >= 1 && out->n == in->n && out->c == filter->n && out->h >= 1 && out->w >= 1 &&
+           mcusim_conv_params_ok(p);
+}
+
 /* Shape checks shared by the depthwise kernels. */
 static inline int mcusim_dw_args_ok(const mcusim_dw_conv_params *params, const mcusim_dims *in,
                                     const mcusim_dims *filter, const mcusim_dims *out)
 {
-    const mcusim_conv_params *p = &params->conv;
     const int32_t out_ch = in->c * params->depth_multiplier;
     return in->n >= 1 && in->h >= 1 && in->w >= 1 && in->c >= 1 && params->depth_multiplier >= 1 &&
            filter->n == 1 && filter->h >= 1 && filter->w >= 1 && filter->c == out_ch && out->n == in->n &&
-           out->c == out_ch && out->h >= 1 && out->w >= 1 && p->stride_h >= 1 && p->stride_w >= 1 &&
-           p->dilation_h >= 1 && p->dilation_w >= 1 && p->pad_h >= 0 && p->pad_w >= 0 && p->act_min <= p->act_max;
+           out->c == out_ch && out->h >= 1 && out->w >= 1 && mcusim_conv_params_ok(&params->conv);
 }
 
 /* Shape checks shared by the pooling kernels. */

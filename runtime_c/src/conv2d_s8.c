@@ -17,10 +17,7 @@ mcusim_status mcusim_conv2d_s8(const mcusim_conv_params *params, const mcusim_pe
     const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w, out_ch = filter_dims->n;
     const int32_t out_h = output_dims->h, out_w = output_dims->w;
-    if (input_dims->n < 1 || in_h < 1 || in_w < 1 || ch < 1 || filter_dims->c != ch || k_h < 1 || k_w < 1 ||
-        out_ch < 1 || output_dims->n != input_dims->n || output_dims->c != out_ch || out_h < 1 || out_w < 1 ||
-        params->stride_h < 1 || params->stride_w < 1 || params->dilation_h < 1 || params->dilation_w < 1 ||
-        params->pad_h < 0 || params->pad_w < 0 || params->act_min > params->act_max) {
+    if (!mcusim_conv_args_ok(params, input_dims, filter_dims, output_dims)) {
         return MCUSIM_ARG_ERROR;
     }
     for (int32_t n = 0; n < input_dims->n; n++) {

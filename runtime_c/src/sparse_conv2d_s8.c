@@ -19,10 +19,7 @@ mcusim_status mcusim_sparse_conv2d_s8(const mcusim_sparse_conv_params *params, c
     const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
     const int32_t k_h = filter_dims->h, k_w = filter_dims->w, out_ch = filter_dims->n;
     const int32_t out_h = output_dims->h, out_w = output_dims->w;
-    if (input_dims->n < 1 || in_h < 1 || in_w < 1 || ch < 1 || filter_dims->c != ch || k_h < 1 || k_w < 1 ||
-        out_ch < 1 || output_dims->n != input_dims->n || output_dims->c != out_ch || out_h < 1 || out_w < 1 ||
-        p->stride_h < 1 || p->stride_w < 1 || p->dilation_h < 1 || p->dilation_w < 1 || p->pad_h < 0 ||
-        p->pad_w < 0 || p->act_min > p->act_max || k_h * k_w * ch > MCUSIM_SPARSE_MAX_COLUMN ||
+    if (!mcusim_conv_args_ok(p, input_dims, filter_dims, output_dims) || k_h * k_w * ch > MCUSIM_SPARSE_MAX_COLUMN ||
         !mcusim_sparse_ok(&params->sparse, filter, k_h * k_w * ch, out_ch)) {
         return MCUSIM_ARG_ERROR;
     }
