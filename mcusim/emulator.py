@@ -309,14 +309,17 @@ class Emulator:
         return self._untouched(address, address + size).reshape(-1, 4).all(axis=1)
 
     def stack_peak(self) -> int:
+        """Bytes from the stack's top down to the lowest word the firmware changed. Counted in whole
+        words (the stack grows by words): a changed word's bytes may still equal the paint's."""
         lay = self.layout
-        touched = np.flatnonzero(~self._untouched(lay.stack_limit, lay.stack_top))
-        return int(lay.stack_top - lay.stack_limit - touched[0]) if touched.size else 0
+        touched = np.flatnonzero(~self.painted_words(lay.stack_limit, lay.stack_top - lay.stack_limit))
+        return int(lay.stack_top - lay.stack_limit - 4 * touched[0]) if touched.size else 0
 
     def heap_peak(self) -> int:
+        """Bytes from the heap's start up to the end of the highest word the firmware changed."""
         lay = self.layout
-        touched = np.flatnonzero(~self._untouched(lay.heap_start, self._host_low))
-        return int(touched[-1] + 1) if touched.size else 0
+        touched = np.flatnonzero(~self.painted_words(lay.heap_start, self._host_low - lay.heap_start))
+        return int(4 * (touched[-1] + 1)) if touched.size else 0
 
     def sram(self) -> SramUsage:
         return SramUsage(self.sizes.static_ram, self.stack_peak(), self.heap_peak())
