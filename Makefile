@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench soak graphs pruned traces debian-packages venv clean
+.PHONY: demo test bench soak graphs pruned traces supernets search debian-packages venv clean
 
 demo: debian-packages venv
 	$(BIN)/mcusim demo -o build/demo
@@ -23,6 +23,14 @@ graphs: venv
 pruned: venv
 	$(BIN)/mcusim prune --model tinyformer-fmnist --dataset fashion-mnist --sparsity 0.7 --block-size 4 \
 		--schedule agp --epochs 4 -o models/checkpoints/tinyformer-fmnist-sparse.npz
+
+# The shipped supernet of the MCUFormer search space (nas/checkpoints/, its metadata records the command).
+supernets: venv
+	$(BIN)/mcusim supernet --space mcuformer --dataset fashion-mnist --epochs 16 -o nas/checkpoints/mcuformer-fmnist.npz
+
+# The architecture search behind the figures in docs/search.md: Fashion-MNIST, the STM32F746's budget.
+search: debian-packages venv
+	$(BIN)/mcusim search --space mcuformer --board stm32f746 --budget 120 --workers 2 -o build/search
 
 # The golden per-op traces of the shipped graphs on every board (traces/), after an intended change.
 traces: debian-packages venv

@@ -434,8 +434,8 @@ def _integer_from(least: int, name: str):
     return parse
 
 
-_positive = _integer_from(1, "positive integer")
-_non_negative = _integer_from(0, "non-negative integer")
+positive_int = _integer_from(1, "positive integer")
+non_negative_int = _integer_from(0, "non-negative integer")
 
 
 def register(subparsers) -> None:
@@ -446,8 +446,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("train", help="train a registered model (checkpoint every epoch, resumable)")
     p.add_argument("--model", required=True, metavar="NAME")
     p.add_argument("--dataset", required=True, metavar="DS", help="digits, fashion-mnist or npz:PATH")
-    p.add_argument("--epochs", type=_positive)
-    p.add_argument("--batch-size", type=_positive)
+    p.add_argument("--epochs", type=positive_int)
+    p.add_argument("--batch-size", type=positive_int)
     p.add_argument("--lr", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("-o", "--output", required=True, metavar="CKPT")
@@ -458,7 +458,7 @@ def register(subparsers) -> None:
     p.add_argument("--model", required=True, metavar="NAME")
     p.add_argument("--checkpoint", metavar="CKPT", help="default: the model's shipped checkpoint")
     p.add_argument("--dataset", required=True, metavar="DS", help="calibration images: its training split")
-    p.add_argument("--calibration-samples", type=_positive, default=512, metavar="N")
+    p.add_argument("--calibration-samples", type=positive_int, default=512, metavar="N")
     p.add_argument("--observer", choices=["histogram", "minmax"], default="histogram",
                    help="torch.ao observer of the activations (default: histogram)")
     p.add_argument("-o", "--output", required=True, metavar="GRAPH")
@@ -474,7 +474,7 @@ def register(subparsers) -> None:
                    help="values per block along the inputs (depthwise convs: a kernel row); default: %(default)s")
     p.add_argument("--schedule", choices=["oneshot", "agp"], default="agp",
                    help="prune at once, or gradually (AGP) over the first 2/3 of fine-tuning; default: %(default)s")
-    p.add_argument("--epochs", type=_non_negative, default=2, metavar="E",
+    p.add_argument("--epochs", type=non_negative_int, default=2, metavar="E",
                    help="fine-tuning epochs (0: prune only); default: %(default)s")
     p.add_argument("--layer", action="append", metavar="NAME=S[:B]",
                    help="a layer's own sparsity (and block size); NAME is its weight, e.g. head.weight")
@@ -485,7 +485,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("eval", help="accuracy of a graph on a dataset's test split (reference, or --board)")
     p.add_argument("graph", metavar="GRAPH")
     p.add_argument("--dataset", required=True, metavar="DS")
-    p.add_argument("--limit", type=_positive, metavar="N", help="the first N test images only")
+    p.add_argument("--limit", type=positive_int, metavar="N", help="the first N test images only")
     p.add_argument("--json", action="store_true")
     _add_board_options(p, required=False)
     p.set_defaults(func=cmd_eval)
@@ -493,7 +493,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("check", help="run a graph on an emulated board: bit-exact with the reference? "
                                             "cycles, SRAM and flash per op")
     p.add_argument("graph", metavar="GRAPH")
-    p.add_argument("--samples", type=_positive, default=3, metavar="N", help="random inputs (default: %(default)s)")
+    p.add_argument("--samples", type=positive_int, default=3, metavar="N", help="random inputs (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     _add_board_options(p, required=True)
@@ -512,7 +512,7 @@ def register(subparsers) -> None:
                                            "SRAM, flash, trace and memory plot")
     p.add_argument("-o", "--output", default="mcusim-demo", metavar="DIR",
                    help="where the trace, plot and report go (default: %(default)s)")
-    p.add_argument("--limit", type=_positive, default=100, metavar="N",
+    p.add_argument("--limit", type=positive_int, default=100, metavar="N",
                    help="test images run in the emulator (default: %(default)s)")
     p.add_argument("--board", default=DEMO_BOARD, metavar="B", help="default: %(default)s")
     _add_deploy_options(p)

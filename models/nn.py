@@ -317,9 +317,11 @@ class ViT(Model):
         self.patch_embed = nn.Conv2d(cfg.channels, cfg.dim, cfg.patch, cfg.patch)
         self.pos = nn.Parameter(torch.randn(self.tokens, cfg.dim) * 0.02)
         self.cls = nn.Parameter(torch.zeros(cfg.dim)) if cfg.pool == "cls" else None
-        hidden, rank = round(cfg.dim * cfg.mlp_ratio), cfg.rank
-        self.blocks = nn.ModuleList(EncoderBlock(cfg.dim, cfg.heads, cfg.qkv_dim, hidden, cfg.activation, rank)
-                                    for _ in range(cfg.depth))
+        blocks = []
+        for i in range(cfg.depth):
+            heads, hidden = cfg.block(i)
+            blocks.append(EncoderBlock(cfg.dim, heads, cfg.qkv_dim, hidden, cfg.activation, cfg.rank))
+        self.blocks = nn.ModuleList(blocks)
         self.norm = nn.LayerNorm(cfg.dim)
         self.head = nn.Linear(cfg.dim, cfg.num_classes)
         self._name_modules()

@@ -167,29 +167,44 @@ class BoardRunner:
         for name, array in zip(d.graph.inputs, inputs):
             self._write(name, array)
         emu.markers.clear()
-        ops = []
-        for i, step in enumerate(d.steps):
-            held = self._span(d.held(i))
-            free = np.flatnonzero(~held)
-            for start, stop in _runs(free):
-                emu.paint(self.arena_address + 4 * start, 4 * (stop - start))
-            status = emu.call(ENTRY, self.blob_address, self.arena_address, i, 1, 0)
-            if status != 0:
-                raise DeployError(f"step {i} ({step.name}, {step.kind}) on {self.board.name}: status {status}, "
-                                  f"{STATUS.get(status, 'unknown')}")
-            touched = ~emu.painted_words(self.arena_address, self._arena_words)
-            stray = np.flatnonzero(touched & ~held & ~self._span(d.written(i)))
-            if stray.size:
-                raise DeployError(f"step {i} ({step.name}, {step.kind}) wrote arena bytes {4 * stray[0]}.."
-                                  f"{4 * stray[-1] + 3} outside its output buffers")
-            words = np.flatnonzero(touched)
-            extent = 4 * int(words[-1] + 1) if words.size else 0
-            stats = emu.last_call
-            ops.append(StepMeasurement(step.name, step.kind, stats.cycles, stats.instructions, stats.stack_peak,
-                                       extent, emu.sizes.static_ram + stats.stack_peak + extent))
+        ops = [self._step(i) for i in range(len(d.steps))]
         outputs = [self._read(name) for name in d.graph.outputs]
         return outputs, Measurement(self.board, ops, emu.sizes.static_ram, d.plan.arena_size, d.lower_bound,
                                     emu.flash(), len(d.blob), list(emu.markers), emu.cycles)
+
+    def run_steps(self, steps: list[int], rng: np.random.Generator) -> list[StepMeasurement]:
+        """Steps of the deployment run alone, each on arbitrary data: the arena filled with random
+        bytes first, so every buffer a step reads holds some value (kernels take any int8). What a
+        step's stack, arena extent and code path need does not depend on the values; its cycles
+        may, slightly (docs/search.md)."""
+        arena = rng.integers(0, 256, self._arena_words, dtype=np.uint8)
+        result = []
+        for i in steps:
+            self.emulator.write(self.arena_address, arena)
+            result.append(self._step(i))
+        return result
+
+    def _step(self, i: int) -> StepMeasurement:
+        """Run step i on what the arena holds: paint the bytes no live buffer holds, call the
+        executor, check that it wrote inside its outputs, measure."""
+        d, emu, step = self.deployment, self.emulator, self.deployment.steps[i]
+        held = self._span(d.held(i))
+        for start, stop in _runs(np.flatnonzero(~held)):
+            emu.paint(self.arena_address + 4 * start, 4 * (stop - start))
+        status = emu.call(ENTRY, self.blob_address, self.arena_address, i, 1, 0)
+        if status != 0:
+            raise DeployError(f"step {i} ({step.name}, {step.kind}) on {self.board.name}: status {status}, "
+                              f"{STATUS.get(status, 'unknown')}")
+        touched = ~emu.painted_words(self.arena_address, self._arena_words)
+        stray = np.flatnonzero(touched & ~held & ~self._span(d.written(i)))
+        if stray.size:
+            raise DeployError(f"step {i} ({step.name}, {step.kind}) wrote arena bytes {4 * stray[0]}.."
+                              f"{4 * stray[-1] + 3} outside its output buffers")
+        words = np.flatnonzero(touched)
+        extent = 4 * int(words[-1] + 1) if words.size else 0
+        stats = emu.last_call
+        return StepMeasurement(step.name, step.kind, stats.cycles, stats.instructions, stats.stack_peak, extent,
+                               emu.sizes.static_ram + stats.stack_peak + extent)
 
 
 def _runs(indices: np.ndarray):

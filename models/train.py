@@ -50,10 +50,14 @@ class TrainOptions:
 
 def images(entry: zoo.ModelEntry, x: np.ndarray) -> torch.Tensor:
     """Dataset images (uint8 NHWC) as the model's float input: resized to its image size, in [-1, 1]."""
-    if x.shape[3] != entry.config.channels:
-        raise UsageError(f"model {entry.name} takes {entry.config.channels}-channel images; the dataset has "
-                         f"{x.shape[3]}")
-    return torch.from_numpy(datasets.normalize(datasets.resize(x, entry.config.image_size)))
+    return config_images(entry.config, x, f"model {entry.name}")
+
+
+def config_images(cfg, x: np.ndarray, what: str) -> torch.Tensor:
+    """images() for any config with image_size and channels (`what` names it in the error)."""
+    if x.shape[3] != cfg.channels:
+        raise UsageError(f"{what} takes {cfg.channels}-channel images; the dataset has {x.shape[3]}")
+    return torch.from_numpy(datasets.normalize(datasets.resize(x, cfg.image_size)))
 
 
 def augment(x: torch.Tensor, generator: torch.Generator, flip: bool) -> torch.Tensor:
@@ -73,13 +77,20 @@ def augment(x: torch.Tensor, generator: torch.Generator, flip: bool) -> torch.Te
 
 
 def accuracy(model: torch.nn.Module, x: torch.Tensor, y, batch_size: int = 500) -> float:
-    """Top-1 accuracy of the float model on images x (the model's input) and labels y (array or tensor)."""
+    """Top-1 accuracy of the float model on images x (the model's input) and labels y (array or tensor),
+    computed on the device the model's parameters are on."""
     y = torch.as_tensor(y)
+    device = next(model.parameters()).device
     model.eval()
     with torch.no_grad():
-        correct = sum(int((model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
+        correct = sum(int((model(x[i:i + batch_size].to(device)).argmax(1).cpu() == y[i:i + batch_size]).sum())
                       for i in range(0, len(x), batch_size))
     return correct / len(x)
+
+
+def training_device() -> torch.device:
+    """Where training runs: the first CUDA GPU when there is one, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def learning_rate(options: TrainOptions, step: int, steps_per_epoch: int) -> float:
@@ -109,6 +120,7 @@ def train(name: str, dataset: str, out: str | Path, options: TrainOptions = Trai
     else:
         torch.manual_seed(options.seed)
         model, optimizer_state = build(entry.config), None
+    model.to(training_device())
     optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
@@ -149,11 +161,14 @@ def mirrors(dataset: str) -> bool:
 def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_train: torch.Tensor, y_train: torch.Tensor,
                 x_test: torch.Tensor, y_test: torch.Tensor, epoch: int, options, lr_at: Callable[[int], float], *,
                 flip: bool, desc: str, progress: bool, before_step: Callable[[int], None] | None = None,
-                after_step: Callable[[], None] | None = None) -> dict:
+                after_step: Callable[[], None] | None = None,
+                evaluate: Callable[[], dict] | None = None) -> dict:
     """One epoch over the training images in a seeded order, augmented (flip: mirrored too), at the
-    learning rate lr_at(global step) with `options`' batch size, seed and label smoothing; the hooks
-    run around each optimizer step (pruning masks). Returns and prints the epoch's record: loss,
-    train accuracy, test accuracy."""
+    learning rate lr_at(global step) with `options`' batch size, seed and label smoothing, on the
+    device of the model's parameters; the hooks run around each optimizer step (pruning masks, a
+    supernet's sampled subnet). Returns and prints the epoch's record: loss, train accuracy, and
+    test accuracy, or what `evaluate()` returns instead (a supernet's subnets)."""
+    on = next(model.parameters()).device
     steps = math.ceil(len(x_train) / options.batch_size)
     generator = torch.Generator().manual_seed(options.seed * 1000 + epoch)
     order = torch.randperm(len(x_train), generator=generator)
@@ -163,7 +178,7 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_trai
         if before_step is not None:
             before_step(epoch * steps + step)
         index = order[step * options.batch_size:(step + 1) * options.batch_size]
-        x, y = augment(x_train[index], generator, flip), y_train[index]
+        x, y = augment(x_train[index], generator, flip).to(on), y_train[index].to(on)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(epoch * steps + step)
         logits = model(x)
@@ -176,10 +191,10 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_trai
         total_loss += loss.item() * len(y)
         correct += int((logits.argmax(1) == y).sum())
     record = {"epoch": epoch + 1, "loss": total_loss / len(x_train), "train_accuracy": correct / len(x_train),
-              "test_accuracy": accuracy(model, x_test, y_test)}
+              **(evaluate() if evaluate is not None else {"test_accuracy": accuracy(model, x_test, y_test)})}
     if progress:
-        print(f"{desc}: loss {record['loss']:.4f}, train accuracy {record['train_accuracy']:.4f}, test accuracy "
-              f"{record['test_accuracy']:.4f}", flush=True)
+        scores = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in record.items() if k != "epoch")
+        print(f"{desc}: {scores}", flush=True)
     return record
 
 
@@ -213,6 +228,19 @@ def load_checkpoint(path: str | Path) -> tuple[Model, dict]:
 
 def read_checkpoint(path: str | Path) -> tuple[Model, dict, dict | None]:
     """load_checkpoint plus the optimizer's state_dict of an unfinished run (None for a finished one)."""
+    meta, state, optimizer_state = read_checkpoint_file(path)
+    entry = zoo.get(meta["model"])
+    if meta["config"] != zoo.config_dict(entry.config):
+        raise CheckpointError(f"{path}: made for a different configuration of {entry.name} than the one "
+                              f"registered now")
+    model = build(entry.config)
+    load_state(model, state, path, entry.name)
+    return model, meta, optimizer_state
+
+
+def read_checkpoint_file(path: str | Path) -> tuple[dict, dict[str, torch.Tensor], dict | None]:
+    """(metadata, parameters and buffers, the optimizer's state_dict or None) of a checkpoint file in
+    this format, whatever model it holds (supernets too)."""
     path = Path(path)
     arrays = read_npz(path, CheckpointError, "mcusim checkpoint")
     try:
@@ -221,22 +249,22 @@ def read_checkpoint(path: str | Path) -> tuple[Model, dict, dict | None]:
             raise ValueError(f"format {meta.get('format')!r} version {meta.get('version')!r}")
     except (KeyError, ValueError, AttributeError) as e:
         raise CheckpointError(f"{path}: not an mcusim checkpoint ({e})") from None
-    entry = zoo.get(meta["model"])
-    if meta["config"] != zoo.config_dict(entry.config):
-        raise CheckpointError(f"{path}: made for a different configuration of {entry.name} than the one "
-                              f"registered now")
-    model = build(entry.config)
     state = {k.removeprefix("param/"): torch.from_numpy(v) for k, v in arrays.items() if k.startswith("param/")}
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as e:
-        raise CheckpointError(f"{path}: parameters do not fit {entry.name} ({str(e).splitlines()[0]})") from None
-    model.eval()
     if "optimizer" not in meta:
-        return model, meta, None
+        return meta, state, None
     optimizer_state: dict[int, dict] = {}
     for key, value in arrays.items():
         if key.startswith("optim/"):
             _, index, field = key.split("/")
             optimizer_state.setdefault(int(index), {})[field] = torch.from_numpy(value)
-    return model, meta, {"state": optimizer_state, "param_groups": meta["optimizer"]}
+    return meta, state, {"state": optimizer_state, "param_groups": meta["optimizer"]}
+
+
+def load_state(model: torch.nn.Module, state: dict[str, torch.Tensor], path: str | Path, what: str) -> None:
+    """Load a checkpoint's parameters into `model` (then in evaluation mode); a mismatch is a
+    one-line CheckpointError naming the file and `what` it should hold."""
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise CheckpointError(f"{path}: parameters do not fit {what} ({str(e).splitlines()[0]})") from None
+    model.eval()

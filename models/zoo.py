@@ -21,16 +21,17 @@ CHECKPOINTS = Path(__file__).parent / "checkpoints"
 @dataclass(frozen=True)
 class ViTConfig:
     """A ViT in MCUFormer's search space. tokens = (image_size // patch)^2 (+1 with pool 'cls');
-    rank: MCUFormer's low-rank factorization of the MLP's linear layers (None: full rank)."""
+    rank: MCUFormer's low-rank factorization of the MLP's linear layers (None: full rank). heads and
+    mlp_ratio are one value for every block, or a tuple of one per block (AutoFormer's subnets)."""
 
     image_size: int = 28
     channels: int = 1
     patch: int = 4
     dim: int = 64
     depth: int = 4
-    heads: int = 4
+    heads: int | tuple[int, ...] = 4
     qkv_dim: int = 64
-    mlp_ratio: float = 2.0
+    mlp_ratio: float | tuple[float, ...] = 2.0
     rank: int | None = None
     pool: str = "mean"          # 'mean' over tokens, or 'cls' (class token)
     activation: str = "gelu"    # MLP activation: 'gelu' or 'relu'
@@ -42,6 +43,15 @@ class ViTConfig:
             raise ValueError(f"image size {self.image_size} is not a multiple of the patch size {self.patch}")
         if self.pool not in ("mean", "cls") or self.activation not in ("gelu", "relu"):
             raise ValueError(f"pool must be 'mean' or 'cls' and activation 'gelu' or 'relu'")
+        for name in ("heads", "mlp_ratio"):
+            value = getattr(self, name)
+            if isinstance(value, (tuple, list)) and len(value) != self.depth:
+                raise ValueError(f"{name} has {len(value)} values for {self.depth} blocks")
+
+    def block(self, i: int) -> tuple[int, int]:
+        """(heads, MLP hidden width) of block i."""
+        heads, ratio = (v[i] if isinstance(v, (tuple, list)) else v for v in (self.heads, self.mlp_ratio))
+        return heads, round(self.dim * ratio)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,138 @@
+"""The `mcusim` commands of the architecture search, registered through the `mcusim.commands` entry point:
+
+    mcusim supernet --space NAME --dataset DS [--epochs E] -o CKPT [--resume]
+    mcusim search --space NAME --board B [--sram KB] [--flash KB] [--latency-ms MS] [--budget N]
+                  [--workers W] [--backend local|ray] [--supernet CKPT] -o DIR [--resume]
+    mcusim search --list-spaces
+"""
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from mcusim.errors import UsageError
+from mcusim.models.cli import positive_int
+
+from .supernet import VALIDATION
+
+
+def cmd_supernet(args) -> int:
+    from mcusim.models.train import TrainOptions
+
+    from .spaces import get
+    from .supernet import train_supernet
+
+    options = TrainOptions(**{k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
+                                                 ("lr", args.lr), ("seed", args.seed)) if v is not None})
+    meta = train_supernet(get(args.space), args.dataset, args.output, options, resume=args.resume,
+                          command=shlex.join(["mcusim", *sys.argv[1:]]), validation=args.validation,
+                          train_images=args.train_images)
+    last = meta["history"][-1] if meta["history"] else {}
+    print(f"{args.output}: {args.space} supernet after {meta['epoch']} epochs, validation accuracy of the largest "
+          f"candidate {last.get('largest_accuracy', float('nan')):.4f}, of the smallest "
+          f"{last.get('smallest_accuracy', float('nan')):.4f}")
+    return 0
+
+
+def cmd_search(args) -> int:
+    from .spaces import SPACES, get
+
+    if args.list_spaces:
+        for name, space in SPACES.items():
+            print(f"{name:12} {space.description}")
+        return 0
+    if not args.space or not args.board or not args.output:
+        raise UsageError("mcusim search needs --space, --board and -o DIR (or --list-spaces)")
+    from mcusim.boards import UnknownBoard, get_board
+    from mcusim.models.train import read_checkpoint_file
+
+    from .evaluate import EvalSpec, Evaluator
+    from .measure import Budget
+    from .report import write_results
+    from .search import SearchOptions, search
+    from .supernet import SHIPPED
+
+    space = get(args.space)
+    try:
+        board = get_board(args.board)
+    except UnknownBoard as e:
+        raise UsageError(str(e)) from None
+    supernet = args.supernet or SHIPPED.get(space.name)
+    if supernet is None or not Path(supernet).exists():
+        raise UsageError(f"no supernet for the {space.name} space: train one (mcusim supernet) and pass --supernet")
+    meta = read_checkpoint_file(supernet)[0]
+    if meta.get("supernet") != space.name:
+        raise UsageError(f"{supernet} is not a supernet of the {space.name} space")
+    budget = Budget.of(board, args.sram, args.flash, args.latency_ms)
+    spec = EvalSpec(str(supernet), board.name, budget, meta["dataset"], args.memory_opts, args.dsp, args.val_images,
+                    args.int8_images)
+    options = SearchOptions(budget=args.budget, population=args.population, seed=args.seed)
+    start = time.perf_counter()
+    journal = search(spec, options, args.output, args.workers, args.backend, args.resume, progress=not args.json)
+    best = write_results(journal, args.output, Evaluator(spec), args.test_images, progress=not args.json)
+    wall = time.perf_counter() - start
+    records = journal.records
+    summary = {"candidates": len(records), "fits": sum(r["fits"] for r in records), "seconds": round(wall, 1),
+               "best": best, "output": args.output}
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"{args.output}: {len(records)} candidates measured on {board.name} ({summary['fits']} within budget) in "
+          f"{wall / 60:.1f} min")
+    if best is None:
+        print("no candidate fits the budget")
+        return 0
+    m = best["measured"]
+    print(f"best {best['hash']}: validation accuracy {best['accuracy']:.4f}, int8 test accuracy "
+          f"{best['test_accuracy']:.4f}, SRAM peak {m['sram_peak']:,} B, flash {m['flash']:,} B, "
+          f"{m['latency_ms']:.1f} ms; {args.output}/best.graph, report.md, residuals.md, pareto.png")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("supernet", help="train a search space's weight-sharing supernet (checkpoint every "
+                                               "epoch, resumable)")
+    p.add_argument("--space", required=True, metavar="NAME", help="a search space (mcusim search --list-spaces)")
+    p.add_argument("--dataset", required=True, metavar="DS", help="digits, fashion-mnist or npz:PATH")
+    p.add_argument("--epochs", type=positive_int)
+    p.add_argument("--batch-size", type=positive_int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--validation", type=positive_int, default=VALIDATION, metavar="N",
+                   help="training images held out for the search to score candidates on (default: %(default)s)")
+    p.add_argument("--train-images", type=positive_int, metavar="N",
+                   help="train on the first N training images only (default: all but the validation set)")
+    p.add_argument("-o", "--output", required=True, metavar="CKPT")
+    p.add_argument("--resume", action="store_true", help="continue the unfinished run in CKPT")
+    p.set_defaults(func=cmd_supernet)
+
+    p = subparsers.add_parser("search", help="evolutionary architecture search on a board, every candidate's SRAM, "
+                                             "flash and cycles measured in the emulator")
+    p.add_argument("--list-spaces", action="store_true", help="name the search spaces and stop")
+    p.add_argument("--space", metavar="NAME")
+    p.add_argument("--board", metavar="B", help="stm32f427, stm32f746 or stm32h743: its SRAM and flash are the budget")
+    p.add_argument("--sram", type=float, metavar="KB", help="SRAM budget in KiB (default: the board's)")
+    p.add_argument("--flash", type=float, metavar="KB", help="flash budget in KiB (default: the board's)")
+    p.add_argument("--latency-ms", type=float, metavar="MS", help="latency budget (default: none)")
+    p.add_argument("--budget", type=positive_int, default=120, metavar="N",
+                   help="candidates to measure (default: %(default)s)")
+    p.add_argument("--population", type=positive_int, default=40, metavar="P", help="default: %(default)s")
+    p.add_argument("--workers", type=positive_int, default=1, metavar="W", help="parallel evaluations (default: 1)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local processes, or Ray actors (a local Ray, or the cluster RAY_ADDRESS names)")
+    p.add_argument("--supernet", metavar="CKPT", help="default: the space's shipped supernet")
+    p.add_argument("--memory-opts", default="none", metavar="OPTS", help="deployment options (mcusim check --help)")
+    p.add_argument("--no-dsp", dest="dsp", action="store_false", help="the kernels' plain C path")
+    p.add_argument("--val-images", type=positive_int, metavar="N",
+                   help="validation images each candidate is scored on (default: all of the supernet's)")
+    p.add_argument("--int8-images", type=positive_int, default=500, metavar="N",
+                   help="of those, the int8 graph's accuracy (default: %(default)s)")
+    p.add_argument("--test-images", type=positive_int, metavar="N", help="the best graph's test images (default: all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", metavar="DIR")
+    p.add_argument("--resume", action="store_true", help="continue the search in DIR from its journal")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)

@@ -1,0 +1,188 @@
+"""The results folder of a search, written from its journal:
+
+    best.graph      the most accurate candidate within budget, the int8 graph that was measured
+    best.json       its journal record, with its int8 accuracy on the test split
+    report.md       summary, best candidates, Pareto front, residual summary
+    residuals.md    analytic estimate vs measured SRAM peak for every measured candidate (and .csv)
+    pareto.png      accuracy against measured SRAM peak and latency, the front marked
+    residuals.png   each analytic estimate against the measured peak
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from mcusim.models import datasets
+from mcusim.models.evaluate import accuracy
+
+from .evaluate import Evaluator
+from .search import Journal
+
+
+def scored(records: list[dict]) -> list[dict]:
+    """The candidates within budget that have an accuracy, most accurate first."""
+    return sorted((r for r in records if r["fits"] and r["accuracy"] is not None),
+                  key=lambda r: (-r["accuracy"], r["measured"]["sram_peak"], r["hash"]))
+
+
+def pareto(records: list[dict], cost: str) -> list[dict]:
+    """The candidates no other is at least as accurate and at most as costly as (`cost` a measured
+    key), by increasing cost."""
+    front, best = [], -1.0
+    for r in sorted(records, key=lambda r: (r["measured"][cost], -r["accuracy"])):
+        if r["accuracy"] > best:
+            front.append(r)
+            best = r["accuracy"]
+    return front
+
+
+def residual_rows(records: list[dict]) -> list[dict]:
+    rows = []
+    for r in records:
+        if not r["measured"]:
+            continue
+        measured = r["measured"]["sram_peak"]
+        row = {"hash": r["hash"], "params": r["params"], "measured": measured, "fits": r["fits"]}
+        for name, value in r["analytic"].items():
+            row[name] = value
+            row[f"{name}_residual"] = measured - value
+        rows.append(row)
+    return rows
+
+
+def write_results(journal: Journal, out: str | Path, evaluator: Evaluator, test_images: int | None = None,
+                  progress: bool = True) -> dict | None:
+    """Write the results folder; returns the best record (None when no candidate fits)."""
+    out = Path(out)
+    records = journal.records
+    ranked = scored(records)
+    best = None
+    if ranked:
+        best = dict(ranked[0])
+        arch = evaluator.space.check(best["arch"])
+        _, graph = evaluator.graph(arch)
+        graph.save(out / "best.graph")
+        x, y = datasets.load(evaluator.spec.dataset, "test")
+        x, y = x[:test_images], y[:test_images]
+        best["test_accuracy"] = accuracy(graph, x, y, progress=progress)
+        best["test_images"] = len(x)
+        (out / "best.json").write_text(json.dumps(best, indent=1))
+    rows = residual_rows(records)
+    _write_residuals(rows, out)
+    _plots(records, ranked, rows, out)
+    (out / "report.md").write_text(_report(journal, ranked, best, rows))
+    return best
+
+
+def _formulas(rows: list[dict]) -> list[str]:
+    return [k for k in rows[0] if k not in ("hash", "params", "measured", "fits") and not k.endswith("_residual")] \
+        if rows else []
+
+
+def _write_residuals(rows: list[dict], out: Path) -> None:
+    with open(out / "residuals.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["hash"])
+        writer.writeheader()
+        writer.writerows(rows)
+    names = _formulas(rows)
+    lines = ["# Analytic estimates vs the measured SRAM peak", "",
+             "Bytes; residual = measured - estimate (positive: the estimate is too low). measured = static + stack "
+             "+ arena high-water marks in the emulator.", "",
+             "| candidate | params | fits | measured | " + " | ".join(f"{n} | residual" for n in names) + " |",
+             "|---|---:|:-:|---:|" + "---:|---:|" * len(names)]
+    for r in rows:
+        lines.append(f"| {r['hash']} | {r['params']:,} | {'yes' if r['fits'] else 'no'} | {r['measured']:,} | " +
+                     " | ".join(f"{r[n]:,} | {r[f'{n}_residual']:+,}" for n in names) + " |")
+    (out / "residuals.md").write_text("\n".join(lines) + "\n")
+
+
+def residual_summary(rows: list[dict]) -> list[str]:
+    lines = ["| estimate | candidates | mean residual | min | max | mean abs relative | underestimates |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for name in _formulas(rows):
+        res = np.array([r[f"{name}_residual"] for r in rows], float)
+        rel = np.abs(res) / np.array([r["measured"] for r in rows], float)
+        lines.append(f"| {name} | {len(res)} | {res.mean():+,.0f} | {res.min():+,.0f} | {res.max():+,.0f} | "
+                     f"{rel.mean():.1%} | {(res > 0).mean():.0%} |")
+    return lines
+
+
+def _row(r: dict) -> str:
+    m = r["measured"]
+    int8 = f"{r['int8_accuracy']:.4f}" if r["int8_accuracy"] is not None else "-"
+    return (f"| {r['hash']} | {r['accuracy']:.4f} | {int8} | {m['sram_peak']:,} | {m['flash']:,} | "
+            f"{m['latency_ms']:.1f} | {r['params']:,} | `{json.dumps(r['arch'])}` |")
+
+
+def _report(journal: Journal, ranked: list[dict], best: dict | None, rows: list[dict]) -> str:
+    h, records = journal.header, journal.records
+    ev = h["eval"]
+    budget = ev["budget"]
+    seconds = sum(r["seconds"] or 0 for r in records)
+    limits = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in budget.items() if v is not None)
+    lines = [f"# Search: {h['space']['name']} on {ev['board']}", "",
+             f"- budget: {limits} (bytes, ms); memory options: {ev['memory_opts']}",
+             f"- supernet: {h['supernet']['path']} (sha256 {h['supernet']['sha256'][:12]})",
+             f"- candidates measured: {len(records)}, within budget: {sum(r['fits'] for r in records)}; "
+             f"evaluation time {seconds / 60:.1f} min summed over workers "
+             f"({len(records) / max(seconds, 1e-9) * 3600:.0f} candidates per worker-hour)",
+             "- accuracy: the float subnet (inherited weights) on the validation images; int8: the exported graph "
+             "on the first of them (reference interpreter, bit-exact with the board)", ""]
+    if best:
+        m = best["measured"]
+        lines += ["## Best within budget", "",
+                  f"`{best['hash']}` {json.dumps(best['arch'])}: validation accuracy {best['accuracy']:.4f}, int8 test "
+                  f"accuracy {best['test_accuracy']:.4f} ({best['test_images']} images), measured SRAM peak "
+                  f"{m['sram_peak']:,} B (static {m['static']:,} + stack {m['stack_peak']:,} + arena "
+                  f"{m['arena_peak']:,}), flash {m['flash']:,} B (model blob {m['blob']:,}), {m['cycles']:,} cycles = "
+                  f"{m['latency_ms']:.1f} ms. Graph: best.graph (`mcusim check best.graph --board {ev['board']}`).", ""]
+    header = ["| candidate | accuracy | int8 | SRAM peak | flash | latency ms | params | arch |",
+              "|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines += ["## The ten most accurate within budget", "", *header, *map(_row, ranked[:10]), "",
+              "## Pareto front: accuracy vs measured SRAM peak", "", *header,
+              *map(_row, pareto(ranked, "sram_peak")), "",
+              "## Analytic estimates vs measured SRAM peak", "",
+              "Per candidate in residuals.md / residuals.csv; plot: residuals.png.", "", *residual_summary(rows), ""]
+    return "\n".join(lines)
+
+
+def _plots(records: list[dict], ranked: list[dict], rows: list[dict], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
+    for ax, cost, label in ((axes[0], "sram_peak", "measured SRAM peak (KiB)"),
+                            (axes[1], "latency_ms", "measured latency (ms)")):
+        scale = 1024 if cost == "sram_peak" else 1
+        ax.scatter([r["measured"][cost] / scale for r in ranked], [r["accuracy"] for r in ranked], s=14,
+                   color="tab:blue", label="within budget")
+        front = pareto(ranked, cost)
+        ax.step([r["measured"][cost] / scale for r in front], [r["accuracy"] for r in front], where="post",
+                color="tab:red", label="Pareto front")
+        ax.set_xlabel(label)
+        ax.set_ylabel("validation accuracy")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(f"{len(records)} candidates measured, {len(ranked)} within budget")
+    fig.savefig(out / "pareto.png", dpi=110)
+    plt.close(fig)
+
+    names = _formulas(rows)
+    fig, ax = plt.subplots(figsize=(6, 5), layout="constrained")
+    measured = np.array([r["measured"] for r in rows], float) / 1024
+    for name in names:
+        ax.scatter(measured, np.array([r[name] for r in rows], float) / 1024, s=12, label=name)
+    if rows:
+        top = float(max(measured.max(), *(max(r[n] for r in rows) / 1024 for n in names)))
+        ax.plot([0, top], [0, top], color="gray", linewidth=1, label="estimate = measured")
+    ax.set_xlabel("measured SRAM peak (KiB)")
+    ax.set_ylabel("analytic estimate (KiB)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.savefig(out / "residuals.png", dpi=110)
+    plt.close(fig)

@@ -1,0 +1,179 @@
+"""Weight-sharing supernets (AutoFormer's elastic ViT), their training, and subnets with inherited weights.
+
+    supernet = Supernet(get("mcuformer"))
+    supernet.arch = arch; logits = supernet(x)        # the candidate `arch`, computed with shared weights
+    model = supernet.subnet(arch)                     # a standalone models.nn model: the same function
+    train_supernet(space, "fashion-mnist", "sn.npz")  # uniform single-path sampling, one arch per step
+
+Sharing: the supernet holds the space's largest model (models/nn.py), and a candidate's parameter of
+a given name is the leading corner of the largest model's parameter of that name (AutoFormer's
+slicing: the first `dim` embedding channels, the first `qkv_dim` projections, the first `hidden` MLP
+units, the first `rank` factors, the first `depth` blocks). A forward pass runs the candidate's own
+module code (built once per arch on the meta device, no memory) with those corners as its
+parameters (torch.func.functional_call), so training updates the shared weights and a subnet copied
+out of the supernet computes exactly what the supernet computed for it.
+
+Training (AutoFormer, SPOS): each optimizer step trains one candidate drawn uniformly from the space,
+the draw a function of the seed and the global step, so a resumed run draws what an unbroken one
+would. Data: the training split less a held-out validation set (the last `validation` images of a
+seeded permutation), on which the search scores candidates; the test split is left for the final
+figures. A checkpoint is models/train.py's format, its config the space.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.func import functional_call
+
+from mcusim.errors import UsageError
+from mcusim.models import datasets
+from mcusim.models.nn import Model, build
+from mcusim.models.train import (CheckpointError, TrainOptions, accuracy, config_images, learning_rate, load_state,
+                                 mirrors, read_checkpoint_file, save_checkpoint, train_epoch, training_device)
+
+from .spaces import Arch, Space, from_json
+
+CHECKPOINTS = Path(__file__).parent / "checkpoints"
+SHIPPED = {"mcuformer": CHECKPOINTS / "mcuformer-fmnist.npz"}  # made by `make supernets`
+VALIDATION = 5000  # held-out training images the search scores candidates on
+SKELETONS = 64     # candidates' module code kept (a training run draws a new one every step)
+
+
+class Supernet(torch.nn.Module):
+    def __init__(self, space: Space):
+        super().__init__()
+        self.space = self.cfg = space  # cfg: what save_checkpoint records (the space, as JSON)
+        self.largest = build(space.config(space.largest()))
+        self.arch = space.largest()
+        self._skeletons: dict[Arch, Model] = {}
+
+    def _skeleton(self, arch: Arch) -> Model:
+        """The candidate's module code, parameters on the meta device (replaced at every call)."""
+        if arch not in self._skeletons:
+            if len(self._skeletons) >= SKELETONS:
+                del self._skeletons[next(iter(self._skeletons))]
+            with torch.device("meta"):
+                self._skeletons[arch] = build(self.space.config(arch))
+        return self._skeletons[arch]
+
+    def shared(self, arch: Arch) -> dict[str, torch.Tensor]:
+        """The candidate's parameters: views of the supernet's (gradients flow into them)."""
+        mine = dict(self.largest.named_parameters())
+        params = {}
+        for name, p in self._skeleton(arch).named_parameters():
+            big = mine[name]
+            if any(n > b for n, b in zip(p.shape, big.shape)) or p.dim() != big.dim():
+                raise ValueError(f"{name}: {tuple(p.shape)} is not a corner of the supernet's {tuple(big.shape)}")
+            params[name] = big[tuple(slice(0, n) for n in p.shape)]
+        return params
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skeleton = self._skeleton(self.arch)
+        return functional_call(skeleton, self.shared(self.arch), (x,))
+
+    def subnet(self, arch: Arch) -> Model:
+        """A standalone model of `arch` (evaluation mode) holding copies of its shared weights."""
+        model = build(self.space.config(arch))
+        with torch.no_grad():
+            model.load_state_dict({k: v.detach().clone() for k, v in self.shared(arch).items()})
+        return model.eval()
+
+
+def smallest(space: Space) -> Arch:
+    depth = min(space.gene("depth").choices)
+    return Arch({g.name: depth if g.name == "depth" else (min(g.choices),) * depth if g.per_layer
+                 else min(g.choices) for g in space.genes})
+
+
+def validation_split(x: np.ndarray, y: np.ndarray, count: int, seed: int = 0):
+    """((x_train, y_train), (x_val, y_val)): the last `count` images of a seeded permutation of a
+    training split held out for validation."""
+    if not 0 < count < len(x):
+        raise UsageError(f"a validation set of {count} images out of {len(x)} training images")
+    order = np.random.default_rng(seed).permutation(len(x))
+    keep, held = np.sort(order[:-count]), np.sort(order[-count:])
+    return (x[keep], y[keep]), (x[held], y[held])
+
+
+def search_data(space: Space, dataset: str, validation: int):
+    """((x_train, y_train), (x_val, y_val)) of `dataset`'s training split as the space's float
+    images and int64 labels."""
+    x, y = datasets.load(dataset, "train")
+    if len(y) and (y.min() < 0 or y.max() >= space.num_classes):
+        raise UsageError(f"{dataset} has labels outside 0..{space.num_classes - 1}, the classes of the {space.name} "
+                         "space")
+    return [(config_images(space, xs, f"the {space.name} space"), torch.from_numpy(ys))
+            for xs, ys in validation_split(x, y, validation)]
+
+
+def train_supernet(space: Space, dataset: str, out: str | Path, options: TrainOptions = TrainOptions(epochs=10),
+                   resume: bool = False, command: str = "", progress: bool = True,
+                   validation: int = VALIDATION, train_images: int | None = None) -> dict:
+    """Train the supernet of `space` on `dataset`, writing the checkpoint `out` after every epoch;
+    returns its metadata. train_images: the first N training images only (None: all but the
+    validation set). Each epoch's record holds the validation accuracy of the largest and the
+    smallest candidate."""
+    out = Path(out)
+    if out.exists() and not resume:
+        raise UsageError(f"{out} exists; pass --resume to continue that run, or choose another path")
+    meta = {"supernet": space.name, "space": space.to_json(), "dataset": dataset, "epoch": 0,
+            "options": dataclasses.asdict(options),
+            "validation": validation, "train_images": train_images, "history": [], "command": command}
+    optimizer_state = None
+    if resume and out.exists():
+        supernet, meta, optimizer_state = read_supernet(out)
+        if optimizer_state is None:
+            raise UsageError(f"{out} is a finished run ({meta['epoch']} epochs); nothing to resume")
+        if supernet.space != space or meta["dataset"] != dataset:
+            raise UsageError(f"{out} is a {meta['supernet']} supernet on {meta['dataset']} with other choices; "
+                             f"not the one asked for")
+        options = TrainOptions(**meta["options"])
+    else:
+        torch.manual_seed(options.seed)
+        supernet = Supernet(space)
+    supernet.to(training_device())
+    optimizer = torch.optim.AdamW(supernet.parameters(), lr=options.lr, weight_decay=options.weight_decay)
+    if optimizer_state is not None:
+        optimizer.load_state_dict(optimizer_state)
+    (x_train, y_train), (x_val, y_val) = search_data(space, dataset, meta["validation"])
+    if meta["train_images"] is not None:
+        x_train, y_train = x_train[:meta["train_images"]], y_train[:meta["train_images"]]
+    steps = math.ceil(len(x_train) / options.batch_size)
+
+    def draw(step: int) -> None:
+        supernet.arch = space.sample(np.random.default_rng([options.seed, step]))
+
+    def evaluate() -> dict:
+        scores = {}
+        for label, arch in (("largest", space.largest()), ("smallest", smallest(space))):
+            supernet.arch = arch
+            scores[f"{label}_accuracy"] = accuracy(supernet, x_val, y_val)
+        return scores
+
+    for epoch in range(meta["epoch"], options.epochs):
+        record = train_epoch(supernet, optimizer, x_train, y_train, x_val, y_val, epoch, options,
+                             lambda step: learning_rate(options, step, steps), flip=mirrors(dataset),
+                             desc=f"{space.name} supernet epoch {epoch + 1}/{options.epochs}", progress=progress,
+                             before_step=draw, evaluate=evaluate)
+        meta["history"].append(record)
+        meta["epoch"] = epoch + 1
+        save_checkpoint(out, supernet, meta, optimizer if epoch + 1 < options.epochs else None)
+    return meta
+
+
+def read_supernet(path: str | Path) -> tuple[Supernet, dict, dict | None]:
+    """(supernet in evaluation mode, metadata, optimizer state of an unfinished run or None)."""
+    meta, state, optimizer_state = read_checkpoint_file(path)
+    if "supernet" not in meta:
+        raise CheckpointError(f"{path}: a checkpoint of model {meta.get('model')!r}, not a supernet")
+    try:
+        space = from_json(meta["space"])
+    except (UsageError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: its search space is not one this version knows ({e})") from None
+    supernet = Supernet(space)
+    load_state(supernet, state, path, f"the {space.name} supernet")
+    return supernet, meta, optimizer_state

@@ -1,0 +1,133 @@
+"""The search: every candidate measured and journaled as it finishes, a killed search resumed from
+its journal loses no finished evaluation and makes the candidates an unbroken one makes, the
+backends agree, and the results folder holds a best graph that runs on the board."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from mcusim.boards import get_board
+from mcusim.errors import UsageError
+from mcusim.models.deploy import deploy
+from mcusim.models.evaluate import random_inputs
+from mcusim.models.graph import Graph
+from mcusim.models.interpreter import run
+from mcusim.models.runner import BoardRunner
+from mcusim.nas.evaluate import EvalSpec, Evaluator
+from mcusim.nas.measure import Budget
+from mcusim.nas.report import write_results
+from mcusim.nas.search import Journal, JournalError, SearchOptions, search
+
+pytestmark = pytest.mark.toolchain
+
+BOARD = "stm32f746"
+OPTIONS = SearchOptions(budget=7, population=4)  # as the CLI below runs it
+
+
+def spec_of(supernet, **kw) -> EvalSpec:
+    return EvalSpec(str(supernet), BOARD, Budget.of(get_board(BOARD)), "digits", int8_images=40, **kw)
+
+
+@pytest.fixture(scope="module")
+def unbroken(tiny_supernet, tmp_path_factory):
+    out = tmp_path_factory.mktemp("unbroken")
+    return out, search(spec_of(tiny_supernet), OPTIONS, out, progress=False)
+
+
+def test_every_candidate_is_measured_and_journaled(unbroken):
+    out, journal = unbroken
+    records = journal.records
+    assert len(records) == 7 and len({r["hash"] for r in records}) == 7
+    assert [r["generation"] for r in records] == [0] * 4 + [1] * 3
+    for r in records:
+        assert r["bit_exact"] and r["fits"] and r["measured"]["board"] == BOARD
+        m = r["measured"]  # the peak of static + stack + arena over the ops, each term's own peak beside it
+        assert m["static"] + m["arena_peak"] <= m["sram_peak"] <= m["static"] + m["stack_peak"] + m["arena_peak"]
+        assert set(r["analytic"]) == {"mcuformer", "planner", "lower_bound"}
+        assert 0 <= r["accuracy"] <= 1 and 0 <= r["int8_accuracy"] <= 1
+    reread = Journal.open(out / "journal.jsonl")
+    assert reread.records == records and reread.header["search"]["budget"] == 7
+
+
+def test_the_results_folder_holds_a_best_graph_that_fits_and_runs(unbroken, tiny_supernet):
+    out, journal = unbroken
+    best = write_results(journal, out, Evaluator(spec_of(tiny_supernet)), test_images=50, progress=False)
+    assert best["accuracy"] == max(r["accuracy"] for r in journal.records)
+    for name in ("best.graph", "best.json", "report.md", "residuals.md", "residuals.csv", "pareto.png",
+                 "residuals.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert len((out / "residuals.md").read_text().splitlines()) == 6 + len(journal.records)
+    graph = Graph.load(out / "best.graph")
+    assert graph.metadata["arch"] == best["arch"]
+    x = random_inputs(graph, np.random.default_rng(0))
+    outputs, m = BoardRunner(deploy(graph), get_board(BOARD)).run(x)
+    assert np.array_equal(outputs[0], run(graph, x)[0])
+    assert m.total_peak == best["measured"]["sram_peak"] and m.flash_total == best["measured"]["flash"]
+
+
+def _cli(supernet, out, *extra):
+    return [sys.executable, "-m", "mcusim.cli", "search", "--space", "mcuformer", "--board", BOARD, "--supernet",
+            str(supernet), "--budget", "7", "--population", "4", "--int8-images", "40", "--test-images", "20",
+            "-o", str(out), *extra]
+
+
+def test_a_killed_search_resumes_without_losing_a_finished_evaluation(unbroken, tiny_supernet, tmp_path):
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(_cli(tiny_supernet, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = out / "journal.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not journal.exists() or len(journal.read_text().splitlines()) < 4):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = journal.read_text().splitlines()
+    assert 4 <= len(before) < 8, "the search was killed in the middle"
+    with open(journal, "a") as f:
+        f.write('{"hash": "torn by the kill", "arch"')  # a line cut short as the process died
+    done = subprocess.run(_cli(tiny_supernet, out, "--resume", "--json"), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    after = journal.read_text().splitlines()
+    assert after[:len(before)] == before  # every finished evaluation kept, as written
+    records = [json.loads(line) for line in after[1:]]
+    assert len(records) == 7 and len({r["hash"] for r in records}) == 7  # none evaluated twice
+    expected = {r["hash"]: r for r in unbroken[1].records}
+    got = {r["hash"]: r for r in records}
+    assert got.keys() == expected.keys()  # the candidates an unbroken run makes
+    for key, r in got.items():
+        assert (r["accuracy"], r["measured"]) == (expected[key]["accuracy"], expected[key]["measured"])
+    assert json.loads(done.stdout)["candidates"] == 7
+
+
+@pytest.mark.parametrize("backend", ["local", "ray"])
+def test_parallel_backends_measure_what_one_process_measures(unbroken, tiny_supernet, tmp_path, backend):
+    one_generation = SearchOptions(budget=4, population=4)
+    journal = search(spec_of(tiny_supernet), one_generation, tmp_path, workers=2, backend=backend, progress=False)
+    expected = {r["hash"]: r for r in unbroken[1].records if r["generation"] == 0}
+    got = {r["hash"]: r for r in journal.records}
+    assert got.keys() == expected.keys()
+    for key, r in got.items():
+        assert r["measured"]["sram_peak"] == expected[key]["measured"]["sram_peak"]
+        assert r["measured"]["flash"] == expected[key]["measured"]["flash"]
+        assert r["accuracy"] == pytest.approx(expected[key]["accuracy"], abs=0.02)
+
+
+def test_resume_refuses_other_settings_and_damaged_journals(unbroken, tiny_supernet, tmp_path):
+    out, _ = unbroken
+    with pytest.raises(UsageError, match="other settings"):
+        search(spec_of(tiny_supernet, memory_opts="token-overwrite"), OPTIONS, out, resume=True, progress=False)
+    with pytest.raises(UsageError, match="exists: pass --resume"):
+        search(spec_of(tiny_supernet), OPTIONS, out, progress=False)
+    with pytest.raises(UsageError, match="no journal to resume"):
+        search(spec_of(tiny_supernet), OPTIONS, tmp_path, resume=True, progress=False)
+    bad = tmp_path / "journal.jsonl"
+    bad.write_text('{"format": "mcusim-search-journal", "version": 1}\nnot json\n{}\n')
+    with pytest.raises(JournalError, match=":2: not a JSON line"):
+        Journal.open(bad)
+    bad.write_text('{"something": "else"}\n')
+    with pytest.raises(JournalError, match="not an mcusim search journal"):
+        Journal.open(bad)

@@ -1,0 +1,77 @@
+"""The supernet: a subnet copied out of it computes exactly what the supernet computes for that
+candidate, training updates the shared corners, and a killed training run resumes to the same bits."""
+import numpy as np
+import pytest
+import torch
+
+from mcusim.errors import UsageError
+from mcusim.models.train import CheckpointError, TrainOptions
+from mcusim.nas import supernet as sn
+from mcusim.nas.supernet import Supernet, read_supernet, smallest, train_supernet, validation_split
+
+from .conftest import TINY, VALIDATION
+
+
+def test_a_subnet_computes_what_the_supernet_computes():
+    torch.manual_seed(0)
+    net = Supernet(TINY).eval()
+    x = torch.rand(5, 8, 8, 1) * 2 - 1
+    rng = np.random.default_rng(0)
+    for arch in [TINY.largest(), smallest(TINY), *(TINY.sample(rng) for _ in range(6))]:
+        net.arch = arch
+        with torch.no_grad():
+            assert torch.equal(net(x), net.subnet(arch)(x)), dict(arch)
+
+
+def test_training_a_candidate_updates_only_its_corner():
+    torch.manual_seed(0)
+    net = Supernet(TINY)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    net.arch = smallest(TINY)  # dim 16, depth 1
+    net(torch.rand(2, 8, 8, 1)).sum().backward()
+    torch.optim.SGD(net.parameters(), lr=0.1).step()
+    after = net.state_dict()
+    assert not torch.equal(before["largest.head.weight"][:, :16], after["largest.head.weight"][:, :16])
+    assert torch.equal(before["largest.head.weight"][:, 16:], after["largest.head.weight"][:, 16:])
+    assert torch.equal(before["largest.blocks.1.attn.q.weight"], after["largest.blocks.1.attn.q.weight"])
+
+
+def test_validation_split_is_a_seeded_partition():
+    x, y = np.arange(100)[:, None], np.arange(100)
+    (xt, yt), (xv, yv) = validation_split(x, y, 20)
+    assert len(yv) == 20 and len(yt) == 80 and not set(yt) & set(yv)
+    assert np.array_equal(validation_split(x, y, 20)[1][1], yv)
+    with pytest.raises(UsageError, match="validation set of 100"):
+        validation_split(x, y, 100)
+
+
+OPTIONS = TrainOptions(epochs=2, batch_size=128)
+
+
+def test_a_killed_training_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    train_supernet(TINY, "digits", tmp_path / "whole.npz", OPTIONS, validation=VALIDATION, progress=False)
+    save = sn.save_checkpoint
+
+    def save_then_die(*args):
+        save(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sn, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train_supernet(TINY, "digits", tmp_path / "broken.npz", OPTIONS, validation=VALIDATION, progress=False)
+    monkeypatch.setattr(sn, "save_checkpoint", save)
+    meta = train_supernet(TINY, "digits", tmp_path / "broken.npz", OPTIONS, resume=True, validation=VALIDATION,
+                          progress=False)
+    assert [h["epoch"] for h in meta["history"]] == [1, 2] and set(meta["history"][0]) >= {"largest_accuracy"}
+    whole, resumed = read_supernet(tmp_path / "whole.npz")[0], read_supernet(tmp_path / "broken.npz")[0]
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    with pytest.raises(UsageError, match="finished run"):
+        train_supernet(TINY, "digits", tmp_path / "whole.npz", OPTIONS, resume=True, progress=False)
+
+
+def test_a_model_checkpoint_is_not_a_supernet():
+    from mcusim.models import zoo
+
+    with pytest.raises(CheckpointError, match="not a supernet"):
+        read_supernet(zoo.get("vit-digits").checkpoint)
