@@ -27,7 +27,7 @@ def cmd_supernet(args) -> int:
 
     options = TrainOptions(**{k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
                                                  ("lr", args.lr), ("seed", args.seed)) if v is not None})
-    meta = train_supernet(get(args.space), args.dataset, args.output, options, resume=args.resume,
+    meta = train_supernet(_supernet_space(args), args.dataset, args.output, options, resume=args.resume,
                           command=shlex.join(["mcusim", *sys.argv[1:]]), validation=args.validation,
                           train_images=args.train_images)
     last = meta["history"][-1] if meta["history"] else {}
@@ -35,6 +35,49 @@ def cmd_supernet(args) -> int:
           f"candidate {last.get('largest_accuracy', float('nan')):.4f}, of the smallest "
           f"{last.get('smallest_accuracy', float('nan')):.4f}")
     return 0
+
+
+def _supernet_space(args):
+    """The registered space with the supernet's fixed part as given (--rank-ratio, --patch)."""
+    import dataclasses
+
+    from .spaces import get
+
+    space = get(args.space)
+    fixed = {k: v for k, v in (("rank_ratio", args.rank_ratio), ("patch", args.patch)) if v is not None}
+    try:
+        return dataclasses.replace(space, **fixed)
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"the {space.name} space: {e}") from None
+
+
+def cmd_evolve_space(args) -> int:
+    from mcusim.boards import UnknownBoard, get_board
+
+    from .measure import Budget
+    from .space_evolution import EvolutionOptions, evolve
+
+    try:
+        board = get_board(args.board)
+    except UnknownBoard as e:
+        raise UsageError(str(e)) from None
+    options = EvolutionOptions(epochs=args.epochs, iterations=args.iterations, samples=args.samples,
+                               train_images=args.train_images, seed=args.seed)
+    chosen = evolve(_supernet_space(args), args.dataset, board, Budget.of(board, args.sram, args.flash,
+                                                                          args.latency_ms), options, args.output)
+    print(f"{args.output}/evolution.md: chosen rank ratio {chosen['rank_ratio']:g}, patch {chosen['patch']} "
+          f"({chosen['tokens']} tokens): accuracy {chosen['accuracy']:.4f}, share within budget {chosen['share']:.2f}; "
+          f"train its supernet with `mcusim supernet --space {args.space} --rank-ratio {chosen['rank_ratio']:g} "
+          f"--patch {chosen['patch']} --dataset {args.dataset} -o CKPT`")
+    return 0
+
+
+def _add_budget_options(p, required: bool = True) -> None:
+    p.add_argument("--board", required=required, metavar="B",
+                   help="stm32f427, stm32f746 or stm32h743: its SRAM and flash are the budget")
+    p.add_argument("--sram", type=float, metavar="KB", help="SRAM budget in KiB (default: the board's)")
+    p.add_argument("--flash", type=float, metavar="KB", help="flash budget in KiB (default: the board's)")
+    p.add_argument("--latency-ms", type=float, metavar="MS", help="latency budget (default: none)")
 
 
 def cmd_search(args) -> int:
@@ -101,6 +144,8 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=positive_int)
     p.add_argument("--lr", type=float)
     p.add_argument("--seed", type=int)
+    p.add_argument("--rank-ratio", type=float, metavar="R", help="the supernet's low-rank ratio (mcuformer)")
+    p.add_argument("--patch", type=positive_int, metavar="P", help="the supernet's patch size (mcuformer)")
     p.add_argument("--validation", type=positive_int, default=VALIDATION, metavar="N",
                    help="training images held out for the search to score candidates on (default: %(default)s)")
     p.add_argument("--train-images", type=positive_int, metavar="N",
@@ -113,10 +158,7 @@ def register(subparsers) -> None:
                                              "flash and cycles measured in the emulator")
     p.add_argument("--list-spaces", action="store_true", help="name the search spaces and stop")
     p.add_argument("--space", metavar="NAME")
-    p.add_argument("--board", metavar="B", help="stm32f427, stm32f746 or stm32h743: its SRAM and flash are the budget")
-    p.add_argument("--sram", type=float, metavar="KB", help="SRAM budget in KiB (default: the board's)")
-    p.add_argument("--flash", type=float, metavar="KB", help="flash budget in KiB (default: the board's)")
-    p.add_argument("--latency-ms", type=float, metavar="MS", help="latency budget (default: none)")
+    _add_budget_options(p, required=False)
     p.add_argument("--budget", type=positive_int, default=120, metavar="N",
                    help="candidates to measure (default: %(default)s)")
     p.add_argument("--population", type=positive_int, default=40, metavar="P", help="default: %(default)s")
@@ -136,3 +178,19 @@ def register(subparsers) -> None:
     p.add_argument("--resume", action="store_true", help="continue the search in DIR from its journal")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
+
+    p = subparsers.add_parser("evolve-space", help="MCUFormer's search-space evolution: the supernet's low-rank "
+                                                   "ratio and token number, scored on accuracy and measured fit")
+    p.add_argument("--space", required=True, metavar="NAME", choices=["mcuformer"])
+    p.add_argument("--dataset", required=True, metavar="DS")
+    _add_budget_options(p)
+    p.add_argument("--rank-ratio", type=float, metavar="R", help="the starting space's (default: the registered)")
+    p.add_argument("--patch", type=positive_int, metavar="P", help="the starting space's (default: the registered)")
+    p.add_argument("--epochs", type=positive_int, default=1, help="supernet training per space (default: 1)")
+    p.add_argument("--iterations", type=positive_int, default=4, help="default: %(default)s")
+    p.add_argument("--samples", type=positive_int, default=100, metavar="N",
+                   help="candidates measured per space for its share within budget (default: %(default)s)")
+    p.add_argument("--train-images", type=positive_int, default=20000, metavar="N", help="default: %(default)s")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.set_defaults(func=cmd_evolve_space)
