@@ -24,9 +24,11 @@ pruned: venv
 	$(BIN)/mcusim prune --model tinyformer-fmnist --dataset fashion-mnist --sparsity 0.7 --block-size 4 \
 		--schedule agp --epochs 4 -o models/checkpoints/tinyformer-fmnist-sparse.npz
 
-# The shipped supernet of the MCUFormer search space (nas/checkpoints/, its metadata records the command).
+# The shipped supernets of the search spaces (nas/checkpoints/, each one's metadata records its command).
 supernets: venv
 	$(BIN)/mcusim supernet --space mcuformer --dataset fashion-mnist --epochs 16 -o nas/checkpoints/mcuformer-fmnist.npz
+	$(BIN)/mcusim supernet --space tinyformer --dataset fashion-mnist --epochs 6 -o nas/checkpoints/tinyformer-fmnist.npz
+	$(BIN)/mcusim supernet --space mcunetv2 --dataset fashion-mnist --epochs 6 -o nas/checkpoints/mcunetv2-fmnist.npz
 
 # The architecture search behind the figures in docs/search.md: Fashion-MNIST, the STM32F746's budget.
 search: debian-packages venv

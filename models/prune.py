@@ -255,7 +255,7 @@ def prune(model: str, dataset: str, out: str | Path, config: PruningConfig, chec
     check_layers(prunable_layers(net), config)
     (x_train, y_train), (x_test, y_test) = load_data(entry, dataset, options.train_samples)
     source_accuracy = accuracy(net, x_test, y_test)
-    history = _fine_tune(net, config, x_train, y_train, x_test, y_test, options, mirrors(dataset),
+    history = fine_tune(net, config, x_train, y_train, x_test, y_test, options, mirrors(dataset),
                          f"prune {model}", progress)
     final = history[-1]["test_accuracy"] if history else accuracy(net, x_test, y_test)
     layers = {name: {"sparsity": s.sparsity, "block": s.block} for name, s in block_sparsity(net, config).items()}
@@ -270,7 +270,7 @@ def prune(model: str, dataset: str, out: str | Path, config: PruningConfig, chec
     return meta
 
 
-def _fine_tune(model: nn.Module, config: PruningConfig, x_train: torch.Tensor, y_train: torch.Tensor,
+def fine_tune(model: nn.Module, config: PruningConfig, x_train: torch.Tensor, y_train: torch.Tensor,
                x_test: torch.Tensor, y_test: torch.Tensor, options: PruneOptions, flip: bool, desc: str,
                progress: bool) -> list[dict]:
     """Prune by the schedule while fine-tuning (the weights re-masked after every optimizer step);

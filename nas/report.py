@@ -54,8 +54,10 @@ def residual_rows(records: list[dict]) -> list[dict]:
 
 
 def write_results(journal: Journal, out: str | Path, evaluator: Evaluator, test_images: int | None = None,
-                  progress: bool = True) -> dict | None:
-    """Write the results folder; returns the best record (None when no candidate fits)."""
+                  finetune: int = 0, progress: bool = True) -> dict | None:
+    """Write the results folder; returns the best record (None when no candidate fits). finetune:
+    epochs of training the best candidate on its own before its graph is exported (and measured
+    again: `finetuned` in its record)."""
     out = Path(out)
     records = journal.records
     ranked = scored(records)
@@ -63,7 +65,15 @@ def write_results(journal: Journal, out: str | Path, evaluator: Evaluator, test_
     if ranked:
         best = dict(ranked[0])
         arch = evaluator.space.check(best["arch"])
-        _, graph = evaluator.graph(arch)
+        if finetune:
+            model = evaluator.finetune(arch, finetune, progress=progress)
+            graph = evaluator.export(model, arch, finetuned_epochs=finetune)
+            figures, bit_exact, _ = evaluator.measure(graph, arch)
+            best["finetuned"] = {"epochs": finetune, "accuracy": evaluator.float_accuracy(model, arch),
+                                 "int8_accuracy": evaluator.int8_accuracy(graph), "measured": figures.to_json(),
+                                 "bit_exact": bit_exact, "violations": evaluator.spec.budget.violations(figures)}
+        else:
+            _, graph = evaluator.graph(arch)
         graph.save(out / "best.graph")
         x, y = datasets.load(evaluator.spec.dataset, "test")
         x, y = x[:test_images], y[:test_images]
@@ -138,7 +148,16 @@ def _report(journal: Journal, ranked: list[dict], best: dict | None, rows: list[
                   f"accuracy {best['test_accuracy']:.4f} ({best['test_images']} images), measured SRAM peak "
                   f"{m['sram_peak']:,} B (static {m['static']:,} + stack {m['stack_peak']:,} + arena "
                   f"{m['arena_peak']:,}), flash {m['flash']:,} B (model blob {m['blob']:,}), {m['cycles']:,} cycles = "
-                  f"{m['latency_ms']:.1f} ms. Graph: best.graph (`mcusim check best.graph --board {ev['board']}`).", ""]
+                  f"{m['latency_ms']:.1f} ms.", ""]
+        if "finetuned" in best:
+            f = best["finetuned"]
+            fm = f["measured"]
+            lines += [f"Fine-tuned on its own for {f['epochs']} epochs from the inherited weights: validation accuracy "
+                      f"{f['accuracy']:.4f} (int8 {f['int8_accuracy']:.4f} on the first validation images), measured "
+                      f"again: SRAM peak {fm['sram_peak']:,} B, flash {fm['flash']:,} B, {fm['latency_ms']:.1f} ms"
+                      f"{'' if not f['violations'] else ' (' + '; '.join(f['violations']) + ')'}.", ""]
+        lines += [f"The int8 test accuracy above is best.graph's (the fine-tuned model where there is one): "
+                  f"`mcusim check best.graph --board {ev['board']}` runs it on the board.", ""]
     header = ["| candidate | accuracy | int8 | SRAM peak | flash | latency ms | params | arch |",
               "|---|---:|---:|---:|---:|---:|---:|---|"]
     lines += ["## The ten most accurate within budget", "", *header, *map(_row, ranked[:10]), "",

@@ -35,13 +35,11 @@ import numpy as np
 
 from mcusim.boards import Board
 from mcusim.errors import UsageError
-from mcusim.models.deploy import deploy
-from mcusim.models.export import untrained_graph
-from mcusim.models.train import TrainOptions, accuracy
+from mcusim.models.train import TrainOptions
 
-from .measure import Budget, OpCache, compose
+from .measure import Budget, OpCache
+from .probe import accuracy_probe, memory_probe
 from .spaces import MCUFormerSpace
-from .supernet import read_supernet, search_data, train_supernet
 
 TRAIL = "evolution.jsonl"
 
@@ -107,25 +105,14 @@ def evolve(base: MCUFormerSpace, dataset: str, board: Board, budget: Budget, opt
             return records[point]
         space = dataclasses.replace(base, rank_ratio=point[0], patch=point[1])
         path = out / "supernets" / f"r{point[0]:g}-p{point[1]}.npz"
-        if not path.exists() or read_supernet(path)[2] is not None:  # none yet, or a run cut short
-            train_supernet(space, dataset, path, TrainOptions(epochs=options.epochs, seed=options.seed),
-                           resume=path.exists(), progress=progress, validation=options.validation,
-                           train_images=options.train_images)
-        supernet, meta, _ = read_supernet(path)
-        _, (x_val, y_val) = search_data(space, dataset, meta["validation"])
-        x_val, y_val = x_val[:options.val_images], y_val[:options.val_images]
         draws = np.random.default_rng([options.seed, len(ranks) * patches.index(point[1]) + ranks.index(point[0])])
-        accuracies = []
-        for _ in range(options.accuracy_samples):
-            supernet.arch = space.sample(draws)
-            accuracies.append(accuracy(supernet, x_val, y_val))
-        fits = 0
-        for k in range(options.samples):
-            graph = untrained_graph(space.config(space.sample(draws)), samples=4, seed=k)
-            fits += not budget.violations(compose(deploy(graph), board, cache))
-        record = {"rank_ratio": point[0], "patch": point[1], "tokens": tokens(point[1]),
-                  "accuracy": float(np.mean(accuracies)), "share": fits / options.samples, "epochs": options.epochs,
-                  "supernet": str(path)}
+        accuracy = accuracy_probe(space, dataset, board, path, options.accuracy_samples, draws,
+                                  TrainOptions(epochs=options.epochs, seed=options.seed), options.train_images,
+                                  options.validation, options.val_images, progress)
+        fits = sum(not budget.violations(f) for _, f, _ in memory_probe(space, board, budget, options.samples, draws,
+                                                                          cache))
+        record = {"rank_ratio": point[0], "patch": point[1], "tokens": tokens(point[1]), "accuracy": accuracy,
+                  "share": fits / options.samples, "epochs": options.epochs, "supernet": str(path)}
         record["score"] = record["accuracy"] + options.weight * record["share"]
         with open(trail_path, "a") as f:
             f.write(json.dumps(record) + "\n")

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from mcusim.errors import UsageError
-from mcusim.models.zoo import ViTConfig
+from mcusim.models.deploy import MemoryOptions
+from mcusim.models.zoo import ConvNetConfig, Down, MBConv, Transformer, ViTConfig
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Space:
     """The genetic machinery shared by the spaces; a space adds its genes and config()."""
 
     name = ""
+    schedule_genes = ()  # genes that change how a candidate runs, never what it computes
 
     @property
     def genes(self) -> tuple[Gene, ...]:
@@ -75,69 +77,72 @@ class Space:
         return next(g for g in self.genes if g.name == name)
 
     def sample(self, rng: np.random.Generator) -> Arch:
-        depth = _pick(self.gene("depth").choices, rng)
-        return Arch({g.name: depth if g.name == "depth" else
-                     tuple(_pick(g.choices, rng) for _ in range(depth)) if g.per_layer else _pick(g.choices, rng)
-                     for g in self.genes})
+        return self._each(lambda g, layer: _pick(g.choices, rng))
+
+    def largest(self) -> Arch:
+        """Every gene at its last choice: the supernet's own model, which holds every parameter of
+        every candidate at its largest shape (choices are listed so: growing, the categorical ones
+        with the choice that has the most parameters last)."""
+        return self._each(lambda g, layer: g.choices[-1])
+
+    def smallest(self) -> Arch:
+        return self._each(lambda g, layer: g.choices[0])
 
     def mutate(self, arch: Arch, rng: np.random.Generator, m_prob: float = 0.2, s_prob: float = 0.4) -> Arch:
-        depth = _pick(self.gene("depth").choices, rng) if rng.random() < s_prob else arch["depth"]
-        child = {"depth": depth}
-        for g in self.genes:
-            if g.name == "depth":
-                continue
-            if g.per_layer:
-                old = arch[g.name]
-                child[g.name] = tuple(old[i] if i < len(old) and rng.random() >= m_prob else _pick(g.choices, rng)
-                                      for i in range(depth))
-            else:
-                child[g.name] = _pick(g.choices, rng) if rng.random() < s_prob else arch[g.name]
-        return Arch(child)
+        def value(g: Gene, layer: int | None):
+            old = arch[g.name] if layer is None else arch[g.name][layer] if layer < len(arch[g.name]) else None
+            keep = rng.random() >= (s_prob if layer is None else m_prob)
+            return old if keep and old is not None else _pick(g.choices, rng)
+
+        return self._each(value)
 
     def crossover(self, a: Arch, b: Arch, rng: np.random.Generator) -> Arch:
-        child = {"depth": (a, b)[rng.integers(2)]["depth"]}
+        def value(g: Gene, layer: int | None):
+            options = [p[g.name] if layer is None else p[g.name][layer] for p in (a, b)
+                       if layer is None or layer < len(p[g.name])]
+            return options[rng.integers(len(options))]
+
+        return self._each(value)
+
+    def _each(self, value) -> Arch:
+        """An Arch of value(gene, None) per global gene and value(gene, i) per layer i of a per-layer
+        gene; genes in the space's order, `depth` before the per-layer genes."""
+        values: dict = {}
         for g in self.genes:
-            if g.name == "depth":
-                continue
-            if g.per_layer:
-                layers = []
-                for i in range(child["depth"]):
-                    options = [p[g.name][i] for p in (a, b) if i < len(p[g.name])]
-                    layers.append(options[rng.integers(len(options))])
-                child[g.name] = tuple(layers)
-            else:
-                child[g.name] = (a, b)[rng.integers(2)][g.name]
-        return Arch(child)
+            values[g.name] = tuple(value(g, i) for i in range(values["depth"])) if g.per_layer else value(g, None)
+        return Arch(values)
 
     def check(self, arch) -> Arch:
         """arch (e.g. read from JSON) as an Arch of this space; a UsageError names what is wrong."""
         names = {g.name for g in self.genes}
         if set(arch) != names:
             raise UsageError(f"architecture {dict(arch)}: the {self.name} space has genes {', '.join(sorted(names))}")
-        depth = arch["depth"]
         values = {}
         for g in self.genes:
             value = tuple(arch[g.name]) if g.per_layer else arch[g.name]
             layers = value if g.per_layer else (value,)
-            if (g.per_layer and len(layers) != depth) or any(v not in g.choices for v in layers):
+            if (g.per_layer and len(layers) != arch["depth"]) or any(v not in g.choices for v in layers):
                 raise UsageError(f"architecture gene {g.name}={arch[g.name]!r}: choose from {list(g.choices)}"
-                                 + (f", one per layer ({depth})" if g.per_layer else ""))
+                                 + (f", one per layer ({arch['depth']})" if g.per_layer else ""))
             values[g.name] = value
         return Arch(values)
-
-    def largest(self) -> Arch:
-        """Every gene at its largest choice (the supernet's own shape)."""
-        depth = max(self.gene("depth").choices)
-        return Arch({g.name: depth if g.name == "depth" else (max(g.choices),) * depth if g.per_layer
-                     else max(g.choices) for g in self.genes})
 
     def formulas(self, arch: Arch) -> dict[str, int]:
         """Analytic peak-memory estimates (bytes) the space's own literature scores candidates with."""
         raise NotImplementedError
 
+    def memory_options(self, arch: Arch, base: MemoryOptions) -> MemoryOptions:
+        """How the candidate is deployed: the search's memory options, and the candidate's own
+        schedule where the space searches one (MCUNetV2)."""
+        return base
+
+    def pruning(self, arch: Arch, layers) -> dict:
+        """The candidate's block pruning (models/prune.py PruningConfig over its prunable `layers`):
+        none unless the space searches sparsity (TinyFormer's SparseNAS)."""
+        return {}
+
     def to_json(self) -> dict:
-        return {"name": self.name, **{k: list(v) if isinstance(v, tuple) else v
-                                      for k, v in dataclasses.asdict(self).items()}}
+        return {"name": self.name, **json.loads(json.dumps(dataclasses.asdict(self)))}
 
 
 def _pick(choices: tuple, rng: np.random.Generator):
@@ -197,7 +202,144 @@ class MCUFormerSpace(Space):
                          num_classes=self.num_classes)
 
 
-SPACES = {space.name: space for space in (MCUFormerSpace(),)}
+@dataclass(frozen=True)
+class TinyFormerSpace(Space):
+    """TinyFormer's single-path supernet of DoT choice blocks: each DoT is a Downsample block, MobileNetV2
+    blocks and optionally a Transformer block, all at the DoT's width; the supernet fixes how many
+    MobileNetV2 blocks each DoT has and which DoTs end in a transformer (SuperNAS's choice), a
+    candidate chooses inside every block (SPOS): the downsampling, the widths, each MobileNetV2 block's
+    expansion, each transformer's token dim, heads and encoder depth, and the pooling."""
+
+    name = "tinyformer"
+    mbconvs: tuple[int, ...] = (2, 2)
+    transformers: tuple[bool, ...] = (False, True)
+    stems: tuple[int, ...] = (8, 12, 16)
+    widths: tuple[tuple[int, ...], ...] = ((16, 24, 32), (32, 48, 64))
+    expansions: tuple[int, ...] = (2, 3, 4)
+    token_dims: tuple[int, ...] = (32, 48, 64)
+    head_counts: tuple[int, ...] = (1, 2)
+    encoder_depths: tuple[int, ...] = (1, 2)
+    sparsities: tuple[float, ...] = (0.0, 0.3, 0.5, 0.7)  # per choice block (SparseNAS); (0.0,): dense
+    block_sizes: tuple[int, ...] = (2, 4)
+    image_size: int = 28
+    channels: int = 1
+    num_classes: int = 10
+    description = ("TinyFormer: SPOS over DoT choice blocks (Downsample, MobileNetV2, Transformer) in a supernet of "
+                   "fixed block counts, with SparseNAS's sparsity and block size per block")
+
+    def __post_init__(self):
+        if not len(self.mbconvs) == len(self.transformers) == len(self.widths):
+            raise ValueError("mbconvs, transformers and widths need one entry per DoT")
+        if any(d % h for d in self.token_dims for h in self.head_counts):
+            raise ValueError("every token dim must be a multiple of every head count")
+
+    @property
+    def genes(self) -> tuple[Gene, ...]:
+        genes = [Gene("stem", self.stems)]
+        for k, (blocks, transformer, widths) in enumerate(zip(self.mbconvs, self.transformers, self.widths)):
+            genes += [Gene(f"down{k}", ("strided", "conv-maxpool")), Gene(f"width{k}", widths)]
+            genes += [Gene(f"expansion{k}.{j}", self.expansions) for j in range(blocks)]
+            if transformer:
+                genes += [Gene(f"tokens{k}", self.token_dims), Gene(f"heads{k}", self.head_counts),
+                          Gene(f"encoders{k}", self.encoder_depths)]
+        if len(self.sparsities) > 1:
+            for i in range(sum(self.mbconvs) + len(self.mbconvs) + sum(self.transformers)):
+                genes += [Gene(f"sparsity{i}", self.sparsities), Gene(f"block{i}", self.block_sizes)]
+        return (*genes, Gene("pool", ("avg", "seqpool")))
+
+    def pruning(self, arch: Arch, layers) -> dict:
+        """SparseNAS's configuration of a candidate: each choice block's prunable layers (models/prune.py
+        `prunable_layers` of its model) at the block's sparsity and block size."""
+        from mcusim.models.prune import LayerPruning
+
+        config = {}
+        for name in layers:
+            if name.startswith("blocks.") and f"sparsity{name.split('.')[1]}" in arch:
+                i = name.split(".")[1]
+                if arch[f"sparsity{i}"] > 0:
+                    config[name] = LayerPruning(arch[f"sparsity{i}"], arch[f"block{i}"])
+        return config
+
+    def config(self, arch: Arch) -> ConvNetConfig:
+        blocks = []
+        for k, (count, transformer) in enumerate(zip(self.mbconvs, self.transformers)):
+            width = arch[f"width{k}"]
+            blocks.append(Down(width, arch[f"down{k}"]))
+            blocks += [MBConv(width, arch[f"expansion{k}.{j}"], 1) for j in range(count)]
+            if transformer:
+                blocks.append(Transformer(width, dim=arch[f"tokens{k}"], heads=arch[f"heads{k}"],
+                                          depth=arch[f"encoders{k}"]))
+        return ConvNetConfig("tinyformer", self.image_size, self.channels, arch["stem"], tuple(blocks), arch["pool"],
+                             self.num_classes)
+
+    def formulas(self, arch: Arch) -> dict[str, int]:
+        return {}
+
+
+@dataclass(frozen=True)
+class MCUNetV2Space(Space):
+    """MCUNetV2's joint search of a MobileNetV2 backbone and its inference schedule: the input
+    resolution, stem and stage widths, each block's expansion, and the schedule -- `patches` x
+    `patches` patch-based inference of the first `patch_blocks` blocks (after the stem), or layer by
+    layer (1). The schedule changes memory and cycles, never the result (bit-exact), so candidates
+    that differ only in it share one accuracy."""
+
+    name = "mcunetv2"
+    resolutions: tuple[int, ...] = (24, 28, 32)
+    stems: tuple[int, ...] = (8, 16)
+    strides: tuple[int, ...] = (2, 2, 1)          # one stage each, fixed by the supernet
+    blocks: tuple[int, ...] = (2, 2, 2)
+    widths: tuple[tuple[int, ...], ...] = ((16, 24), (24, 32, 40), (40, 48, 64))
+    expansions: tuple[int, ...] = (3, 4, 6)
+    patch_counts: tuple[int, ...] = (1, 2, 3)
+    patch_blocks: tuple[int, ...] = (1, 2, 3)
+    channels: int = 1
+    num_classes: int = 10
+    description = "MCUNetV2: a MobileNetV2 backbone (resolution, widths, expansions) and its patch-based schedule"
+    schedule_genes = ("patches", "patch_blocks")
+
+    def __post_init__(self):
+        if not len(self.strides) == len(self.blocks) == len(self.widths):
+            raise ValueError("strides, blocks and widths need one entry per stage")
+
+    @property
+    def image_size(self) -> int:
+        """The supernet's resolution (its largest); a candidate's is its `resolution` gene."""
+        return self.resolutions[-1]
+
+    @property
+    def genes(self) -> tuple[Gene, ...]:
+        genes = [Gene("resolution", self.resolutions), Gene("stem", self.stems)]
+        for k, (count, widths) in enumerate(zip(self.blocks, self.widths)):
+            genes += [Gene(f"width{k}", widths)] + [Gene(f"expansion{k}.{j}", self.expansions) for j in range(count)]
+        return (*genes, Gene("patches", self.patch_counts), Gene("patch_blocks", self.patch_blocks))
+
+    def config(self, arch: Arch) -> ConvNetConfig:
+        blocks = []
+        for k, (stride, count) in enumerate(zip(self.strides, self.blocks)):
+            blocks += [MBConv(arch[f"width{k}"], arch[f"expansion{k}.{j}"], stride if j == 0 else 1)
+                       for j in range(count)]
+        return ConvNetConfig("cnn", arch["resolution"], self.channels, arch["stem"], tuple(blocks), "avg",
+                             self.num_classes)
+
+    def memory_options(self, arch: Arch, base: MemoryOptions) -> MemoryOptions:
+        """The candidate's schedule over `base`: its patch stage ends at block patch_blocks - 1."""
+        if arch["patches"] == 1:
+            return dataclasses.replace(base, patches=0, patch_stage=None)
+        return dataclasses.replace(base, patches=arch["patches"],
+                                   patch_stage=_block_output(self.config(arch), arch["patch_blocks"] - 1))
+
+    def formulas(self, arch: Arch) -> dict[str, int]:
+        return {}
+
+
+def _block_output(cfg: ConvNetConfig, i: int) -> str:
+    """The tensor a ConvNet's block i ends at (models/nn.py names: its residual add, else its last conv)."""
+    spec, cin = cfg.blocks[i], (cfg.stem if i == 0 else cfg.blocks[i - 1].out)
+    return f"blocks.{i}.add" if spec.stride == 1 and cin == spec.out else f"blocks.{i}.project"
+
+
+SPACES = {space.name: space for space in (MCUFormerSpace(), TinyFormerSpace(), MCUNetV2Space())}
 
 
 def get(name: str) -> Space:
@@ -211,4 +353,8 @@ def from_json(data: dict) -> Space:
     """The space a to_json() record describes (a journal's or supernet checkpoint's)."""
     data = dict(data)
     cls = type(get(data.pop("name")))
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+    return cls(**{k: _tuples(v) for k, v in data.items()})
+
+
+def _tuples(value):
+    return tuple(map(_tuples, value)) if isinstance(value, list) else value

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.func import functional_call
 
 from mcusim.errors import UsageError
@@ -38,9 +39,10 @@ from mcusim.models.train import (CheckpointError, TrainOptions, accuracy, config
 from .spaces import Arch, Space, from_json
 
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
-SHIPPED = {"mcuformer": CHECKPOINTS / "mcuformer-fmnist.npz"}  # made by `make supernets`
+SHIPPED = {name: CHECKPOINTS / f"{name}-fmnist.npz" for name in ("mcuformer", "tinyformer", "mcunetv2")}  # make supernets
 VALIDATION = 5000  # held-out training images the search scores candidates on
 SKELETONS = 64     # candidates' module code kept (a training run draws a new one every step)
+RECALIBRATION = 1000  # training images a candidate's BatchNorm statistics are re-estimated on
 
 
 class Supernet(torch.nn.Module):
@@ -61,32 +63,60 @@ class Supernet(torch.nn.Module):
         return self._skeletons[arch]
 
     def shared(self, arch: Arch) -> dict[str, torch.Tensor]:
-        """The candidate's parameters: views of the supernet's (gradients flow into them)."""
-        mine = dict(self.largest.named_parameters())
-        params = {}
-        for name, p in self._skeleton(arch).named_parameters():
+        """The candidate's parameters and buffers (BatchNorm statistics): views of the supernet's,
+        so gradients and running statistics flow into them."""
+        mine = {**dict(self.largest.named_parameters()), **dict(self.largest.named_buffers())}
+        skeleton = self._skeleton(arch)
+        views = {}
+        for name, t in (*skeleton.named_parameters(), *skeleton.named_buffers()):
             big = mine[name]
-            if any(n > b for n, b in zip(p.shape, big.shape)) or p.dim() != big.dim():
-                raise ValueError(f"{name}: {tuple(p.shape)} is not a corner of the supernet's {tuple(big.shape)}")
-            params[name] = big[tuple(slice(0, n) for n in p.shape)]
-        return params
+            if t.dim() != big.dim() or any(n > b for n, b in zip(t.shape, big.shape)):
+                raise ValueError(f"{name}: {tuple(t.shape)} is not a corner of the supernet's {tuple(big.shape)}")
+            views[name] = big[tuple(slice(0, n) for n in t.shape)]
+        return views
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        skeleton = self._skeleton(self.arch)
+        """The candidate `self.arch` on images x (NHWC, the space's resolution; resized to the
+        candidate's where it has its own)."""
+        x = candidate_images(self.space, self.arch, x)
+        skeleton = self._skeleton(self.arch).train(self.training)  # BatchNorm: batch or running statistics
         return functional_call(skeleton, self.shared(self.arch), (x,))
 
     def subnet(self, arch: Arch) -> Model:
-        """A standalone model of `arch` (evaluation mode) holding copies of its shared weights."""
+        """A standalone model of `arch` (evaluation mode) holding copies of its shared weights (and
+        BatchNorm statistics: recalibrate them before scoring it)."""
         model = build(self.space.config(arch))
         with torch.no_grad():
             model.load_state_dict({k: v.detach().clone() for k, v in self.shared(arch).items()})
         return model.eval()
 
 
-def smallest(space: Space) -> Arch:
-    depth = min(space.gene("depth").choices)
-    return Arch({g.name: depth if g.name == "depth" else (min(g.choices),) * depth if g.per_layer
-                 else min(g.choices) for g in space.genes})
+def recalibrate(model: Model, images: torch.Tensor, batch_size: int = 250) -> Model:
+    """SPOS's BatchNorm recalibration: the model's BatchNorm statistics re-estimated on `images` (the
+    model's input) as a plain average over them, since the supernet's mix every candidate's. A
+    model without BatchNorm is left as it is. Returns the model, in evaluation mode."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    if norms:
+        for m in norms:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average
+        model.train()
+        with torch.no_grad():
+            for i in range(0, len(images), batch_size):
+                model(images[i:i + batch_size])
+        for m in norms:
+            m.momentum = 0.1
+    return model.eval()
+
+
+def candidate_images(space: Space, arch: Arch, x: torch.Tensor) -> torch.Tensor:
+    """Images at the space's resolution (search_data's) as the candidate's input: resized to its
+    own resolution where it has one, as the supernet's forward resizes them."""
+    size = space.config(arch).image_size
+    if x.shape[1] == size:
+        return x
+    return F.interpolate(x.permute(0, 3, 1, 2), size=(size, size), mode="bilinear",
+                         align_corners=False).permute(0, 2, 3, 1).contiguous()
 
 
 def validation_split(x: np.ndarray, y: np.ndarray, count: int, seed: int = 0):
@@ -149,9 +179,9 @@ def train_supernet(space: Space, dataset: str, out: str | Path, options: TrainOp
 
     def evaluate() -> dict:
         scores = {}
-        for label, arch in (("largest", space.largest()), ("smallest", smallest(space))):
-            supernet.arch = arch
-            scores[f"{label}_accuracy"] = accuracy(supernet, x_val, y_val)
+        for label, arch in (("largest", space.largest()), ("smallest", space.smallest())):
+            model = recalibrate(supernet.subnet(arch), candidate_images(space, arch, x_train[:RECALIBRATION]))
+            scores[f"{label}_accuracy"] = accuracy(model, candidate_images(space, arch, x_val), y_val)
         return scores
 
     for epoch in range(meta["epoch"], options.epochs):

@@ -32,3 +32,8 @@ def test_a_bad_number_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as e:
         main(["search", "--space", "mcuformer", "--board", "stm32f746", "--budget", "0", "-o", "x"])
     assert e.value.code == 64 and "positive integer" in capsys.readouterr().err
+
+
+def test_a_supernet_variant_belongs_to_its_space(capsys):
+    assert main(["supernet", "--space", "mcuformer", "--variant", "small", "--dataset", "digits", "-o", "x.npz"]) == 64
+    assert "the tinyformer space has variants small, normal, large" in capsys.readouterr().err

@@ -48,7 +48,7 @@ def test_every_candidate_is_measured_and_journaled(unbroken):
         assert r["bit_exact"] and r["fits"] and r["measured"]["board"] == BOARD
         m = r["measured"]  # the peak of static + stack + arena over the ops, each term's own peak beside it
         assert m["static"] + m["arena_peak"] <= m["sram_peak"] <= m["static"] + m["stack_peak"] + m["arena_peak"]
-        assert set(r["analytic"]) == {"mcuformer", "planner", "lower_bound"}
+        assert set(r["analytic"]) == {"mcuformer", "layer_io", "planner", "lower_bound"}
         assert 0 <= r["accuracy"] <= 1 and 0 <= r["int8_accuracy"] <= 1
     reread = Journal.open(out / "journal.jsonl")
     assert reread.records == records and reread.header["search"]["budget"] == 7
@@ -131,3 +131,21 @@ def test_resume_refuses_other_settings_and_damaged_journals(unbroken, tiny_super
     bad.write_text('{"something": "else"}\n')
     with pytest.raises(JournalError, match="not an mcusim search journal"):
         Journal.open(bad)
+
+
+def test_sparsenas_second_stage_fine_tunes_the_best_under_its_pruning(tinyformer_supernet, tmp_path):
+    from mcusim.models.prune import block_sparsity
+    from mcusim.nas.spaces import Arch
+
+    spec = spec_of(tinyformer_supernet)
+    journal = search(spec, SearchOptions(budget=3, population=3), tmp_path, progress=False)
+    evaluator = Evaluator(spec)
+    best = write_results(journal, tmp_path, evaluator, test_images=30, finetune=1, progress=False)
+    tuned = best["finetuned"]
+    assert tuned["epochs"] == 1 and tuned["bit_exact"] and tuned["violations"] == []
+    assert "Fine-tuned on its own for 1 epochs" in (tmp_path / "report.md").read_text()
+    space = evaluator.space
+    arch = Arch({**space.largest(), **{g.name: 0.5 for g in space.genes if g.name.startswith("sparsity")}})
+    model = evaluator.finetune(arch, 1, progress=False)
+    measured = block_sparsity(model, evaluator.pruning(arch, model))
+    assert measured and all(abs(layer.sparsity - 0.5) < 0.1 for layer in measured.values())  # AGP reached it

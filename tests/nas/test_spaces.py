@@ -8,7 +8,6 @@ from mcusim.errors import UsageError
 from mcusim.models.nn import build
 from mcusim.nas import spaces
 from mcusim.nas.spaces import Arch, arch_hash
-from mcusim.nas.supernet import smallest
 
 from .conftest import TINY
 
@@ -44,7 +43,7 @@ def test_mutation_with_no_probability_changes_nothing():
 def test_hash_names_the_space_and_the_architecture():
     arch = TINY.largest()
     assert arch_hash(TINY, arch) == arch_hash(TINY, TINY.check(arch.to_json()))
-    assert arch_hash(TINY, arch) != arch_hash(TINY, smallest(TINY))
+    assert arch_hash(TINY, arch) != arch_hash(TINY, TINY.smallest())
     other = spaces.MCUFormerSpace(**{**TINY.__dict__, "rank_ratio": 1.0})
     assert arch_hash(TINY, arch) != arch_hash(other, arch)
     assert spaces.from_json(TINY.to_json()) == TINY

@@ -7,27 +7,44 @@ import torch
 from mcusim.errors import UsageError
 from mcusim.models.train import CheckpointError, TrainOptions
 from mcusim.nas import supernet as sn
-from mcusim.nas.supernet import Supernet, read_supernet, smallest, train_supernet, validation_split
+from mcusim.nas.supernet import (Supernet, candidate_images, read_supernet, recalibrate, train_supernet,
+                                 validation_split)
 
-from .conftest import TINY, VALIDATION
+from .conftest import TINY, TINY_TF, TINY_V2, VALIDATION
 
 
-def test_a_subnet_computes_what_the_supernet_computes():
+@pytest.mark.parametrize("space", [TINY, TINY_TF, TINY_V2], ids=lambda s: s.name)
+def test_a_subnet_computes_what_the_supernet_computes(space):
     torch.manual_seed(0)
-    net = Supernet(TINY).eval()
+    net = Supernet(space)
+    net.train()  # BatchNorm statistics of a training batch, written into the supernet's buffers
+    net(torch.rand(8, 8, 8, 1))
+    net.eval()
     x = torch.rand(5, 8, 8, 1) * 2 - 1
     rng = np.random.default_rng(0)
-    for arch in [TINY.largest(), smallest(TINY), *(TINY.sample(rng) for _ in range(6))]:
+    for arch in [space.largest(), space.smallest(), *(space.sample(rng) for _ in range(6))]:
         net.arch = arch
         with torch.no_grad():
-            assert torch.equal(net(x), net.subnet(arch)(x)), dict(arch)
+            assert torch.equal(net(x), net.subnet(arch)(candidate_images(space, arch, x))), dict(arch)
+
+
+def test_recalibration_replaces_the_shared_batchnorm_statistics():
+    torch.manual_seed(0)
+    model = Supernet(TINY_TF).subnet(TINY_TF.largest())
+    images = torch.rand(40, 8, 8, 1)
+    recalibrate(model, images, batch_size=20)  # equal batches: the average of their means is the mean
+    assert not model.training
+    model.stem.bn.train()
+    with torch.no_grad():
+        stem = model.stem.conv(images.permute(0, 3, 1, 2))
+    torch.testing.assert_close(model.stem.bn.running_mean, stem.mean(dim=(0, 2, 3)))
 
 
 def test_training_a_candidate_updates_only_its_corner():
     torch.manual_seed(0)
     net = Supernet(TINY)
     before = {k: v.clone() for k, v in net.state_dict().items()}
-    net.arch = smallest(TINY)  # dim 16, depth 1
+    net.arch = TINY.smallest()  # dim 16, depth 1
     net(torch.rand(2, 8, 8, 1)).sum().backward()
     torch.optim.SGD(net.parameters(), lr=0.1).step()
     after = net.state_dict()

@@ -1,0 +1,66 @@
+"""What a supernet space offers before searching it: the measured share of its candidates within a
+budget, and the accuracy of candidates drawn from a briefly trained supernet. The space-level
+searches (MCUFormer's search-space evolution, TinyFormer's SuperNAS) score spaces with these.
+
+    fits = memory_probe(space, board, budget, 100, rng, cache)      # [(arch, figures, params)]
+    accuracy = accuracy_probe(space, "fashion-mnist", board, "sn.npz", 10, rng, TrainOptions(epochs=1), ...)
+
+memory_probe: each drawn candidate is built with fresh weights, pruned one-shot to its sparsity (a
+block run-length stream's size depends on which blocks are zero, not on the values), exported and
+deployed with its schedule, and its figures composed from per-op measurements (nas/measure.py):
+one emulation per distinct op, shared through `cache` across candidates and spaces.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mcusim.boards import Board
+from mcusim.models.deploy import MemoryOptions, deploy
+from mcusim.models.export import calibrate, export
+from mcusim.models.nn import build, parameter_count
+from mcusim.models.prune import apply_masks, compute_masks, prunable_layers
+from mcusim.models.train import TrainOptions
+
+from .evaluate import EvalSpec, Evaluator
+from .measure import Budget, Figures, OpCache, compose
+from .spaces import Arch, Space
+from .supernet import read_supernet, train_supernet
+
+
+def memory_probe(space: Space, board: Board, budget: Budget, samples: int, rng: np.random.Generator, cache: OpCache,
+                 options: MemoryOptions = MemoryOptions()) -> list[tuple[Arch, Figures, int]]:
+    """(arch, composed figures, parameter count) of `samples` candidates drawn from the space."""
+    found = []
+    for k in range(samples):
+        arch = space.sample(rng)
+        cfg = space.config(arch)
+        torch.manual_seed(k)
+        model = build(cfg).eval()
+        with torch.no_grad():
+            apply_masks(model, compute_masks(model, space.pruning(arch, prunable_layers(model))))
+            x = torch.rand(4, cfg.image_size, cfg.image_size, cfg.channels) * 2 - 1
+            graph = export(model, calibrate(model, x, observer="minmax"))
+        figures = compose(deploy(graph, space.memory_options(arch, options)), board, cache)
+        found.append((arch, figures, parameter_count(model)))
+    return found
+
+
+def accuracy_probe(space: Space, dataset: str, board: Board, path: str | Path, samples: int,
+                   rng: np.random.Generator, options: TrainOptions, train_images: int | None, validation: int,
+                   val_images: int, progress: bool = True) -> float:
+    """The mean validation accuracy of `samples` candidates drawn from the space's supernet after
+    `options.epochs` of training (at `path`: trained there, or resumed, or read when finished),
+    each evaluated as the search evaluates it (pruned to its sparsity, BatchNorm recalibrated)."""
+    path = Path(path)
+    if not path.exists() or read_supernet(path)[2] is not None:  # none yet, or a run cut short
+        train_supernet(space, dataset, path, options, resume=path.exists(), progress=progress, validation=validation,
+                       train_images=train_images)
+    evaluator = Evaluator(EvalSpec(str(path), board.name, Budget(), dataset, val_images=val_images))
+    scores = []
+    for _ in range(samples):
+        arch = space.sample(rng)
+        scores.append(evaluator.float_accuracy(evaluator.subnet(arch), arch))
+    return float(np.mean(scores))
