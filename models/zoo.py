@@ -42,7 +42,7 @@ class ViTConfig:
         if self.image_size % self.patch:
             raise ValueError(f"image size {self.image_size} is not a multiple of the patch size {self.patch}")
         if self.pool not in ("mean", "cls") or self.activation not in ("gelu", "relu"):
-            raise ValueError(f"pool must be 'mean' or 'cls' and activation 'gelu' or 'relu'")
+            raise ValueError("pool must be 'mean' or 'cls' and activation 'gelu' or 'relu'")
         for name in ("heads", "mlp_ratio"):
             value = getattr(self, name)
             if isinstance(value, (tuple, list)) and len(value) != self.depth:

@@ -139,7 +139,7 @@ def cmd_search(args) -> int:
     options = SearchOptions(budget=args.budget, population=args.population, seed=args.seed)
     start = time.perf_counter()
     journal = search(spec, options, args.output, args.workers, args.backend, args.resume, progress=not args.json)
-    best = write_results(journal, args.output, Evaluator(spec), args.test_images, args.finetune,
+    best = write_results(journal, args.output, Evaluator(spec), args.test_images, args.finetune, args.finetune_lr,
                          progress=not args.json)
     wall = time.perf_counter() - start
     records = journal.records
@@ -202,6 +202,8 @@ def register(subparsers) -> None:
     p.add_argument("--test-images", type=positive_int, metavar="N", help="the best graph's test images (default: all)")
     p.add_argument("--finetune", type=non_negative_int, default=0, metavar="E",
                    help="train the best candidate on its own for E epochs before exporting best.graph (default: 0)")
+    p.add_argument("--finetune-lr", type=float, default=1e-3, metavar="LR",
+                   help="its peak learning rate, decayed by a cosine to zero (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", metavar="DIR")
     p.add_argument("--resume", action="store_true", help="continue the search in DIR from its journal")
@@ -215,13 +217,8 @@ def register(subparsers) -> None:
     _add_budget_options(p)
     p.add_argument("--rank-ratio", type=float, metavar="R", help="the starting space's (default: the registered)")
     p.add_argument("--patch", type=positive_int, metavar="P", help="the starting space's (default: the registered)")
-    p.add_argument("--epochs", type=positive_int, default=1, help="supernet training per space (default: 1)")
     p.add_argument("--iterations", type=positive_int, default=4, help="default: %(default)s")
-    p.add_argument("--samples", type=positive_int, default=100, metavar="N",
-                   help="candidates measured per space for its share within budget (default: %(default)s)")
-    p.add_argument("--train-images", type=positive_int, default=20000, metavar="N", help="default: %(default)s")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    _add_probe_options(p)
     p.set_defaults(func=cmd_evolve_space)
 
     p = subparsers.add_parser("supernas", help="TinyFormer's SuperNAS: which supernet variant to search, by the "
@@ -230,9 +227,15 @@ def register(subparsers) -> None:
     p.add_argument("--dataset", required=True, metavar="DS")
     _add_budget_options(p)
     p.add_argument("--params", metavar="MIN:MAX", help="bounds on a candidate's parameter count (default: none)")
-    p.add_argument("--samples", type=positive_int, default=100, metavar="N", help="default: %(default)s")
-    p.add_argument("--epochs", type=positive_int, default=1, help="supernet training per variant (default: 1)")
+    _add_probe_options(p)
+    p.set_defaults(func=cmd_supernas)
+
+
+def _add_probe_options(p) -> None:
+    """The options of the space-level searches (nas/probe.py)."""
+    p.add_argument("--samples", type=positive_int, default=100, metavar="N",
+                   help="candidates measured per space for its share within budget (default: %(default)s)")
+    p.add_argument("--epochs", type=positive_int, default=1, help="supernet training per space (default: 1)")
     p.add_argument("--train-images", type=positive_int, default=20000, metavar="N", help="default: %(default)s")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", required=True, metavar="DIR")
-    p.set_defaults(func=cmd_supernas)

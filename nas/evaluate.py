@@ -119,7 +119,7 @@ class Evaluator:
         with torch.no_grad():
             return export(model, calibrate(model, calibration), metadata)
 
-    def finetune(self, arch: Arch, epochs: int, lr: float = 5e-4, progress: bool = True) -> torch.nn.Module:
+    def finetune(self, arch: Arch, epochs: int, lr: float = 1e-3, progress: bool = True) -> torch.nn.Module:
         """The candidate's subnet trained on its own for `epochs` from the inherited weights (the
         search's training images; AdamW, cosine decay from `lr`, no warm-up), in evaluation mode; a
         sparse candidate pruned meanwhile by AGP to its sparsity (SparseNAS's second stage)."""

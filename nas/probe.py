@@ -12,6 +12,7 @@ one emulation per distinct op, shared through `cache` across candidates and spac
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +65,13 @@ def accuracy_probe(space: Space, dataset: str, board: Board, path: str | Path, s
         arch = space.sample(rng)
         scores.append(evaluator.float_accuracy(evaluator.subnet(arch), arch))
     return float(np.mean(scores))
+
+
+def read_trail(path: Path, key) -> dict:
+    """The records of a space-level search's JSON-lines trail by key(record) (none before it starts)."""
+    return {key(r): r for r in map(json.loads, path.read_text().splitlines())} if path.exists() else {}
+
+
+def append_trail(path: Path, record: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")

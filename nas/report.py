@@ -54,7 +54,7 @@ def residual_rows(records: list[dict]) -> list[dict]:
 
 
 def write_results(journal: Journal, out: str | Path, evaluator: Evaluator, test_images: int | None = None,
-                  finetune: int = 0, progress: bool = True) -> dict | None:
+                  finetune: int = 0, finetune_lr: float = 1e-3, progress: bool = True) -> dict | None:
     """Write the results folder; returns the best record (None when no candidate fits). finetune:
     epochs of training the best candidate on its own before its graph is exported (and measured
     again: `finetuned` in its record)."""
@@ -66,10 +66,10 @@ def write_results(journal: Journal, out: str | Path, evaluator: Evaluator, test_
         best = dict(ranked[0])
         arch = evaluator.space.check(best["arch"])
         if finetune:
-            model = evaluator.finetune(arch, finetune, progress=progress)
+            model = evaluator.finetune(arch, finetune, finetune_lr, progress=progress)
             graph = evaluator.export(model, arch, finetuned_epochs=finetune)
             figures, bit_exact, _ = evaluator.measure(graph, arch)
-            best["finetuned"] = {"epochs": finetune, "accuracy": evaluator.float_accuracy(model, arch),
+            best["finetuned"] = {"epochs": finetune, "lr": finetune_lr, "accuracy": evaluator.float_accuracy(model, arch),
                                  "int8_accuracy": evaluator.int8_accuracy(graph), "measured": figures.to_json(),
                                  "bit_exact": bit_exact, "violations": evaluator.spec.budget.violations(figures)}
         else:
@@ -152,7 +152,8 @@ def _report(journal: Journal, ranked: list[dict], best: dict | None, rows: list[
         if "finetuned" in best:
             f = best["finetuned"]
             fm = f["measured"]
-            lines += [f"Fine-tuned on its own for {f['epochs']} epochs from the inherited weights: validation accuracy "
+            lines += [f"Fine-tuned on its own for {f['epochs']} epochs from the inherited weights (peak learning rate "
+                      f"{f['lr']:g}): validation accuracy "
                       f"{f['accuracy']:.4f} (int8 {f['int8_accuracy']:.4f} on the first validation images), measured "
                       f"again: SRAM peak {fm['sram_peak']:,} B, flash {fm['flash']:,} B, {fm['latency_ms']:.1f} ms"
                       f"{'' if not f['violations'] else ' (' + '; '.join(f['violations']) + ')'}.", ""]
@@ -194,8 +195,9 @@ def _plots(records: list[dict], ranked: list[dict], rows: list[dict], out: Path)
     names = _formulas(rows)
     fig, ax = plt.subplots(figsize=(6, 5), layout="constrained")
     measured = np.array([r["measured"] for r in rows], float) / 1024
-    for name in names:
-        ax.scatter(measured, np.array([r[name] for r in rows], float) / 1024, s=12, label=name)
+    for name, marker in zip(names, "os^xv+"):  # distinct markers: estimates that agree overlap
+        ax.scatter(measured, np.array([r[name] for r in rows], float) / 1024, s=16, marker=marker, label=name,
+                   alpha=0.7)
     if rows:
         top = float(max(measured.max(), *(max(r[n] for r in rows) / 1024 for n in names)))
         ax.plot([0, top], [0, top], color="gray", linewidth=1, label="estimate = measured")

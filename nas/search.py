@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -142,25 +143,28 @@ def search(spec: EvalSpec, options: SearchOptions, out: str | Path, workers: int
     done = {r["hash"]: r for r in journal.records}
     rng = np.random.default_rng(options.seed)
     visited: set[str] = set()
-    made: list[tuple[int, Arch]] = []
+    made: list[Arch] = []
     with tqdm(total=options.budget, initial=min(len(done), options.budget), desc=f"search {space.name}",
-              unit="candidate", disable=not progress) as bar, _backend(backend, spec, workers) as pool:
+              unit="candidate", disable=not progress) as bar, ExitStack() as stack:
+        pool = None  # started at the first candidate to evaluate (none when resuming a finished search)
         generation = 0
         while len(made) < options.budget:
-            fresh = _generation(space, options, rng, visited, [done[arch_hash(space, a)] for _, a in made],
+            fresh = _generation(space, options, rng, visited, [done[arch_hash(space, a)] for a in made],
                                 generation, options.budget - len(made))
             if not fresh:
                 break  # the space is exhausted
-            made += [(generation, a) for a in fresh]
+            made += fresh
             pending = [a for a in fresh if arch_hash(space, a) not in done]
-            for arch, record in pool.map_unordered(pending):
-                record["generation"] = generation
-                journal.append(record)
-                done[record["hash"]] = record
-                bar.update()
-                best = max((r["accuracy"] for r in done.values() if r["fits"]), default=None)
-                if best is not None:
-                    bar.set_postfix(best=f"{best:.4f}")
+            if pending:
+                pool = pool or stack.enter_context(_backend(backend, spec, workers))
+                for _, record in pool.map_unordered(pending):
+                    record["generation"] = generation
+                    journal.append(record)
+                    done[record["hash"]] = record
+                    bar.update()
+                    best = max((r["accuracy"] for r in done.values() if r["fits"]), default=None)
+                    if best is not None:
+                        bar.set_postfix(best=f"{best:.4f}")
             generation += 1
     return journal
 

@@ -26,7 +26,6 @@ Output folder: `evolution.jsonl` (one line per evaluated space, resumable), `sup
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,7 @@ from mcusim.errors import UsageError
 from mcusim.models.train import TrainOptions
 
 from .measure import Budget, OpCache
-from .probe import accuracy_probe, memory_probe
+from .probe import accuracy_probe, append_trail, memory_probe, read_trail
 from .spaces import MCUFormerSpace
 
 TRAIL = "evolution.jsonl"
@@ -90,8 +89,7 @@ def evolve(base: MCUFormerSpace, dataset: str, board: Board, budget: Budget, opt
     out = Path(out)
     (out / "supernets").mkdir(parents=True, exist_ok=True)
     trail_path = out / TRAIL
-    records = {(r["rank_ratio"], r["patch"]): r for r in map(json.loads, trail_path.read_text().splitlines())} \
-        if trail_path.exists() else {}
+    records = read_trail(trail_path, lambda r: (r["rank_ratio"], r["patch"]))
     ranks, patches = options.rank_ratios, options.patches
     grid = [(r, p) for r in ranks for p in patches]
     cache: OpCache = {}
@@ -114,8 +112,7 @@ def evolve(base: MCUFormerSpace, dataset: str, board: Board, budget: Budget, opt
         record = {"rank_ratio": point[0], "patch": point[1], "tokens": tokens(point[1]), "accuracy": accuracy,
                   "share": fits / options.samples, "epochs": options.epochs, "supernet": str(path)}
         record["score"] = record["accuracy"] + options.weight * record["share"]
-        with open(trail_path, "a") as f:
-            f.write(json.dumps(record) + "\n")
+        append_trail(trail_path, record)
         records[point] = record
         return record
 

@@ -25,7 +25,6 @@ Output folder: `supernas.jsonl` (one line per variant, resumable), `supernets/`,
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from mcusim.boards import Board
 from mcusim.models.train import TrainOptions
 
 from .measure import Budget, OpCache
-from .probe import accuracy_probe, memory_probe
+from .probe import accuracy_probe, append_trail, memory_probe, read_trail
 from .spaces import Space
 
 TRAIL = "supernas.jsonl"
@@ -73,8 +72,7 @@ def supernas(base: Space, variants: dict[str, dict], dataset: str, board: Board,
     out = Path(out)
     (out / "supernets").mkdir(parents=True, exist_ok=True)
     trail_path = out / TRAIL
-    records = {r["variant"]: r for r in map(json.loads, trail_path.read_text().splitlines())} \
-        if trail_path.exists() else {}
+    records = read_trail(trail_path, lambda r: r["variant"])
     cache: OpCache = {}
     for k, (name, overrides) in enumerate(variants.items()):
         if name in records:
@@ -94,8 +92,7 @@ def supernas(base: Space, variants: dict[str, dict], dataset: str, board: Board,
                 space, dataset, board, out / "supernets" / f"{name}.npz", options.accuracy_samples, rng,
                 TrainOptions(epochs=options.epochs, seed=options.seed), options.train_images, options.validation,
                 options.val_images, progress)
-        with open(trail_path, "a") as f:
-            f.write(json.dumps(record) + "\n")
+        append_trail(trail_path, record)
         records[name] = record
     scored = [r for r in records.values() if r["accuracy"] is not None]
     chosen = max(scored, key=lambda r: r["accuracy"]) if scored else \
