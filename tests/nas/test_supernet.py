@@ -92,3 +92,20 @@ def test_a_model_checkpoint_is_not_a_supernet():
 
     with pytest.raises(CheckpointError, match="not a supernet"):
         read_supernet(zoo.get("vit-digits").checkpoint)
+
+
+@pytest.mark.fashion_mnist
+@pytest.mark.parametrize("name", sorted(sn.SHIPPED))
+def test_shipped_supernets_keep_their_accuracy(name):
+    """Each shipped supernet is a finished run whose largest candidate still scores what its last
+    epoch recorded (recalibrated as training evaluated it)."""
+    from mcusim.models.train import accuracy
+
+    supernet, meta, optimizer = read_supernet(sn.SHIPPED[name])
+    assert optimizer is None and meta["epoch"] == meta["options"]["epochs"] and supernet.space.name == name
+    space = supernet.space
+    (x_train, _), (x_val, y_val) = sn.search_data(space, meta["dataset"], meta["validation"])
+    largest = space.largest()
+    model = recalibrate(supernet.subnet(largest), candidate_images(space, largest, x_train[:sn.RECALIBRATION]))
+    assert accuracy(model, candidate_images(space, largest, x_val), y_val) == \
+        pytest.approx(meta["history"][-1]["largest_accuracy"], abs=0.003)
