@@ -7,17 +7,23 @@
     arch_hash(space, arch)                      # the cache and journal key
 
 A space lists its genes: a gene is global (one value, e.g. the embedding width) or per layer (one
-value per block, as AutoFormer's MLP ratio and head count), and the `depth` gene says how many layers
-a candidate has. An Arch holds a per-layer gene as a tuple of exactly `depth` values; the genetic
-operators keep it so (MCUFormer's evolution.py: mutation redraws the depth and each global gene with
-probability `s_prob`, each layer's value with `m_prob`, new layers drawn at random; crossover takes each
-gene, and each layer of a per-layer gene, from either parent).
+value per block, as AutoFormer's MLP ratio and head count), and a `depth` gene, listed before the
+per-layer ones, says how many layers a candidate has. An Arch holds a per-layer gene as a tuple of
+exactly `depth` values; the genetic operators keep it so (MCUFormer's evolution.py: mutation redraws
+each global gene, the depth too, with probability `s_prob`, each layer's value with `m_prob`, new
+layers drawn at random; crossover takes each gene, and each layer of a per-layer gene, from either
+parent). Choices are listed growing, so that a space's last choices make its largest candidate: the
+supernet (nas/supernet.py).
 
-MCUFormer's space (its released code and article): AutoFormer's subnet choices -- embedding dim,
-depth, per-layer MLP ratio and heads, QKV dim -- inside a supernet whose low-rank ratio and token
-number (patch size) are fixed; MCUFormer evolves those two between supernets (nas/space_evolution.py
-names the candidates). Sizes here are for 28 x 28 images (Fashion-MNIST): 49 tokens at patch 4, 16 at
-patch 7; the widest candidates exceed an STM32F746's 1 MB of flash.
+The spaces, for 28 x 28 images (Fashion-MNIST):
+- mcuformer (MCUFormer's released code and article): AutoFormer's subnet choices -- embedding dim,
+  depth, per-layer MLP ratio and heads, QKV dim -- inside a supernet whose low-rank ratio and token
+  number (patch size) are fixed; MCUFormer evolves those two between supernets
+  (nas/space_evolution.py). 49 tokens at patch 4, 16 at patch 7; the widest candidate comes within
+  2 KB of an STM32F746's 1 MB of flash.
+- tinyformer (TinyFormer's SparseNAS): single-path choices inside DoT choice blocks, and a sparsity
+  and block size per block; SuperNAS picks the supernet's structure (nas/supernas.py).
+- mcunetv2 (MCUNetV2's joint search): a MobileNetV2 backbone and its patch-based schedule.
 """
 from __future__ import annotations
 
@@ -293,6 +299,7 @@ class MCUNetV2Space(Space):
     expansions: tuple[int, ...] = (3, 4, 6)
     patch_counts: tuple[int, ...] = (1, 2, 3)
     patch_blocks: tuple[int, ...] = (1, 2, 3)
+    image_size: int = 28  # the dataset's: a candidate's images are resized from it, once, to its resolution
     channels: int = 1
     num_classes: int = 10
     description = "MCUNetV2: a MobileNetV2 backbone (resolution, widths, expansions) and its patch-based schedule"
@@ -301,11 +308,6 @@ class MCUNetV2Space(Space):
     def __post_init__(self):
         if not len(self.strides) == len(self.blocks) == len(self.widths):
             raise ValueError("strides, blocks and widths need one entry per stage")
-
-    @property
-    def image_size(self) -> int:
-        """The supernet's resolution (its largest); a candidate's is its `resolution` gene."""
-        return self.resolutions[-1]
 
     @property
     def genes(self) -> tuple[Gene, ...]:

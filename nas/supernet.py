@@ -1,4 +1,5 @@
-"""Weight-sharing supernets (AutoFormer's elastic ViT), their training, and subnets with inherited weights.
+"""Weight-sharing supernets (AutoFormer's elastic ViT, SPOS's choice blocks), their training, and subnets
+with inherited weights.
 
     supernet = Supernet(get("mcuformer"))
     supernet.arch = arch; logits = supernet(x)        # the candidate `arch`, computed with shared weights
@@ -11,7 +12,10 @@ slicing: the first `dim` embedding channels, the first `qkv_dim` projections, th
 units, the first `rank` factors, the first `depth` blocks). A forward pass runs the candidate's own
 module code (built once per arch on the meta device, no memory) with those corners as its
 parameters (torch.func.functional_call), so training updates the shared weights and a subnet copied
-out of the supernet computes exactly what the supernet computed for it.
+out of the supernet computes exactly what the supernet computed for it. The convolutional spaces'
+choice blocks sit at fixed positions and share channels the same way; BatchNorm statistics are
+corners too, written by every candidate in training, so a subnet's are re-estimated
+(`recalibrate`, SPOS) before it is scored.
 
 Training (AutoFormer, SPOS): each optimizer step trains one candidate drawn uniformly from the space,
 the draw a function of the seed and the global step, so a resumed run draws what an unbroken one
@@ -110,8 +114,10 @@ def recalibrate(model: Model, images: torch.Tensor, batch_size: int = 250) -> Mo
 
 
 def candidate_images(space: Space, arch: Arch, x: torch.Tensor) -> torch.Tensor:
-    """Images at the space's resolution (search_data's) as the candidate's input: resized to its
-    own resolution where it has one, as the supernet's forward resizes them."""
+    """Images at the space's image size (search_data's: the dataset's) as the candidate's input:
+    resized to its own resolution where it has one, as the supernet's forward resizes them, and as
+    models.evaluate.graph_inputs resizes the dataset's images for its int8 graph (one bilinear
+    resize from the originals either way)."""
     size = space.config(arch).image_size
     if x.shape[1] == size:
         return x

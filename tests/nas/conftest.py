@@ -21,7 +21,8 @@ TINY_TF = TinyFormerSpace(mbconvs=(1, 1), transformers=(False, True), stems=(4, 
                           expansions=(2, 3), token_dims=(8, 16), head_counts=(1, 2), encoder_depths=(1, 2),
                           sparsities=(0.0, 0.5), block_sizes=(2, 4), image_size=8)
 TINY_V2 = MCUNetV2Space(resolutions=(6, 8), stems=(4, 8), strides=(1, 2, 1), blocks=(1, 1, 1),
-                        widths=((8,), (8, 12), (12, 16)), expansions=(2, 3), patch_counts=(1, 2), patch_blocks=(1, 2))
+                        widths=((8,), (8, 12), (12, 16)), expansions=(2, 3), patch_counts=(1, 2), patch_blocks=(1, 2),
+                        image_size=8)
 
 
 def _supernet(tmp_path_factory, space, name):

@@ -1,5 +1,7 @@
 """The supernet: a subnet copied out of it computes exactly what the supernet computes for that
 candidate, training updates the shared corners, and a killed training run resumes to the same bits."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -7,6 +9,7 @@ import torch
 from mcusim.errors import UsageError
 from mcusim.models.train import CheckpointError, TrainOptions
 from mcusim.nas import supernet as sn
+from mcusim.nas.spaces import Arch
 from mcusim.nas.supernet import (Supernet, candidate_images, read_supernet, recalibrate, train_supernet,
                                  validation_split)
 
@@ -109,3 +112,16 @@ def test_shipped_supernets_keep_their_accuracy(name):
     model = recalibrate(supernet.subnet(largest), candidate_images(space, largest, x_train[:sn.RECALIBRATION]))
     assert accuracy(model, candidate_images(space, largest, x_val), y_val) == \
         pytest.approx(meta["history"][-1]["largest_accuracy"], abs=0.003)
+
+
+def test_a_candidate_sees_the_images_its_int8_graph_is_fed():
+    """Float scoring and training resize the dataset's images once to the candidate's resolution,
+    as graph_inputs does for the int8 graph: the same pixels, not a resize of a resize."""
+    from mcusim.models import datasets
+    from mcusim.models.train import config_images
+
+    space = dataclasses.replace(TINY_V2, resolutions=(6, 8, 10))  # above and below the images' 8 x 8
+    x = np.random.default_rng(0).integers(0, 256, (3, 8, 8, 1), dtype=np.uint8)
+    arch = Arch({**space.largest(), "resolution": 6})
+    seen = candidate_images(space, arch, config_images(space, x, "test"))
+    np.testing.assert_allclose(seen.numpy(), datasets.normalize(datasets.resize(x, 6)), atol=1e-5)
