@@ -134,8 +134,9 @@ class Space:
         return Arch(values)
 
     def formulas(self, arch: Arch) -> dict[str, int]:
-        """Analytic peak-memory estimates (bytes) the space's own literature scores candidates with."""
-        raise NotImplementedError
+        """Analytic peak-memory estimates (bytes) the space's own literature scores candidates with
+        (none but the generic ones nas/evaluate.py records, unless the space overrides this)."""
+        return {}
 
     def memory_options(self, arch: Arch, base: MemoryOptions) -> MemoryOptions:
         """How the candidate is deployed: the search's memory options, and the candidate's own
@@ -278,9 +279,6 @@ class TinyFormerSpace(Space):
         return ConvNetConfig("tinyformer", self.image_size, self.channels, arch["stem"], tuple(blocks), arch["pool"],
                              self.num_classes)
 
-    def formulas(self, arch: Arch) -> dict[str, int]:
-        return {}
-
 
 @dataclass(frozen=True)
 class MCUNetV2Space(Space):
@@ -330,9 +328,6 @@ class MCUNetV2Space(Space):
             return dataclasses.replace(base, patches=0, patch_stage=None)
         return dataclasses.replace(base, patches=arch["patches"],
                                    patch_stage=_block_output(self.config(arch), arch["patch_blocks"] - 1))
-
-    def formulas(self, arch: Arch) -> dict[str, int]:
-        return {}
 
 
 def _block_output(cfg: ConvNetConfig, i: int) -> str:
