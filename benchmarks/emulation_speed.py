@@ -24,7 +24,8 @@ from unicorn import UC_ARCH_ARM, UC_HOOK_INTR, UC_MODE_THUMB, UC_PROT_ALL, Uc, a
 
 from mcusim.boards import get_board
 from mcusim.elf import ElfImage
-from mcusim.emulator import PPB_BASE, PPB_SIZE, STOP_ADDRESS, Emulator
+from mcusim.emulator import STOP_ADDRESS, Emulator
+from mcusim.peripherals import PPB_BASE, PPB_SIZE
 from mcusim.toolchain import RUNTIME_C, build
 
 

@@ -14,10 +14,10 @@ import tempfile
 import numpy as np
 
 from mcusim.boards import get_board
-from mcusim.models.kernels import EmulatedKernels
-from mcusim.models.ops.conv2d import Conv2DParams, conv2d_c, padding
-from mcusim.models.ops.depthwise_conv2d import DepthwiseConv2DParams, depthwise_conv2d_c
-from mcusim.models.ops.fully_connected import FullyConnectedParams, fully_connected_c
+from mcusim.models.kernels import EmulatedKernels, execute
+from mcusim.models.ops.conv2d import Conv2DParams, conv2d_call, padding
+from mcusim.models.ops.depthwise_conv2d import DepthwiseConv2DParams, depthwise_conv2d_call
+from mcusim.models.ops.fully_connected import FullyConnectedParams, fully_connected_call
 
 FC_SHAPES = [(1, 64, 64), (1, 192, 64), (16, 64, 64), (49, 64, 128)]  # (batches, depth, channels)
 # (H, W, C, O, K, stride, padding): a 3x3 conv, a pointwise conv, a 4x4/4 patch embedding of a 28x28 image
@@ -33,7 +33,7 @@ def fully_connected_cycles(kernels: EmulatedKernels, batches: int, depth: int, c
     bias = rng.integers(-1000, 1000, channels, dtype=np.int32)
     p = FullyConnectedParams(3, -2, np.full(channels, 1 << 30, np.int32), np.full(channels, -8, np.int32))
     for _ in range(2):
-        fully_connected_c(kernels, x, w, bias, p)
+        execute(kernels, fully_connected_call(x.shape, w, bias, p), input=x)
     return kernels.emulator.last_call.cycles
 
 
@@ -45,7 +45,7 @@ def conv2d_cycles(kernels: EmulatedKernels, h, w, c, o, k, stride, mode) -> tupl
     p = Conv2DParams(3, -2, np.full(o, 1 << 30, np.int32), np.full(o, -8, np.int32), oh, ow, (stride, stride),
                      (ph, pw))
     for _ in range(2):
-        conv2d_c(kernels, x, f, None, p)
+        execute(kernels, conv2d_call(x.shape, f, None, p), input=x)
     return kernels.emulator.last_call.cycles, oh * ow * o * k * k * c  # taps in the padding are counted
 
 
@@ -57,7 +57,7 @@ def depthwise_cycles(kernels: EmulatedKernels, h, w, c, k, stride) -> tuple[int,
     p = DepthwiseConv2DParams(3, -2, np.full(c, 1 << 30, np.int32), np.full(c, -8, np.int32), oh, ow,
                               (stride, stride), (ph, pw))
     for _ in range(2):
-        depthwise_conv2d_c(kernels, x, f, None, p)
+        execute(kernels, depthwise_conv2d_call(x.shape, f, None, p), input=x)
     return kernels.emulator.last_call.cycles, oh * ow * c * k * k
 
 

@@ -19,8 +19,8 @@ from mcusim.models import datasets, zoo
 from mcusim.models.evaluate import graph_inputs
 from mcusim.models.export import calibrate, export
 from mcusim.models.interpreter import run_all
-from mcusim.models.kernels import EmulatedKernels
-from mcusim.models.ops.layer_norm import LayerNormParams, layer_norm_c, layer_norm_s8
+from mcusim.models.kernels import EmulatedKernels, execute
+from mcusim.models.ops.layer_norm import LayerNormParams, layer_norm_call, layer_norm_s8
 from mcusim.toolchain import RUNTIME_C
 
 SHAPES = [(49, 64), (64, 192), (16, 384)]  # (tokens, channels)
@@ -103,7 +103,7 @@ def main() -> None:
                     print(f"{board_name:10} {path:6} {shape:11} {'float32':9} {base / tokens:>12,.0f} {1:>10.1f}")
                     for name, iterations in VARIANTS:
                         *_, p, g, b = layer_norm_case(x, np.random.default_rng(1), iterations)
-                        layer_norm_c(kernels, x, g, b, p)
+                        execute(kernels, layer_norm_call(x.shape, g, b, p), input=x)
                         cycles = kernels.emulator.last_call.cycles
                         print(f"{board_name:10} {path:6} {shape:11} {name:9} {cycles / tokens:>12,.0f} "
                               f"{base / cycles:>10.1f}")

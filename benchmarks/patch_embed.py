@@ -14,9 +14,9 @@ import tempfile
 import numpy as np
 
 from mcusim.boards import get_board
-from mcusim.models.kernels import EmulatedKernels
-from mcusim.models.ops.conv2d import conv2d_c
-from mcusim.models.ops.patch_embed import PatchEmbedParams, patch_embed_c, patch_embed_s8, scratch_bytes
+from mcusim.models.kernels import EmulatedKernels, execute
+from mcusim.models.ops.conv2d import conv2d_call
+from mcusim.models.ops.patch_embed import PatchEmbedParams, patch_embed_call, patch_embed_s8, scratch_bytes
 
 # (H, W, C, O, patch, sub-kernel sizes to try)
 SHAPES = [(28, 28, 1, 64, 4, (4, 2, 1)), (28, 28, 1, 64, 7, (7, 1)), (64, 64, 3, 192, 16, (16, 8, 4, 2))]
@@ -37,8 +37,9 @@ def main() -> None:
                 expected = patch_embed_s8(x, f, bias, p)
                 activations = x.size + expected.size
                 macs = expected.size * patch * patch * c
-                runs = [("conv2d", None, lambda: conv2d_c(kernels, x, f, bias, p.conv(x.shape, f.shape)))]
-                runs += [(f"sub {s}x{s}", s, lambda s=s: patch_embed_c(kernels, x, f, bias, p, (s, s))) for s in subs]
+                calls = [("conv2d", None, conv2d_call(x.shape, f, bias, p.conv(x.shape, f.shape)))]
+                calls += [(f"sub {s}x{s}", s, patch_embed_call(x.shape, f, bias, p, (s, s))) for s in subs]
+                runs = [(name, sub, lambda call=call: execute(kernels, call, input=x)) for name, sub, call in calls]
                 for name, sub, run in runs:
                     np.testing.assert_array_equal(run(), expected)  # bit-exact, whatever the decomposition
                     call = kernels.emulator.last_call

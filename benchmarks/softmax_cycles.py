@@ -12,8 +12,8 @@ import tempfile
 import numpy as np
 
 from mcusim.boards import get_board
-from mcusim.models.kernels import EmulatedKernels
-from mcusim.models.ops.softmax import SoftmaxParams, softmax_c
+from mcusim.models.kernels import EmulatedKernels, execute
+from mcusim.models.ops.softmax import SoftmaxParams, softmax_call
 
 SHAPES = [(16, 16), (64, 64), (197, 197), (256, 256), (4, 256)]  # (rows, depth)
 
@@ -29,7 +29,7 @@ def main() -> None:
                 x = np.clip(rng.normal(0, 40, (rows, depth)), -128, 127).astype(np.int8)
                 cycles = []
                 for lut in (False, True):
-                    softmax_c(kernels, x, p, lut=lut)
+                    execute(kernels, softmax_call(x.shape, p, lut=lut), input=x)
                     cycles.append(kernels.emulator.last_call.cycles)
                 print(f"{board_name:10} {f'{rows}x{depth}':13} {cycles[0]:>12,} {cycles[1]:>12,} "
                       f"{cycles[0] / cycles[1]:>8.1f} {cycles[1] / x.size:>18.1f}")

@@ -17,13 +17,13 @@ import tempfile
 import numpy as np
 
 from mcusim.boards import get_board
-from mcusim.models.kernels import EmulatedKernels
-from mcusim.models.ops.conv2d import Conv2DParams, conv2d_c, padding
-from mcusim.models.ops.depthwise_conv2d import DepthwiseConv2DParams, depthwise_conv2d_c
-from mcusim.models.ops.fully_connected import FullyConnectedParams, fully_connected_c
-from mcusim.models.ops.sparse_conv2d import sparse_conv2d_c
-from mcusim.models.ops.sparse_depthwise_conv2d import sparse_depthwise_conv2d_c
-from mcusim.models.ops.sparse_fully_connected import sparse_fully_connected_c
+from mcusim.models.kernels import EmulatedKernels, execute
+from mcusim.models.ops.conv2d import Conv2DParams, conv2d_call, padding
+from mcusim.models.ops.depthwise_conv2d import DepthwiseConv2DParams, depthwise_conv2d_call
+from mcusim.models.ops.fully_connected import FullyConnectedParams, fully_connected_call
+from mcusim.models.ops.sparse_conv2d import sparse_conv2d_call
+from mcusim.models.ops.sparse_depthwise_conv2d import sparse_depthwise_conv2d_call
+from mcusim.models.ops.sparse_fully_connected import sparse_fully_connected_call
 from mcusim.models.sparse import compression_ratio, encode, filter_rows, prune_rows
 
 SPARSITIES = (0.5, 0.7, 0.9)
@@ -39,22 +39,22 @@ def layers(rng: np.random.Generator):
     for label, tokens, depth, out in (("ViT MLP up", 65, 64, 128), ("ViT MLP down", 65, 128, 64)):
         x, p = rng.integers(-128, 128, (tokens, depth), dtype=np.int8), FullyConnectedParams(3, -2, *quant(out))
         yield (f"FC {tokens} x {depth} > {out} ({label})", "fully_connected", (out, depth),
-               lambda k, w, x=x, p=p: fully_connected_c(k, x, w, None, p),
-               lambda k, s, x=x, p=p: sparse_fully_connected_c(k, x, s, None, p))
+               lambda k, w, x=x, p=p: execute(k, fully_connected_call(x.shape, w, None, p), input=x),
+               lambda k, s, x=x, p=p: execute(k, sparse_fully_connected_call(x.shape, s, None, p), input=x))
     for size, channels, out, kernel in ((16, 32, 32, 3), (14, 32, 64, 1)):
         pad, side = padding("same", size, kernel, 1, 1)
         x = rng.integers(-128, 128, (1, size, size, channels), dtype=np.int8)
         p = Conv2DParams(3, -2, *quant(out), side, side, (1, 1), (pad, pad))
         shape = (out, kernel, kernel, channels)
         yield (f"conv {kernel}x{kernel} {size}x{size}x{channels} > {out}", "conv2d", shape,
-               lambda k, w, x=x, p=p: conv2d_c(k, x, w, None, p),
-               lambda k, s, x=x, p=p, shape=shape: sparse_conv2d_c(k, x, s, shape, None, p))
+               lambda k, w, x=x, p=p: execute(k, conv2d_call(x.shape, w, None, p), input=x),
+               lambda k, s, x=x, p=p, shape=shape: execute(k, sparse_conv2d_call(x.shape, s, shape, None, p), input=x))
     pad, side = padding("same", 16, 3, 1, 1)
     x = rng.integers(-128, 128, (1, 16, 16, 64), dtype=np.int8)
     p = DepthwiseConv2DParams(3, -2, *quant(64), side, side, (1, 1), (pad, pad))
     yield ("depthwise 3x3 16x16x64", "depthwise_conv2d", (1, 3, 3, 64),
-           lambda k, w: depthwise_conv2d_c(k, x, w, None, p),
-           lambda k, s: sparse_depthwise_conv2d_c(k, x, s, (1, 3, 3, 64), None, p))
+           lambda k, w: execute(k, depthwise_conv2d_call(x.shape, w, None, p), input=x),
+           lambda k, s: execute(k, sparse_depthwise_conv2d_call(x.shape, s, (1, 3, 3, 64), None, p), input=x))
 
 
 def cycles(kernels, call, weights) -> int:

@@ -1,34 +1,157 @@
 """The `mcusim` command. This module owns the emulator commands; other packages add theirs through
 the `mcusim.commands` entry-point group: each entry point is a function `register(subparsers)` that
-adds its subcommands and sets `func(args) -> int` on them, so the emulator never imports them.
+adds its subcommands and sets `func(args) -> int` on them, so the emulator never imports them. An
+entry point that fails to load is named in a one-line warning and the other commands still work.
+
+The one vocabulary of the commands (README, "Use"): an option that more than one command takes is
+declared once, here, and the plugins declare theirs with these helpers.
+
+    --board B              a board of the registry (`mcusim boards`)
+    -o, --output PATH      every file or folder a command writes
+    --json                 one JSON object on stdout: what was written and the key figures
+    --trace T.json         a Chrome trace-event file (Perfetto)
+    --seed N               every random draw (default 0)
+    --<role>-images N      image counts by role: --train-images, --val-images, --calibration-images,
+                           --test-images
+    --memory-opts, --no-dsp  how a graph is deployed (help text from the plugin)
+
+Old spellings stay for one release as hidden aliases (add_option): they parse into the new option
+and warn on stderr; --help does not show them.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from dataclasses import asdict
 from importlib.metadata import entry_points
 
 from .boards import BOARDS, Board, get_board, UnknownBoard
 from .elf import ElfImage
-from .emulator import DEFAULT_MAX_INSTRUCTIONS, Emulator, FirmwareFault, ProfileEntry, RunResult
+from .emulator import DEFAULT_MAX_INSTRUCTIONS, Emulator, ProfileEntry, RunResult
 from .errors import EX_USAGE, McusimError, UsageError
+from .faults import FirmwareFault
 from .toolchain import DEFAULT_STACK, build
 from .trace import slices, write_trace
 
-def _board(name: str) -> Board:
+def board(name: str) -> Board:
+    """The board of --board NAME; an unknown name is a usage error that lists the known ones."""
     try:
         return get_board(name)
     except UnknownBoard as e:
         raise UsageError(str(e)) from None
 
 
+def _integer_from(least: int, name: str):
+    """An argparse type: an integer >= least; argparse names the type (`name`) in its error."""
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < least:
+            raise ValueError(text)
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+positive_int = _integer_from(1, "positive integer")
+non_negative_int = _integer_from(0, "non-negative integer")
+
+
+class _OldSpelling(argparse.Action):
+    """An option's old spelling: stores into the new option's dest and names the new one on stderr."""
+
+    def __init__(self, option_strings, dest, new: str, **kwargs):
+        super().__init__(option_strings, dest, **kwargs)
+        self.new = new
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"mcusim: {option_string} is deprecated; use {self.new}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_option(p: argparse.ArgumentParser, *flags: str, aliases: tuple[str, ...] = (), **kwargs) -> argparse.Action:
+    """p.add_argument(*flags, **kwargs), and each old spelling in `aliases` as a hidden alias (for one
+    release): it takes a value as the option does, stores it into the same dest and warns; --help
+    leaves it out. Options that take a value only."""
+    action = p.add_argument(*flags, **kwargs)
+    for old in aliases:
+        p.add_argument(old, dest=action.dest, action=_OldSpelling, new=max(flags, key=len), type=action.type,
+                       choices=action.choices, metavar=action.metavar, default=argparse.SUPPRESS,
+                       help=argparse.SUPPRESS)
+    return action
+
+
+def add_board(p: argparse.ArgumentParser, required: bool = True, default: str | None = None,
+              purpose: str = "the emulated board") -> None:
+    """--board B; its help names the boards of the registry."""
+    where = f" (default: {default})" if default else ""
+    p.add_argument("--board", required=required, default=default, metavar="B",
+                   help=f"{purpose}: {', '.join(BOARDS)}{where}")
+
+
+def add_output(p: argparse.ArgumentParser, metavar: str, required: bool = True, help: str | None = None,
+               default: str | None = None) -> None:
+    """-o/--output: what the command writes."""
+    p.add_argument("-o", "--output", required=required, default=default, metavar=metavar, help=help)
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object on stdout instead of text (with what was written)")
+
+
+def add_trace(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--trace", metavar="T.json",
+                   help="write a Chrome trace-event file (opens in Perfetto): a slice per marker or op")
+
+
+def add_seed(p: argparse.ArgumentParser, what: str = "every random draw") -> None:
+    p.add_argument("--seed", type=int, default=0, metavar="N", help=f"seed of {what} (default: %(default)s)")
+
+
+def add_images(p: argparse.ArgumentParser, role: str, help: str, default: int | None = None,
+               aliases: tuple[str, ...] = ()) -> None:
+    """--<role>-images N: how many images of a role (train, val, calibration, test) a command uses."""
+    add_option(p, f"--{role}-images", type=positive_int, default=default, metavar="N", help=help, aliases=aliases)
+
+
+def add_deploy_options(p: argparse.ArgumentParser, memory_opts_help: str) -> None:
+    """--memory-opts OPTS (what they are is the plugin's: `memory_opts_help`) and --no-dsp."""
+    p.add_argument("--memory-opts", default="none", metavar="OPTS", help=memory_opts_help)
+    p.add_argument("--no-dsp", dest="dsp", action="store_false",
+                   help="the kernels' plain C path, without the DSP extension (SMLAD)")
+
+
+def print_json(obj) -> None:
+    """The --json output: one JSON value on one line of stdout."""
+    print(json.dumps(obj))
+
+
+@contextmanager
+def writing(flag: str, path):
+    """An OSError while writing `path` (given as `flag`) becomes a usage error naming both."""
+    try:
+        yield
+    except OSError as e:
+        raise UsageError(f"{flag} {path}: cannot write: {e.strerror or e}") from None
+
+
 def _kib(n: int) -> str:
     return f"{n / 1024:g} KiB"
 
 
+def _region(r) -> dict:
+    return {"name": r.name, "base": r.base, "size": r.size}
+
+
 def cmd_boards(args) -> int:
+    if args.json:
+        print_json([{"name": b.name, "part": b.part, "core": b.core.name, "clock_hz": b.clock_hz,
+                     "flash": _region(b.flash), "ram": _region(b.ram), "extra": [_region(r) for r in b.extra]}
+                    for b in BOARDS.values()])
+        return 0
     rows = [("board", "part", "core", "clock", "flash", "SRAM (linker)", "other RAM")]
     for b in BOARDS.values():
         extra = ", ".join(f"{r.name} {_kib(r.size)}" for r in b.extra) or "-"
@@ -41,11 +164,15 @@ def cmd_boards(args) -> int:
 
 
 def cmd_build(args) -> int:
-    board = _board(args.board)
-    out = build(args.sources, board, args.output, include_dirs=args.include, defines=args.define,
+    b = board(args.board)
+    out = build(args.sources, b, args.output, include_dirs=args.include, defines=args.define,
                 opt=args.opt, stack_size=args.stack_size)
-    s = ElfImage(out).sizes(board)
-    print(f"{out}: text {s.text} B, rodata {s.rodata} B, data {s.data} B, bss {s.bss} B", file=sys.stderr)
+    s = ElfImage(out).sizes(b)
+    if args.json:
+        print_json({"output": str(out), "board": b.name, "text": s.text, "rodata": s.rodata, "data": s.data,
+                    "bss": s.bss})
+    else:
+        print(f"{out}: text {s.text} B, rodata {s.rodata} B, data {s.data} B, bss {s.bss} B", file=sys.stderr)
     return 0
 
 
@@ -92,16 +219,14 @@ def _run_elf(path: str, board: Board, args) -> int:
         result, status = f.result, f.exit_code
         print(f"mcusim: {f}", file=sys.stderr)
     if args.trace:
-        try:
+        with writing("--trace", args.trace):
             write_trace(args.trace, result.markers, result.cycles, board)
-        except OSError as e:
-            raise UsageError(f"--trace {args.trace}: cannot write: {e.strerror}") from None
     profile = emu.profile() if args.profile else None
     if args.json:
         obj = result.to_json()
         if profile is not None:
             obj["profile"] = [asdict(e) for e in profile]
-        print(json.dumps(obj))
+        print_json(obj)
     else:
         sys.stdout.write(result.output)
         sys.stderr.write(result.stderr)
@@ -112,14 +237,14 @@ def _run_elf(path: str, board: Board, args) -> int:
 
 
 def cmd_run(args) -> int:
-    return _run_elf(args.elf, _board(args.board), args)
+    return _run_elf(args.elf, board(args.board), args)
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    p.add_argument("--max-instructions", type=int, default=DEFAULT_MAX_INSTRUCTIONS, metavar="N",
+    add_json(p)
+    p.add_argument("--max-instructions", type=positive_int, default=DEFAULT_MAX_INSTRUCTIONS, metavar="N",
                    help="instruction budget; runaway firmware stops with a fault (default %(default)s)")
-    p.add_argument("--trace", metavar="T.json", help="write a Chrome trace-event file (opens in Perfetto)")
+    add_trace(p)
     p.add_argument("--profile", action="store_true", help="print a flat profile: cycles per function")
     p.add_argument("--no-flash-cache", dest="flash_cache", action="store_false",
                    help="model flash wait states on every instruction fetch (ART / I-cache off)")
@@ -138,27 +263,45 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("boards", help="list the emulated boards")
+    add_json(p)
     p.set_defaults(func=cmd_boards)
 
     p = sub.add_parser("build", help="compile C sources into firmware for a board")
     p.add_argument("sources", nargs="+", metavar="SRC.c")
-    p.add_argument("--board", required=True)
-    p.add_argument("-o", "--output", required=True, metavar="OUT.elf")
-    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR")
-    p.add_argument("-D", dest="define", action="append", default=[], metavar="NAME[=VAL]")
-    p.add_argument("-O", dest="opt", default="2", metavar="LEVEL")
-    p.add_argument("--stack-size", type=int, default=DEFAULT_STACK, metavar="BYTES")
+    add_board(p)
+    add_output(p, "OUT.elf", help="the firmware")
+    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR", help="an include directory")
+    p.add_argument("-D", dest="define", action="append", default=[], metavar="NAME[=VAL]", help="a macro")
+    p.add_argument("-O", dest="opt", default="2", metavar="LEVEL", help="optimization level (default: %(default)s)")
+    p.add_argument("--stack-size", type=positive_int, default=DEFAULT_STACK, metavar="BYTES",
+                   help="default: %(default)s")
+    add_json(p)
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("run", help="run firmware from reset and report cycles, SRAM and flash")
     p.add_argument("elf", metavar="OUT.elf")
-    p.add_argument("--board", required=True)
+    add_board(p)
     _add_run_options(p)
     p.set_defaults(func=cmd_run)
 
-    for ep in entry_points(group="mcusim.commands"):
-        ep.load()(sub)
+    _add_plugin_commands(sub)
     return top
+
+
+def _add_plugin_commands(sub) -> None:
+    """Each entry point of the `mcusim.commands` group adds its commands; one that fails to load or
+    to register is named in a one-line warning on stderr and left out whole (the commands it added
+    before failing are taken back: argparse keeps them in `choices` and `_choices_actions`)."""
+    for ep in entry_points(group="mcusim.commands"):
+        commands, listed = dict(sub.choices), list(sub._choices_actions)
+        try:
+            ep.load()(sub)
+        except Exception as e:  # a broken plugin must not take `mcusim boards` down with it
+            sub.choices.clear()
+            sub.choices.update(commands)
+            sub._choices_actions[:] = listed
+            print(f"mcusim: warning: the commands of plugin {ep.name!r} ({ep.value}) are not available: "
+                  f"{type(e).__name__}: {e}".replace("\n", " "), file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except McusimError as e:
         if getattr(args, "json", False):
-            print(json.dumps({"error": str(e)}))
+            print_json({"error": str(e)})
         print(f"mcusim: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:

@@ -164,8 +164,9 @@ class ElfImage:
     def has_symbol(self, name: str) -> bool:
         return name in self._symbols
 
-    def symbolize(self, address: int) -> str:
-        """``name+0xOFF`` of the symbol containing ``address`` (Thumb bit ignored), or the hex address."""
+    def symbolize(self, address: int) -> tuple[str | None, int]:
+        """``(name, offset)`` of the symbol containing ``address`` (Thumb bit ignored); ``(None,
+        address)`` with the Thumb bit cleared when no symbol covers it. Text: format_symbol."""
         address &= ~1
         i = bisect.bisect_right(self._sym_addrs, address) - 1
         # Walk down over symbols that start at or below the address; the first that covers it wins.
@@ -174,7 +175,14 @@ class ElfImage:
         while i >= 0 and address - self._sym_addrs[i] < 1 << 20:
             s = self._sym_sorted[i]
             if address < s.address + s.size or address == s.address or (s.is_function and not s.size):
-                off = address - s.address
-                return f"{s.name}+{off:#x}" if off else s.name
+                return s.name, address - s.address
             i -= 1
-        return f"{address:#010x}"
+        return None, address
+
+
+def format_symbol(name: str | None, offset: int) -> str:
+    """An answer of ElfImage.symbolize as text: ``name+0xOFF``, ``name`` at offset 0, or the address
+    in hex (``0x60000000``) when no symbol covers it."""
+    if name is None:
+        return f"{offset:#010x}"
+    return f"{name}+{offset:#x}" if offset else name

@@ -9,8 +9,8 @@
 Memory: every board region is mapped (flash read/execute only, RAM backed by numpy arrays so the
 host paints and inspects it without copies), the guard page below the stack has no access, and the
 private peripheral bus (0xE0000000..0xE00FFFFF) is an MMIO window with the ITM, DWT and a plain
-register file for the rest of the SCS. Nothing else exists: there is no path from emulated code to
-the host.
+register file for the rest of the SCS (mcusim.peripherals, with semihosting). Nothing else exists:
+there is no path from emulated code to the host. Faults are classified in mcusim.faults.
 
 SRAM measurement (paint, run, diff): before running, the host fills RAM with a 32-bit pattern; after,
 the lowest changed byte of the stack region gives the stack high-water mark and the highest changed
@@ -30,49 +30,23 @@ import weakref
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from unicorn import (UC_ARCH_ARM, UC_ERR_INSN_INVALID, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_HOOK_MEM_READ,
-                     UC_HOOK_MEM_WRITE, UC_MEM_WRITE,
-                     UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED, UC_MEM_READ_PROT, UC_MEM_READ_UNMAPPED,
-                     UC_MEM_WRITE_PROT, UC_MEM_WRITE_UNMAPPED, UC_MODE_THUMB, UC_PROT_ALL,
-                     UC_PROT_EXEC, UC_PROT_NONE, UC_PROT_READ, UC_PROT_WRITE, Uc, UcError, arm_const)
+from unicorn import (UC_ARCH_ARM, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE,
+                     UC_MEM_WRITE, UC_MODE_THUMB, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_NONE, UC_PROT_READ,
+                     UC_PROT_WRITE, Uc, UcError, arm_const)
 
 from .boards import Board, Region
 from .counting import make_counter
 from .cycles import block_cost_fn
-from .elf import ElfImage
-from .errors import EX_SOFTWARE, McusimError
+from .elf import ElfImage, format_symbol
+from .errors import McusimError
+from .faults import EXCP_BKPT, Fault, FaultKind, FirmwareFault, engine_fault, exception_fault, memory_fault
+from .peripherals import PPB_BASE, PPB_SIZE, Console, Dwt, Itm, Marker, PrivatePeripheralBus, Semihosting
 from .toolchain import GUARD
 
 DEFAULT_MAX_INSTRUCTIONS = 2_000_000_000
 PAINT = np.frombuffer(struct.pack("<I", 0xDEADBEEF), dtype=np.uint8)
-PPB_BASE, PPB_SIZE = 0xE000_0000, 0x10_0000
-ITM_PORTS, ITM_TER, ITM_TCR = 0x000, 0xE00, 0xE80
-DWT_CTRL, DWT_CYCCNT = 0x1000, 0x1004
-SCB_CPUID = 0xED00
 IT_STATE_BITS = 0x0600_FC00  # xPSR bits 26:25 and 15:10: inside a Thumb IT block when non-zero
-CPUID = {"cortex-m4": 0x410FC241, "cortex-m7": 0x411FC270}
 STOP_ADDRESS = 0xFFFF_FFFE  # `until` for runs that end by semihosting exit; never a real PC
-
-# Semihosting (Arm "Semihosting for AArch32 and AArch64" v3).
-SYS_WRITEC, SYS_WRITE0, SYS_WRITE, SYS_EXIT, SYS_EXIT_EXTENDED = 0x03, 0x04, 0x05, 0x18, 0x20
-ADP_STOPPED_APPLICATION_EXIT = 0x20026
-SEMIHOSTING_BKPT = 0xBEAB
-
-# QEMU exception numbers that Unicorn reports through UC_HOOK_INTR.
-EXCP_UDEF, EXCP_SWI, EXCP_BKPT = 1, 2, 7
-_HARDFAULT_CAUSES = {
-    EXCP_SWI: "SVC: no supervisor is emulated",
-    EXCP_BKPT: "BKPT other than semihosting's 0xAB, with no debugger attached",
-}
-
-
-@dataclass(frozen=True)
-class Marker:
-    """A trace marker the firmware wrote to ITM port 1, stamped with the counts at that point."""
-
-    name: str
-    instructions: int
-    cycles: int
 
 
 @dataclass(frozen=True)
@@ -103,26 +77,6 @@ class FlashUsage:
 
     def to_json(self) -> dict:
         return {**asdict(self), "total": self.total}
-
-
-@dataclass(frozen=True)
-class Fault:
-    """Why emulation stopped abnormally. pc is the instruction's address; address the data address."""
-
-    kind: str  # unmapped_read | unmapped_write | unmapped_fetch | flash_write | protected_fetch |
-    #            stack_overflow | undefined_instruction | hardfault | budget_exhausted | internal
-    pc: int
-    symbol: str
-    address: int | None
-    message: str
-    marker: str | None = None
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    def __str__(self) -> str:
-        where = f" [last marker: {self.marker}]" if self.marker else ""
-        return f"{self.message}{where}"
 
 
 @dataclass
@@ -189,17 +143,6 @@ class CallStats:
     stack_peak: int
 
 
-class FirmwareFault(McusimError):
-    """The firmware faulted. `fault` says how and where; `result` holds what was measured so far."""
-
-    exit_code = EX_SOFTWARE
-
-    def __init__(self, fault: Fault, result: RunResult | None = None):
-        super().__init__(str(fault))
-        self.fault = fault
-        self.result = result
-
-
 @dataclass(frozen=True)
 class Layout:
     """Where the heap, guard and stack lie (from the symbols of mcusim's linker script)."""
@@ -226,9 +169,9 @@ class Layout:
 
 
 def _weak(method):
-    """A hook that holds its emulator weakly. Unicorn keeps hooks alive as long as the engine; a
-    bound method would make engine and emulator a cycle that only the garbage collector breaks,
-    and engines left alive slow down the ones still running."""
+    """A hook that holds its object (the emulator, a peripheral) weakly. Unicorn keeps hooks alive as
+    long as the engine; a bound method would make engine and emulator a cycle that only the garbage
+    collector breaks, and engines left alive slow down the ones still running."""
     ref = weakref.WeakMethod(method)
 
     def hook(*args):
@@ -259,21 +202,24 @@ class Emulator:
         self.layout = Layout.of(elf, board, self._vectors[0])
         if self.layout.has_guard:
             uc.mem_protect(self.layout.heap_limit, GUARD, UC_PROT_NONE)
-        uc.mmio_map(PPB_BASE, PPB_SIZE, _weak(self._ppb_read), None, _weak(self._ppb_write), None)
+        self.counter = make_counter(uc, block_cost_fn(board, flash_cache=flash_cache), max_instructions, native)
+        self.console = Console()
+        self.itm = Itm(uc, self.counter, self.console)
+        self.ppb = PrivatePeripheralBus(self.itm, Dwt(self.counter), board.core.name)
+        self.semihosting = Semihosting(uc, self.console)
+        uc.mmio_map(PPB_BASE, PPB_SIZE, _weak(self.ppb.read), None, _weak(self.ppb.write), None)
         uc.hook_add(UC_HOOK_INTR, _weak(self._on_interrupt))
         uc.hook_add(UC_HOOK_MEM_INVALID, _weak(self._on_invalid_memory))
-        self.counter = make_counter(uc, block_cost_fn(board, flash_cache=flash_cache), max_instructions, native)
 
-        self._ppb_regs: dict[int, int] = {SCB_CPUID: CPUID[board.core.name]}
-        self._cyccnt_offset = 0
-        self._stdout: list[str] = []
-        self._stderr: list[str] = []
-        self.markers: list[Marker] = []
-        self._exit_code: int | None = None
         self._fault: Fault | None = None
         self._host_low = self.layout.heap_limit  # host allocations grow down from the heap's top
         self._initialized = False
         self.last_call: CallStats | None = None
+
+    @property
+    def markers(self) -> list[Marker]:
+        """The trace markers written so far (the ITM's list: clearing it restarts the trace)."""
+        return self.itm.markers
 
     # ---- memory -------------------------------------------------------------------------------
 
@@ -358,7 +304,7 @@ class Emulator:
         def on_access(uc, access, addr, nbytes, _value, _user):
             if uc.reg_read(arm_const.UC_ARM_REG_XPSR) & IT_STATE_BITS:
                 raise McusimError(f"watch: a conditional access to {addr:#x} inside a Thumb IT block near "
-                                  f"{self.elf.symbolize(uc.reg_read(arm_const.UC_ARM_REG_PC))}; Unicorn 2.1 "
+                                  f"{self._symbol(uc.reg_read(arm_const.UC_ARM_REG_PC))}; Unicorn 2.1 "
                                   "loses the IT state when a memory hook fires there, so watched code must "
                                   "not load or store the range conditionally (newlib's memcpy does)")
             kind = "write" if access == UC_MEM_WRITE else "read"
@@ -388,21 +334,7 @@ class Emulator:
         count = int(np.prod(shape, dtype=np.int64))
         return np.frombuffer(bytes(self.uc.mem_read(address, count * dtype.itemsize)), dtype).reshape(shape).copy()
 
-    def _read_cstring(self, address: int, limit: int = 4096) -> str:
-        out = bytearray()
-        while len(out) < limit:
-            try:
-                chunk = bytes(self.uc.mem_read(address + len(out), 64))
-            except UcError:
-                chunk = bytes(self.uc.mem_read(address + len(out), 1))
-            nul = chunk.find(0)
-            if nul >= 0:
-                out += chunk[:nul]
-                break
-            out += chunk
-        return out.decode("utf-8", "replace")
-
-    # ---- peripherals --------------------------------------------------------------------------
+    # ---- counts, faults ----------------------------------------------------------------------
 
     @property
     def cycles(self) -> int:
@@ -412,105 +344,36 @@ class Emulator:
     def instructions(self) -> int:
         return self.counter.instructions
 
-    def _ppb_read(self, _uc, offset: int, _size: int, _user) -> int:
-        if offset < 0x80:
-            return 1  # every ITM stimulus port is ready
-        if offset == ITM_TER:
-            return 0xFFFF_FFFF
-        if offset == ITM_TCR:
-            return 1  # ITMENA
-        if offset == DWT_CYCCNT:
-            return (self.counter.cycles - self._cyccnt_offset) & 0xFFFF_FFFF
-        return self._ppb_regs.get(offset, 0)
-
-    def _ppb_write(self, _uc, offset: int, size: int, value: int, _user) -> None:
-        if offset == 0:
-            self._stdout.append(chr(value & 0xFF) if size == 1 else struct.pack("<I", value)[:size].decode("latin-1"))
-        elif offset == 4:
-            self.markers.append(Marker(self._read_cstring(value), self.counter.instructions, self.counter.cycles))
-        elif offset == DWT_CYCCNT:
-            self._cyccnt_offset = (self.counter.cycles - value) & 0xFFFF_FFFF
-        elif offset != SCB_CPUID:
-            self._ppb_regs[offset] = value
-
-    # ---- exceptions, semihosting, faults -------------------------------------------------------
-
     def _reg(self, name: str) -> int:
         return self.uc.reg_read(getattr(arm_const, f"UC_ARM_REG_{name}"))
 
-    def _stop_with(self, kind: str, pc: int, address: int | None, what: str, symbol: str | None = None) -> None:
-        """Record a fault at `pc`, named by `symbol` (default: the symbol of pc), and stop."""
-        if symbol is None:
-            symbol = f"{self.elf.symbolize(pc)} (pc {pc:#010x})"
+    def _symbol(self, address: int) -> str:
+        return format_symbol(*self.elf.symbolize(address))
+
+    def _stop_with(self, kind: FaultKind, pc: int, address: int | None, what: str, *,
+                   return_address: int | None = None) -> None:
+        """Record a fault at `pc` and stop. It is named by the symbol of pc or, for a fetch from a bad
+        target, of the return address of the code that jumped there."""
+        named, label = (pc, "pc") if return_address is None else (return_address, "return address")
+        symbol = self._symbol(named)
         marker = self.markers[-1].name if self.markers else None
-        self._fault = Fault(kind, pc, symbol.split(" ")[0], address, f"{what} at {symbol}", marker)
+        self._fault = Fault(kind, pc, symbol, address, f"{what} at {symbol} ({label} {named:#010x})", marker)
         self.uc.emu_stop()
 
-    def _on_interrupt(self, uc: Uc, intno: int, _user) -> None:
+    def _on_interrupt(self, _uc: Uc, intno: int, _user) -> None:
         pc = self._reg("PC")
-        if intno == EXCP_BKPT and struct.unpack("<H", uc.mem_read(pc, 2))[0] == SEMIHOSTING_BKPT:
-            self._semihost()
-            if self._exit_code is None:
-                uc.reg_write(arm_const.UC_ARM_REG_PC, (pc + 2) | 1)
+        if intno == EXCP_BKPT and self.semihosting.is_call(pc):
+            self.semihosting.serve(pc)
             return
-        if intno == EXCP_UDEF:
-            self._stop_with("undefined_instruction", pc, None, "undefined instruction")
-            return
-        cause = _HARDFAULT_CAUSES.get(intno, f"CPU exception {intno}")
-        handler = self.elf.symbolize(self._vectors[3])
-        self._stop_with("hardfault", pc, None, f"HardFault ({cause}) taken through the vector table to {handler}")
+        kind, what = exception_fault(intno, self._symbol(self._vectors[3]))
+        self._stop_with(kind, pc, None, what)
 
-    def _semihost(self) -> None:
-        op, arg = self._reg("R0"), self._reg("R1")
-        words = lambda n: struct.unpack(f"<{n}I", self.uc.mem_read(arg, 4 * n))  # noqa: E731
-        result = 0
-        if op == SYS_WRITEC:
-            self._stdout.append(chr(self.uc.mem_read(arg, 1)[0]))
-        elif op == SYS_WRITE0:
-            self._stdout.append(self._read_cstring(arg, limit=1 << 20))
-        elif op == SYS_WRITE:
-            handle, ptr, length = words(3)
-            stream = {1: self._stdout, 2: self._stderr}.get(handle)
-            if stream is None:
-                result = length  # nothing written
-            else:
-                stream.append(bytes(self.uc.mem_read(ptr, length)).decode("utf-8", "replace"))
-        elif op == SYS_EXIT:
-            self._exit_code = 0 if arg == ADP_STOPPED_APPLICATION_EXIT else 1
-        elif op == SYS_EXIT_EXTENDED:
-            reason, subcode = words(2)
-            code = struct.unpack("<i", struct.pack("<I", subcode))[0]
-            self._exit_code = code if reason == ADP_STOPPED_APPLICATION_EXIT else (code or 1)
+    def _on_invalid_memory(self, _uc: Uc, access: int, address: int, size: int, _value, _user) -> bool:
+        kind, what = memory_fault(access, address, size, self.board, self.layout)
+        if kind.is_fetch:
+            self._stop_with(kind, address, address, what, return_address=self._reg("LR") & ~1)
         else:
-            result = -1  # files, clock, system, command line...: refused, the host is not reachable
-        if self._exit_code is not None:
-            self.uc.emu_stop()
-        self.uc.reg_write(arm_const.UC_ARM_REG_R0, result & 0xFFFF_FFFF)
-
-    def _on_invalid_memory(self, uc: Uc, access: int, address: int, size: int, _value, _user) -> bool:
-        pc = self._reg("PC")
-        lay = self.layout
-        if lay.has_guard and lay.heap_limit <= address < lay.stack_limit:
-            what = (f"stack overflow: access to {address:#010x} in the guard below the stack "
-                    f"({lay.stack_top - lay.stack_limit} bytes, {lay.stack_limit:#010x}..{lay.stack_top:#010x})")
-            self._stop_with("stack_overflow", pc, address, what)
-            return False
-        if access == UC_MEM_WRITE_PROT and self.board.flash.contains(address):
-            kind, what = "flash_write", f"write of {size} bytes to flash at {address:#010x}"
-        elif access in (UC_MEM_FETCH_PROT, UC_MEM_FETCH_UNMAPPED):
-            # The PC is the bad target itself; the code that jumped there is named through LR.
-            region = self.board.region_of(address)
-            kind = "protected_fetch" if access == UC_MEM_FETCH_PROT else "unmapped_fetch"
-            what = (f"instruction fetch from non-executable {region.name} at {address:#010x}" if region
-                    else f"instruction fetch from unmapped address {address:#010x}")
-            lr = self._reg("LR") & ~1
-            self._stop_with(kind, address, address, what, f"{self.elf.symbolize(lr)} (return address {lr:#010x})")
-            return False
-        else:
-            verb = "read" if access in (UC_MEM_READ_UNMAPPED, UC_MEM_READ_PROT) else "write"
-            kind = f"unmapped_{verb}"
-            what = f"{verb} of {size} bytes at unmapped address {address:#010x}"
-        self._stop_with(kind, pc, address, what)
+            self._stop_with(kind, self._reg("PC"), address, what)
         return False
 
     # ---- running ------------------------------------------------------------------------------
@@ -522,30 +385,30 @@ class Emulator:
             self.uc.emu_start(begin | 1, until)
         except UcError as e:
             if self._fault is None:
-                pc = self._reg("PC")
-                if e.errno == UC_ERR_INSN_INVALID:
-                    self._stop_with("undefined_instruction", pc, None, "undefined instruction")
-                else:
-                    self._stop_with("internal", pc, None, f"emulation error: {e}")
+                kind, what = engine_fault(e)
+                self._stop_with(kind, self._reg("PC"), None, what)
         if self._fault is None and self.counter.error is not None:
             raise self.counter.error
         if self._fault is None and self.counter.exhausted:
             pc = self.counter.last_block
-            self._stop_with("budget_exhausted", pc, None,
+            self._stop_with(FaultKind.BUDGET_EXHAUSTED, pc, None,
                             f"instruction budget of {self.max_instructions:,} exhausted (runaway code?)")
 
     def profile(self) -> list[ProfileEntry]:
         """A flat profile of everything run so far, most cycles first."""
         totals: dict[str, list[int]] = {}
         for block in self.counter.blocks():
-            entry = totals.setdefault(self.elf.symbolize(block.address).split("+")[0], [0, 0])
+            name, offset = self.elf.symbolize(block.address)
+            if name is None:  # code outside every symbol: one entry per address
+                name = format_symbol(None, offset)
+            entry = totals.setdefault(name, [0, 0])
             entry[0] += block.total_cycles
             entry[1] += block.hits * block.instructions
         return sorted((ProfileEntry(name, c, i) for name, (c, i) in totals.items()), key=lambda e: -e.cycles)
 
     def _result(self) -> RunResult:
-        return RunResult(self._exit_code, "".join(self._stdout), "".join(self._stderr), self.instructions,
-                         self.cycles, self.sram(), self.flash(), list(self.markers), self._fault)
+        return RunResult(self.semihosting.exit_code, "".join(self.console.stdout), "".join(self.console.stderr),
+                         self.instructions, self.cycles, self.sram(), self.flash(), list(self.markers), self._fault)
 
     def run(self) -> RunResult:
         """Run from reset until the firmware exits (semihosting SYS_EXIT[_EXTENDED]).
@@ -560,9 +423,9 @@ class Emulator:
         self.uc.reg_write(arm_const.UC_ARM_REG_SP, sp)
         self.counter.budget = self.max_instructions
         self._emulate(reset, STOP_ADDRESS)
-        if self._fault is None and self._exit_code is None:
+        if self._fault is None and self.semihosting.exit_code is None:
             pc = self._reg("PC")
-            self._stop_with("internal", pc, None, "emulation stopped without a semihosting exit")
+            self._stop_with(FaultKind.INTERNAL, pc, None, "emulation stopped without a semihosting exit")
         result = self._result()
         if result.fault:
             raise FirmwareFault(result.fault, result)
@@ -603,7 +466,8 @@ class Emulator:
         self._emulate(address, ret)
         if self._fault is not None:
             raise FirmwareFault(self._fault, self._result())
-        if self._exit_code is not None:
-            raise McusimError(f"{self.elf.symbolize(address)} called exit({self._exit_code}) instead of returning")
+        exit_code = self.semihosting.exit_code
+        if exit_code is not None:
+            raise McusimError(f"{self._symbol(address)} called exit({exit_code}) instead of returning")
         self.last_call = CallStats(self.instructions - start_insns, self.cycles - start_cycles, self.stack_peak())
         return struct.unpack("<i", struct.pack("<I", self._reg("R0")))[0]

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from .boards import Board
-from .emulator import Marker
+from .peripherals import Marker
 
 
 def slices(markers: list[Marker], end_cycles: int) -> list[tuple[str, int, int]]:

@@ -1,18 +1,20 @@
-"""The `mcusim` commands of the NN side, registered through the `mcusim.commands` entry point:
+"""The `mcusim` commands of the NN side, registered through the `mcusim.commands` entry point. They
+parse and print; the work is the library's (models/pipeline.py, models/arrays.py and below). Their
+options follow mcusim/cli.py's one vocabulary, and every command takes --json.
 
     mcusim import MODEL.tflite -o GRAPH
-    mcusim infer GRAPH --input X.npy [--input ...] --output Y.npy [--dequantize] [--board B]
-    mcusim check GRAPH --board B [--samples N] [--json]
-    mcusim export-c GRAPH --board B -o DIR
-    mcusim demo [-o DIR] [--limit N]
-    mcusim models [--json]
-    mcusim train --model NAME --dataset DS [--epochs E] -o CKPT [--resume]
-    mcusim export --model NAME [--checkpoint CKPT] --dataset DS -o GRAPH
+    mcusim infer GRAPH --input X.npy [--input ...] -o Y.npy [--dequantize] [--board B]
+    mcusim check GRAPH --board B [--inputs N] [--seed N]
+    mcusim export-c GRAPH --board B -o DIR [--input X.npy ...] [--seed N]
+    mcusim demo [-o DIR] [--test-images N] [--board B]
+    mcusim models
+    mcusim train --model NAME --dataset DS [--epochs E] [--seed N] -o CKPT [--resume]
+    mcusim export --model NAME [--checkpoint CKPT] --dataset DS [--calibration-images N] -o GRAPH
     mcusim prune --model NAME [--checkpoint CKPT] --dataset DS --sparsity S [--block-size 2|4]
                  [--schedule oneshot|agp] [--epochs E] [--layer NAME=S[:B] ...] [--lr LR] -o CKPT
-    mcusim eval GRAPH --dataset DS [--limit N] [--board B] [--json]
+    mcusim eval GRAPH --dataset DS [--test-images N] [--board B]
 
-Board options (infer, check, eval): --memory-opts, --no-dsp, --trace T.json (Perfetto).
+Board options (infer, check, eval): --memory-opts, --no-dsp, --trace T.json (Perfetto), --all-ops.
 
 Inputs are given once per graph input, in order (or one .npz holding one array per input, in
 order). An int8 array is fed as it is; a float array is quantized with the input tensor's scale and
@@ -20,99 +22,33 @@ zero point. The output is the raw int8 tensor, or float with --dequantize (sever
 """
 from __future__ import annotations
 
-import json
+import argparse
 import shlex
 import sys
-import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mcusim.errors import EX_DATAERR, EX_SOFTWARE, McusimError, UsageError
+from mcusim.cli import (add_board, add_deploy_options as _add_deploy_options, add_images, add_json, add_option,
+                        add_output, add_seed, add_trace, board, non_negative_int, positive_int, print_json, writing)
+from mcusim.errors import EX_SOFTWARE, UsageError
 
-from .graph import Graph, Tensor
+from .arrays import dequantize_outputs, load_arrays, prepare_inputs, save_outputs
+from .graph import Graph
 from .interpreter import run
-from .ops.quantize import dequantize_s8, quantize_s8
+from .pipeline import CALIBRATION_IMAGES, DEMO_BOARD, DEMO_DATASET, DEMO_MODEL
 
 if TYPE_CHECKING:
     from .prune import LayerPruning
 
 
-class InputError(McusimError):
-    exit_code = EX_DATAERR
-
-
-def quantize(array: np.ndarray, t: Tensor) -> np.ndarray:
-    """Float -> int8 with the tensor's quantization, as TFLite's QUANTIZE."""
-    return quantize_s8(array, t.quant.scale[0], t.quant.zero_point[0])
-
-
-def dequantize(array: np.ndarray, t: Tensor) -> np.ndarray:
-    """int8 -> float32 with the tensor's quantization, as TFLite's DEQUANTIZE."""
-    return dequantize_s8(array, t.quant.scale[0], t.quant.zero_point[0])
-
-
-def _load_arrays(paths: list[str]) -> list[np.ndarray]:
-    arrays = []
-    for path in paths:
-        try:
-            loaded = np.load(path, allow_pickle=False)
-        except FileNotFoundError:
-            raise InputError(f"{path}: no such file") from None
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-            raise InputError(f"{path}: not a readable .npy/.npz array file ({e})") from None
-        if isinstance(loaded, np.lib.npyio.NpzFile):
-            with loaded:
-                arrays += [loaded[k] for k in loaded.files]
-        else:
-            arrays.append(loaded)
-    return arrays
-
-
-def prepare_inputs(graph: Graph, arrays: list[np.ndarray]) -> list[np.ndarray]:
-    if len(arrays) != len(graph.inputs):
-        raise UsageError(f"the graph has {len(graph.inputs)} input(s) ({', '.join(graph.inputs)}); "
-                         f"got {len(arrays)} array(s)")
-    prepared = []
-    for name, array in zip(graph.inputs, arrays):
-        t = graph.tensors[name]
-        if array.shape != t.shape:
-            raise InputError(f"input {name!r}: expected shape {list(t.shape)}, got {list(array.shape)}")
-        if t.dtype == "float32":  # the graph quantizes its own input
-            if not np.issubdtype(array.dtype, np.floating):
-                raise InputError(f"input {name!r} is float32; got {array.dtype}")
-            prepared.append(array.astype(np.float32))
-        elif array.dtype == np.int8:
-            prepared.append(array)
-        elif np.issubdtype(array.dtype, np.floating):
-            prepared.append(quantize(array, t))
-        else:
-            raise InputError(f"input {name!r}: dtype {array.dtype} is neither int8 (fed as is) nor float (quantized)")
-    return prepared
-
-
-def _board(name: str):
-    from mcusim.boards import UnknownBoard, get_board
-
-    try:
-        return get_board(name)
-    except UnknownBoard as e:
-        raise UsageError(str(e)) from None
-
-
-def _deployment(graph: Graph, args):
-    """`graph` deployed with --memory-opts."""
-    from .deploy import MemoryOptions, deploy
-
-    return deploy(graph, MemoryOptions.parse(args.memory_opts))
-
-
 def _runner(graph: Graph, args):
     """The BoardRunner of --board, --memory-opts and --no-dsp (deployment errors before any run)."""
+    from .deploy import MemoryOptions, deploy
     from .runner import BoardRunner
 
-    return BoardRunner(_deployment(graph, args), _board(args.board), dsp=args.dsp)
+    return BoardRunner(deploy(graph, MemoryOptions.parse(args.memory_opts)), board(args.board), dsp=args.dsp)
 
 
 def _finish_board_run(args, measurement, result: dict) -> None:
@@ -120,62 +56,49 @@ def _finish_board_run(args, measurement, result: dict) -> None:
     from .runner import report
 
     if args.trace:
-        try:
+        with writing("--trace", args.trace):
             measurement.write_trace(args.trace)
-        except OSError as e:
-            raise UsageError(f"--trace {args.trace}: cannot write: {e.strerror}") from None
     if args.json:
-        print(json.dumps({**result, **measurement.to_json()}))
+        print_json({**result, **measurement.to_json()})
     else:
         print(report(measurement, top=None if args.all_ops else 12))
 
 
+def _command_line() -> str:
+    return shlex.join(["mcusim", *sys.argv[1:]])
+
+
 def cmd_infer(args) -> int:
     graph = Graph.load(args.graph)
-    inputs = prepare_inputs(graph, _load_arrays(args.input))
+    inputs = prepare_inputs(graph, load_arrays(args.input))
     if args.board:
         outputs, measurement = _runner(graph, args).run(inputs)
     else:
         outputs = run(graph, inputs)
     if args.dequantize:
-        outputs = [dequantize(y, graph.tensors[name]) if y.dtype == np.int8 else y
-                   for y, name in zip(outputs, graph.outputs)]
-    path = Path(args.output)
-    try:
-        if len(outputs) == 1:
-            np.save(path, outputs[0])
-        else:
-            np.savez(path, **dict(zip(graph.outputs, outputs)))
-    except OSError as e:
-        raise UsageError(f"--output {path}: cannot write: {e.strerror}") from None
+        outputs = dequantize_outputs(graph, outputs)
+    with writing("-o", args.output):
+        written = save_outputs(graph, outputs, args.output)
+    result = {"output": str(written), "outputs": list(graph.outputs)}
     if args.board:
-        _finish_board_run(args, measurement, {"outputs": list(graph.outputs)})
+        _finish_board_run(args, measurement, result)
     elif args.json:
-        print(json.dumps({"outputs": list(graph.outputs)}))
+        print_json(result)
     return 0
 
 
 def cmd_check(args) -> int:
-    from tqdm import tqdm
+    from .pipeline import check_on_board
 
-    from .evaluate import differing_values, random_inputs
-
-    graph = Graph.load(args.graph)
-    runner = _runner(graph, args)
-    rng = np.random.default_rng(args.seed)
-    mismatches, first = 0, None
-    for _ in tqdm(range(args.samples), desc=f"check on {args.board}", unit="sample", disable=args.json, leave=False):
-        inputs = random_inputs(graph, rng)
-        outputs, measurement = runner.run(inputs)
-        first = first or measurement
-        mismatches += differing_values(outputs, run(graph, inputs))
-    _finish_board_run(args, first, {"bit_exact": mismatches == 0, "mismatches": mismatches, "samples": args.samples})
+    runner = _runner(Graph.load(args.graph), args)
+    mismatches, first = check_on_board(runner, args.inputs, args.seed, progress=not args.json)
+    _finish_board_run(args, first, {"bit_exact": mismatches == 0, "mismatches": mismatches, "samples": args.inputs})
     if mismatches:
         print(f"mcusim: {mismatches} output values on {args.board} differ from the reference interpreter "
-              f"({args.samples} samples)", file=sys.stderr)
+              f"({args.inputs} random inputs)", file=sys.stderr)
         return EX_SOFTWARE
     if not args.json:
-        print(f"bit-exact: {args.samples} random samples on {args.board} equal the reference interpreter")
+        print(f"bit-exact: {args.inputs} random inputs on {args.board} equal the reference interpreter")
     return 0
 
 
@@ -183,30 +106,32 @@ def cmd_import(args) -> int:
     from .tflite_import import import_tflite
 
     graph = import_tflite(args.model)
-    try:
+    with writing("-o", args.output):
         graph.save(args.output)
-    except OSError as e:
-        raise UsageError(f"-o {args.output}: cannot write: {e.strerror}") from None
-    kinds = ", ".join(sorted({op.kind for op in graph.ops}))
-    print(f"{args.output}: {len(graph.ops)} ops ({kinds}), {len(graph.tensors)} tensors")
+    kinds = sorted({op.kind for op in graph.ops})
+    if args.json:
+        print_json({"output": args.output, "ops": len(graph.ops), "kinds": kinds, "tensors": len(graph.tensors)})
+    else:
+        print(f"{args.output}: {len(graph.ops)} ops ({', '.join(kinds)}), {len(graph.tensors)} tensors")
     return 0
 
 
 def cmd_models(args) -> int:
     from . import zoo
+    from .nn import build, parameter_count
     from .prune import checkpoint_sparsity
 
     rows = []
     for name in zoo.names():
         entry = zoo.get(name)
         rows.append({"name": name, "family": entry.config.family, "dataset": entry.dataset,
-                     "params": _parameter_count(entry),
+                     "params": parameter_count(build(entry.config)),
                      "checkpoint": str(entry.checkpoint) if entry.checkpoint else None,
                      "graph": str(entry.graph) if entry.graph else None,
                      "sparsity": checkpoint_sparsity(entry.checkpoint) if entry.checkpoint else 0.0,
                      "description": entry.description})
     if args.json:
-        print(json.dumps(rows))
+        print_json(rows)
         return 0
     print(f"{'name':20} {'family':10} {'params':>8} {'dataset':14} {'shipped':8} description")
     for r in rows:
@@ -215,57 +140,36 @@ def cmd_models(args) -> int:
     return 0
 
 
-def _parameter_count(entry) -> int:
-    from .nn import build, parameter_count
-
-    return parameter_count(build(entry.config))
-
-
 def cmd_train(args) -> int:
     from .train import TrainOptions, train
 
     options = TrainOptions(**{k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
                                                  ("lr", args.lr), ("seed", args.seed)) if v is not None})
-    command = shlex.join(["mcusim", *sys.argv[1:]])
-    meta = train(args.model, args.dataset, args.output, options, resume=args.resume, command=command)
-    last = meta["history"][-1] if meta["history"] else {}
-    print(f"{args.output}: {args.model} after {meta['epoch']} epochs, float test accuracy "
-          f"{last.get('test_accuracy', float('nan')):.4f}")
+    meta = train(args.model, args.dataset, args.output, options, resume=args.resume, command=_command_line(),
+                 progress=not args.json)
+    accuracy = meta["history"][-1].get("test_accuracy") if meta["history"] else None
+    if args.json:
+        print_json({"output": args.output, "model": args.model, "epochs": meta["epoch"], "test_accuracy": accuracy})
+    else:
+        print(f"{args.output}: {args.model} after {meta['epoch']} epochs, float test accuracy "
+              f"{accuracy if accuracy is not None else float('nan'):.4f}")
     return 0
 
 
 def cmd_export(args) -> int:
-    import torch
+    from .pipeline import export_model
 
-    from . import datasets, zoo
-    from .evaluate import DEFAULT_PREPROCESS
-    from .export import calibrate, export
-    from .train import images, load_checkpoint
-
-    entry = zoo.get(args.model)
-    checkpoint = args.checkpoint or entry.checkpoint
-    if checkpoint is None:
-        raise UsageError(f"{args.model} has no shipped checkpoint; train one (mcusim train) and pass --checkpoint")
-    model, meta = load_checkpoint(checkpoint)
-    if meta["model"] not in (args.model, entry.pruned_from):
-        raise UsageError(f"{checkpoint} holds {meta['model']}, not {args.model}")
-    x, _ = datasets.load(args.dataset, "train")
-    pick = np.random.default_rng(0).permutation(len(x))[:args.calibration_samples]
-    qparams = calibrate(model, images(entry, x[np.sort(pick)]), observer=args.observer)
-    # A shipped checkpoint is recorded by name, so that the graph finds it wherever mcusim is installed.
-    metadata = {"model": args.model, "checkpoint": str(args.checkpoint) if args.checkpoint else SHIPPED,
-                "dataset": args.dataset,
-                "calibration": {"samples": len(pick), "observer": args.observer},
-                "preprocess": {"size": entry.config.image_size, **DEFAULT_PREPROCESS}}
-    with torch.no_grad():
-        graph = export(model, qparams, metadata)
-    try:
+    graph = export_model(args.model, args.dataset, args.checkpoint, args.calibration_images, args.observer)
+    with writing("-o", args.output):
         graph.save(args.output)
-    except OSError as e:
-        raise UsageError(f"-o {args.output}: cannot write: {e.strerror}") from None
-    weights = sum(t.data.nbytes for t in graph.tensors.values() if t.data is not None)
-    print(f"{args.output}: {args.model}, {len(graph.ops)} ops, {weights:,} bytes of constants, calibrated on "
-          f"{len(pick)} {args.dataset} training images")
+    constants = sum(t.data.nbytes for t in graph.tensors.values() if t.data is not None)
+    images = graph.metadata["calibration"]["samples"]
+    if args.json:
+        print_json({"output": args.output, "model": args.model, "ops": len(graph.ops), "constant_bytes": constants,
+                    "calibration_images": images})
+    else:
+        print(f"{args.output}: {args.model}, {len(graph.ops)} ops, {constants:,} bytes of constants, calibrated on "
+              f"{images} {args.dataset} training images")
     return 0
 
 
@@ -278,12 +182,17 @@ def cmd_prune(args) -> int:
     overrides = dict(_layer_override(text, args.block_size) for text in args.layer or [])
     try:
         config = pruning_config(model, args.sparsity, args.block_size, overrides)
-        options = PruneOptions(schedule=args.schedule, epochs=args.epochs, lr=args.lr)
+        options = PruneOptions(schedule=args.schedule, epochs=args.epochs, lr=args.lr, seed=args.seed)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    meta = prune(args.model, args.dataset, args.output, config, args.checkpoint, options,
-                 command=shlex.join(["mcusim", *sys.argv[1:]]))
+    meta = prune(args.model, args.dataset, args.output, config, args.checkpoint, options, command=_command_line(),
+                 progress=not args.json)
     layers, record = prunable_layers(model), meta["pruning"]
+    if args.json:
+        print_json({"output": args.output, "model": args.model, "schedule": args.schedule, "epochs": args.epochs,
+                    "accuracy": record["accuracy"], "source_accuracy": record["source_accuracy"],
+                    "layers": record["layers"]})
+        return 0
     print(f"{'layer':40} {'shape':>14} {'block':>6} {'sparsity':>9}")
     for name, measured in record["layers"].items():
         shape = "x".join(map(str, layers[name].shape))
@@ -308,49 +217,21 @@ def _layer_override(text: str, block: int) -> tuple[str, LayerPruning]:
         raise UsageError(f"--layer {text}: {e}") from None
 
 
-SHIPPED = "shipped"
-
-
-def graph_checkpoint(graph: Graph) -> Path | None:
-    """The float checkpoint an exported graph came from, if it is still there."""
-    recorded, model = graph.metadata.get("checkpoint"), graph.metadata.get("model")
-    if recorded == SHIPPED:
-        from . import zoo
-
-        return zoo.get(model).checkpoint
-    return Path(recorded) if recorded and Path(recorded).exists() else None
-
-
 def cmd_eval(args) -> int:
-    from . import datasets
-    from .evaluate import accuracy, board_accuracy
+    from .pipeline import evaluate_graph
 
     graph = Graph.load(args.graph)
-    x, y = datasets.load(args.dataset, "test")
-    if args.limit is not None:
-        x, y = x[:args.limit], y[:args.limit]
-    measurement = None
-    if args.board:
-        correct, mismatches, measurement = board_accuracy(_runner(graph, args), x, y, progress=not args.json)
-        result = {"accuracy": correct, "samples": len(x), "bit_exact": mismatches == 0, "mismatches": mismatches}
-    else:
-        result = {"accuracy": accuracy(graph, x, y, progress=not args.json), "samples": len(x)}
-    checkpoint = graph_checkpoint(graph)
-    if checkpoint is not None:
-        from . import zoo
-        from .train import accuracy as float_accuracy, images, load_checkpoint
-
-        model, _ = load_checkpoint(checkpoint)
-        result["float_accuracy"] = float_accuracy(model, images(zoo.get(graph.metadata["model"]), x), y)
+    runner = _runner(graph, args) if args.board else None
+    result, measurement = evaluate_graph(graph, args.dataset, args.test_images, runner, progress=not args.json)
     if not args.json:
         where = f"int8 on {args.board} (emulated)" if args.board else "int8 reference"
-        line = f"{args.graph} on {len(x)} {args.dataset} test images: {where} accuracy {result['accuracy']:.4f}"
+        line = f"{args.graph} on {result['samples']} {args.dataset} test images: {where} accuracy {result['accuracy']:.4f}"
         if "float_accuracy" in result:
-            line += f", float ({checkpoint}) {result['float_accuracy']:.4f}"
+            line += f", float ({result['checkpoint']}) {result['float_accuracy']:.4f}"
         print(line)
     if measurement is None:
         if args.json:
-            print(json.dumps(result))
+            print_json(result)
         return 0
     if not args.json:
         print(f"bit-exact with the reference interpreter: {'yes' if result['bit_exact'] else 'NO'}; "
@@ -360,114 +241,124 @@ def cmd_eval(args) -> int:
 
 
 def cmd_export_c(args) -> int:
+    from .deploy import MemoryOptions, deploy
     from .evaluate import random_inputs
     from .export_c import write_project
 
     graph = Graph.load(args.graph)
-    board = _board(args.board)
-    samples = (prepare_inputs(graph, _load_arrays(args.input)) if args.input
-               else random_inputs(graph, np.random.default_rng(0)))
-    deployment = _deployment(graph, args)
-    try:
-        makefile = write_project(deployment, board, samples, Path(args.output), dsp=args.dsp)
-    except OSError as e:
-        raise UsageError(f"-o {args.output}: cannot write: {e.strerror or e}") from None
-    print(f"{args.output}: {len(deployment.steps)} steps, model blob {len(deployment.blob):,} B (flash), arena "
-          f"{deployment.plan.arena_size:,} B; build with `make -C {makefile.parent}` (arm-none-eabi-gcc), run with "
-          f"`mcusim run {makefile.parent / 'model.elf'} --board {board.name}`")
+    target = board(args.board)
+    samples = (prepare_inputs(graph, load_arrays(args.input)) if args.input
+               else random_inputs(graph, np.random.default_rng(args.seed)))
+    deployment = deploy(graph, MemoryOptions.parse(args.memory_opts))
+    with writing("-o", args.output):
+        makefile = write_project(deployment, target, samples, Path(args.output), dsp=args.dsp)
+    elf = makefile.parent / "model.elf"
+    if args.json:
+        print_json({"output": args.output, "makefile": str(makefile), "elf": str(elf), "board": target.name,
+                    "steps": len(deployment.steps), "model_bytes": len(deployment.blob),
+                    "arena_bytes": deployment.plan.arena_size})
+    else:
+        print(f"{args.output}: {len(deployment.steps)} steps, model blob {len(deployment.blob):,} B (flash), arena "
+              f"{deployment.plan.arena_size:,} B; build with `make -C {makefile.parent}` (arm-none-eabi-gcc), run "
+              f"with `mcusim run {elf} --board {target.name}`")
     return 0
-
-
-DEMO_MODEL, DEMO_BOARD, DEMO_DATASET = "vit-fmnist", "stm32f746", "fashion-mnist"
 
 
 def cmd_demo(args) -> int:
     """The main job: the shipped int8 ViT on an emulated board, accuracy on real test images computed
     in the emulator (and proven bit-exact), latency, SRAM and flash, a trace and a memory plot."""
-    from . import datasets, zoo
-    from .evaluate import board_accuracy
-    from .plots import memory_timeline
+    from . import zoo
+    from .pipeline import demo_graph, run_demo
     from .runner import report
 
-    entry = zoo.get(DEMO_MODEL)
-    graph = Graph.load(entry.graph)
     out = Path(args.output)
-    try:
+    with writing("-o", out):
         out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"-o {out}: cannot create: {e.strerror}") from None
-    runner = _runner(graph, args)
-    board = runner.board
-    x, y = datasets.load(DEMO_DATASET, "test")
-    x, y = x[:args.limit], y[:args.limit]
+    runner = _runner(demo_graph(), args)
+    b = runner.board
     if not args.json:
-        print(f"mcusim demo: {DEMO_MODEL} ({entry.description}) on an emulated {board.part} "
-              f"({board.core.name}, {board.clock_hz // 1_000_000} MHz), memory options: {args.memory_opts}")
-    accuracy, mismatches, m = board_accuracy(runner, x, y, progress=not args.json)
-    m.write_trace(out / "trace.json")
-    memory_timeline(runner.deployment, m, out / "memory.png",
-                    f"{DEMO_MODEL} on {board.name}: SRAM peak {m.total_peak:,} B (arena {m.arena_peak:,} B, "
-                    f"lower bound {m.lower_bound:,} B)")
-    result = {"model": DEMO_MODEL, "accuracy": accuracy, "samples": len(x), "bit_exact": mismatches == 0,
-              "mismatches": mismatches, **m.to_json()}
-    (out / "report.json").write_text(json.dumps(result, indent=1))
+        print(f"mcusim demo: {DEMO_MODEL} ({zoo.get(DEMO_MODEL).description}) on an emulated {b.part} "
+              f"({b.core.name}, {b.clock_hz // 1_000_000} MHz), memory options: {args.memory_opts}")
+    with writing("-o", out):
+        result, m = run_demo(runner, args.test_images, out, progress=not args.json)
     if args.json:
-        print(json.dumps(result))
+        print_json({**result, "output": str(out)})
     else:
-        print(f"accuracy  {accuracy:.2%} on the first {len(x)} {DEMO_DATASET} test images, computed in the "
-              f"emulator; bit-exact with the reference interpreter: {'yes' if not mismatches else 'NO'}")
+        print(f"accuracy  {result['accuracy']:.2%} on the first {result['samples']} {DEMO_DATASET} test images, "
+              f"computed in the emulator; bit-exact with the reference interpreter: "
+              f"{'yes' if result['bit_exact'] else 'NO'}")
         print(report(m, top=None if args.all_ops else 8))
         print(f"written   {out / 'trace.json'} (open in https://ui.perfetto.dev), {out / 'memory.png'}, "
               f"{out / 'report.json'}")
-    return 0 if not mismatches else EX_SOFTWARE
+    return 0 if result["bit_exact"] else EX_SOFTWARE
 
 
-def _integer_from(least: int, name: str):
-    """An argparse type: an integer >= least; argparse names the type (`name`) in its error."""
-    def parse(text: str) -> int:
-        value = int(text)
-        if value < least:
-            raise ValueError(text)
-        return value
+def add_deploy_options(p) -> None:
+    """--memory-opts (its names from models.deploy.MemoryOptions) and --no-dsp; nas/cli.py's too."""
+    from .deploy import MemoryOptions
 
-    parse.__name__ = name
-    return parse
+    _add_deploy_options(p, f"comma-separated: {', '.join(MemoryOptions.NAMES)}; or none / all (default: none)")
 
 
-positive_int = _integer_from(1, "positive integer")
-non_negative_int = _integer_from(0, "non-negative integer")
+def _add_board_options(p, required: bool) -> None:
+    add_board(p, required=required,
+              purpose="run on this emulated board" + ("" if required else " (default: the reference interpreter)"))
+    add_deploy_options(p)
+    add_trace(p)
+    p.add_argument("--all-ops", action="store_true", help="list every op in the report (default: the 12 costliest)")
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser("models", help="the registered model configs and their shipped checkpoints")
-    p.add_argument("--json", action="store_true")
+def _add_models(sub) -> None:
+    p = sub.add_parser("models", help="the registered model configs and their shipped checkpoints")
+    add_json(p)
     p.set_defaults(func=cmd_models)
 
-    p = subparsers.add_parser("train", help="train a registered model (checkpoint every epoch, resumable)")
-    p.add_argument("--model", required=True, metavar="NAME")
-    p.add_argument("--dataset", required=True, metavar="DS", help="digits, fashion-mnist or npz:PATH")
-    p.add_argument("--epochs", type=positive_int)
-    p.add_argument("--batch-size", type=positive_int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--seed", type=int)
-    p.add_argument("-o", "--output", required=True, metavar="CKPT")
+
+def add_dataset(p: argparse.ArgumentParser, help: str = "digits, fashion-mnist or npz:PATH") -> None:
+    p.add_argument("--dataset", required=True, metavar="DS", help=help)
+
+
+def add_training_options(p: argparse.ArgumentParser) -> None:
+    """--epochs, --batch-size and --lr of a training run (their defaults are TrainOptions')."""
+    p.add_argument("--epochs", type=positive_int, metavar="E", help="default: 30")
+    p.add_argument("--batch-size", type=positive_int, metavar="N", help="default: 128")
+    p.add_argument("--lr", type=float, metavar="LR", help="AdamW's peak learning rate (default: 2e-3)")
+
+
+def _add_trained_model(p: argparse.ArgumentParser, dataset_help: str) -> None:
+    """--model, --checkpoint and --dataset of a command that starts from a trained model."""
+    p.add_argument("--model", required=True, metavar="NAME", help="a registered model (mcusim models)")
+    p.add_argument("--checkpoint", metavar="CKPT", help="default: the model's shipped checkpoint")
+    add_dataset(p, dataset_help)
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train a registered model (checkpoint every epoch, resumable)")
+    p.add_argument("--model", required=True, metavar="NAME", help="a registered model (mcusim models)")
+    add_dataset(p)
+    add_training_options(p)
+    add_seed(p, "the initial weights and the batch order")
+    add_output(p, "CKPT", help="the checkpoint, written after every epoch")
     p.add_argument("--resume", action="store_true", help="continue the unfinished run in CKPT")
+    add_json(p)
     p.set_defaults(func=cmd_train)
 
-    p = subparsers.add_parser("export", help="quantize a trained model (PTQ on real data) into an int8 graph")
-    p.add_argument("--model", required=True, metavar="NAME")
-    p.add_argument("--checkpoint", metavar="CKPT", help="default: the model's shipped checkpoint")
-    p.add_argument("--dataset", required=True, metavar="DS", help="calibration images: its training split")
-    p.add_argument("--calibration-samples", type=positive_int, default=512, metavar="N")
+
+def _add_export(sub) -> None:
+    p = sub.add_parser("export", help="quantize a trained model (PTQ on real data) into an int8 graph")
+    _add_trained_model(p, "calibration images: its training split")
+    add_images(p, "calibration", "training images the activations are calibrated on (default: %(default)s)",
+               default=CALIBRATION_IMAGES, aliases=("--calibration-samples",))
     p.add_argument("--observer", choices=["histogram", "minmax"], default="histogram",
                    help="torch.ao observer of the activations (default: histogram)")
-    p.add_argument("-o", "--output", required=True, metavar="GRAPH")
+    add_output(p, "GRAPH", help="the int8 graph")
+    add_json(p)
     p.set_defaults(func=cmd_export)
 
-    p = subparsers.add_parser("prune", help="block-prune a trained model (TinyFormer style) and fine-tune it")
-    p.add_argument("--model", required=True, metavar="NAME")
-    p.add_argument("--checkpoint", metavar="CKPT", help="default: the model's shipped checkpoint")
-    p.add_argument("--dataset", required=True, metavar="DS", help="fine-tuning and test images")
+
+def _add_prune(sub) -> None:
+    p = sub.add_parser("prune", help="block-prune a trained model (TinyFormer style) and fine-tune it")
+    _add_trained_model(p, "fine-tuning and test images")
     p.add_argument("--sparsity", required=True, type=float, metavar="S",
                    help="fraction of each layer's blocks zeroed, in [0, 1)")
     p.add_argument("--block-size", type=int, choices=[2, 4], default=4,
@@ -479,74 +370,82 @@ def register(subparsers) -> None:
     p.add_argument("--layer", action="append", metavar="NAME=S[:B]",
                    help="a layer's own sparsity (and block size); NAME is its weight, e.g. head.weight")
     p.add_argument("--lr", type=float, default=2e-4, help="AdamW's peak learning rate; default: %(default)s")
-    p.add_argument("-o", "--output", required=True, metavar="CKPT")
+    add_seed(p, "the fine-tuning batch order")
+    add_output(p, "CKPT", help="the pruned checkpoint")
+    add_json(p)
     p.set_defaults(func=cmd_prune)
 
-    p = subparsers.add_parser("eval", help="accuracy of a graph on a dataset's test split (reference, or --board)")
+
+def _add_eval(sub) -> None:
+    p = sub.add_parser("eval", help="accuracy of a graph on a dataset's test split (reference, or --board)")
     p.add_argument("graph", metavar="GRAPH")
-    p.add_argument("--dataset", required=True, metavar="DS")
-    p.add_argument("--limit", type=positive_int, metavar="N", help="the first N test images only")
-    p.add_argument("--json", action="store_true")
+    add_dataset(p)
+    add_images(p, "test", "the first N test images only (default: all)", aliases=("--limit",))
+    add_json(p)
     _add_board_options(p, required=False)
     p.set_defaults(func=cmd_eval)
 
-    p = subparsers.add_parser("check", help="run a graph on an emulated board: bit-exact with the reference? "
-                                            "cycles, SRAM and flash per op")
+
+def _add_check(sub) -> None:
+    p = sub.add_parser("check", help="run a graph on an emulated board: bit-exact with the reference? "
+                                     "cycles, SRAM and flash per op")
     p.add_argument("graph", metavar="GRAPH")
-    p.add_argument("--samples", type=positive_int, default=3, metavar="N", help="random inputs (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true")
+    add_option(p, "--inputs", type=positive_int, default=3, metavar="N", aliases=("--samples",),
+               help="random inputs run and compared (default: %(default)s)")
+    add_seed(p, "the random inputs")
+    add_json(p)
     _add_board_options(p, required=True)
     p.set_defaults(func=cmd_check)
 
-    p = subparsers.add_parser("export-c", help="a graph as a C project (model blob, runtime, Makefile) for a board")
+
+def _add_export_c(sub) -> None:
+    p = sub.add_parser("export-c", help="a graph as a C project (model blob, runtime, Makefile) for a board")
     p.add_argument("graph", metavar="GRAPH")
-    p.add_argument("--board", required=True, metavar="B")
-    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    add_board(p, purpose="the board the project is for")
+    add_output(p, "DIR", help="the project folder")
     p.add_argument("--input", action="append", metavar="X.npy",
-                   help="the sample input main() runs on, one per graph input (default: random, seed 0)")
-    _add_deploy_options(p)
+                   help="the sample input main() runs on, one per graph input (default: random, drawn with --seed)")
+    add_seed(p, "the random sample input")
+    add_deploy_options(p)
+    add_json(p)
     p.set_defaults(func=cmd_export_c)
 
-    p = subparsers.add_parser("demo", help=f"the shipped int8 ViT on an emulated {DEMO_BOARD}: accuracy, latency, "
-                                           "SRAM, flash, trace and memory plot")
-    p.add_argument("-o", "--output", default="mcusim-demo", metavar="DIR",
-                   help="where the trace, plot and report go (default: %(default)s)")
-    p.add_argument("--limit", type=positive_int, default=100, metavar="N",
-                   help="test images run in the emulator (default: %(default)s)")
-    p.add_argument("--board", default=DEMO_BOARD, metavar="B", help="default: %(default)s")
-    _add_deploy_options(p)
+
+def _add_demo(sub) -> None:
+    p = sub.add_parser("demo", help=f"the shipped int8 ViT on an emulated {DEMO_BOARD}: accuracy, latency, "
+                                    "SRAM, flash, trace and memory plot")
+    add_output(p, "DIR", required=False, default="mcusim-demo",
+               help="where the trace, plot and report go (default: %(default)s)")
+    add_images(p, "test", "test images run in the emulator (default: %(default)s)", default=100,
+               aliases=("--limit",))
+    add_board(p, required=False, default=DEMO_BOARD, purpose="run on this emulated board")
+    add_deploy_options(p)
     p.add_argument("--all-ops", action="store_true", help="list every op (default: the 8 costliest)")
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     p.set_defaults(func=cmd_demo)
 
-    p = subparsers.add_parser("import", help="convert an int8 TFLite flatbuffer into an mcusim graph")
+
+def _add_import(sub) -> None:
+    p = sub.add_parser("import", help="convert an int8 TFLite flatbuffer into an mcusim graph")
     p.add_argument("model", metavar="MODEL.tflite")
-    p.add_argument("-o", "--output", required=True, metavar="GRAPH")
+    add_output(p, "GRAPH", help="the mcusim graph")
+    add_json(p)
     p.set_defaults(func=cmd_import)
 
-    p = subparsers.add_parser("infer", help="run a graph on inputs with the reference interpreter")
+
+def _add_infer(sub) -> None:
+    p = sub.add_parser("infer", help="run a graph on inputs with the reference interpreter, or on a board")
     p.add_argument("graph", metavar="GRAPH")
     p.add_argument("--input", action="append", required=True, metavar="X.npy",
                    help="one per graph input, in order (or one .npz with all of them)")
-    p.add_argument("--output", required=True, metavar="Y.npy")
+    add_output(p, "Y.npy", help="the outputs: .npy (one output) or .npz (several, by name)")
     p.add_argument("--dequantize", action="store_true", help="write float outputs instead of raw int8")
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     _add_board_options(p, required=False)
     p.set_defaults(func=cmd_infer)
 
 
-def _add_deploy_options(p) -> None:
-    p.add_argument("--memory-opts", default="none", metavar="OPTS",
-                   help="comma-separated: token-overwrite, inplace-depthwise, patch-embed[=HxW], "
-                        "patch-based[=N[@TENSOR]], head-tail, greedy-by-size; or none / all (default: none)")
-    p.add_argument("--no-dsp", dest="dsp", action="store_false", help="the kernels' plain C path (no SMLAD)")
-
-
-def _add_board_options(p, required: bool) -> None:
-    p.add_argument("--board", required=required, metavar="B",
-                   help="run on this emulated board (stm32f427, stm32f746, stm32h743)" +
-                        ("" if required else "; default: the reference interpreter"))
-    _add_deploy_options(p)
-    p.add_argument("--trace", metavar="T.json", help="write a Perfetto trace: a slice per op, SRAM counters")
-    p.add_argument("--all-ops", action="store_true", help="list every op in the report (default: the 12 costliest)")
+def register(subparsers) -> None:
+    for add in (_add_models, _add_train, _add_export, _add_prune, _add_eval, _add_check, _add_export_c, _add_demo,
+                _add_import, _add_infer):
+        add(subparsers)

@@ -18,37 +18,20 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import struct
-from dataclasses import astuple, dataclass
-
-import numpy as np
+from dataclasses import dataclass
 
 from mcusim.errors import EX_DATAERR, McusimError, UsageError
-from mcusim.toolchain import INCLUDE
 
-from .graph import BatchMatmulAttrs, Graph, Op, Tensor, TransposeAttrs
+from .blob import Call, Step, serialize
+from .graph import Graph, Op, Tensor
 from .interpreter import op_params
-from .kernels import nhwc
-from .ops.patch_embed import PatchEmbedParams
+from .ops import Lowering, op_def
+from .ops.batch_matmul import BatchMatmulAttrs
+from .ops.transpose import TransposeAttrs
 from .patching import PatchError, patch_based, stages
 from .planner import (Buffer, Plan, activation_buffers, greedy_by_size, greedy_search, head_tail, lower_bound,
                       sources)
-from .sparse import choose as sparse_filter
 
-MAGIC, VERSION = 0x4753434D, 1
-HEADER_WORDS = 5
-TAG_CONST, TAG_ARENA, TAG_QUANT = 1, 2, 3
-FAMILY_ARGS = {"WEIGHTED": 9, "UNARY": 5, "BINARY": 7}
-MAX_OFFSET = 1 << 30
-
-
-def _kernel_table() -> dict[str, tuple[int, int]]:
-    """kernel name -> (id, argument count), read from the X-macro list in mcusim_graph.h."""
-    header = (INCLUDE / "mcusim_graph.h").read_text()
-    return {name: (int(i), FAMILY_ARGS[family]) for i, name, family in re.findall(r"X\((\d+), (\w+), (\w+)\)", header)}
-
-
-KERNELS = _kernel_table()
 PLANNERS = ("greedy_search", "greedy_by_size", "head_tail")
 
 
@@ -145,154 +128,15 @@ class MemoryOptions:
         return ",".join(parts) or "none"
 
 
-# ---- kernel calls ----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Const:
-    """Bytes placed in the blob (flash)."""
-
-    data: bytes
-
-
-@dataclass(frozen=True)
-class Arena:
-    """A tensor's bytes in the arena."""
-
-    tensor: str
-
-
-@dataclass(frozen=True)
-class Quant:
-    """Per-channel requantization: the multiplier and shift arrays (int32 bytes)."""
-
-    multiplier: bytes
-    shift: bytes
-
-
-@dataclass(frozen=True)
-class Call:
-    kernel: str              # mcusim_<kernel>_s8
-    args: tuple              # Const | Arena | Quant | None, in the kernel's argument order
-
-
-@dataclass(frozen=True)
-class Step:
-    """One graph op: its name (the trace marker), kind and kernel calls (none for a reshape)."""
-
-    name: str
-    kind: str
-    calls: tuple[Call, ...]
-
-
-def _i32(values) -> Const:
-    return Const(np.asarray(values, np.int32).tobytes())
-
-
-def _dims(shape) -> Const:
-    return _i32(nhwc(shape))
-
-
-def _data(t: Tensor | None) -> Const | None:
-    return None if t is None else Const(np.ascontiguousarray(t.data).tobytes())
-
-
-def _quant(p) -> Quant:
-    return Quant(np.asarray(p.multiplier, np.int32).tobytes(), np.asarray(p.shift, np.int32).tobytes())
-
-
-def _patch_sub(op: Op, kernel: tuple[int, int], sub: tuple[int, int] | None) -> tuple[int, int] | None:
-    """The sub-kernel size patch_embed_s8 runs `op` with (per axis the largest divisor of the kernel
-    not above the requested size), or None when op is not a patch embedding."""
-    a = op.attrs
-    if sub is None or tuple(a.stride) != kernel or a.pad != (0, 0) or a.dilation != (1, 1):
-        return None
-    return tuple(max(d for d in range(1, k + 1) if k % d == 0 and d <= max(s, 1)) for k, s in zip(kernel, sub))
-
+# ---- lowering --------------------------------------------------------------------------------------
 
 def lower_op(graph: Graph, op: Op, options: MemoryOptions, in_place: bool = False) -> tuple[Call, ...]:
-    """The kernel calls that compute `op` (in_place: the op's output shares its input's buffer)."""
-    t = graph.tensors
-    x, y = t[op.inputs[0]], t[op.outputs[0]]
-
-    def operand(name: str) -> Arena | Const:
-        """An input: activations in the arena, constants (an add's position embedding) in the blob."""
-        return Arena(name) if t[name].data is None else _data(t[name])
-
-    ix, iy = operand(x.name), Arena(y.name)
-    p = op_params(graph, op)
-    a = op.attrs
-    size = int(np.prod(x.shape))
-    flat = (1, 1, 1, size)
-    kind = op.kind
-    bias = _data(t[op.inputs[2]]) if len(op.inputs) == 3 else None
-    if kind == "reshape":
+    """The kernel calls that compute `op` (in_place: the op's output shares its input's buffer), as
+    its registered lowering gives them."""
+    definition = op_def(op.kind)
+    if definition.lower is None:
         return ()
-    if kind in ("fully_connected", "conv2d", "depthwise_conv2d"):
-        w = t[op.inputs[1]]
-        weights, words = _data(w), p.c_params()
-        sub = _patch_sub(op, w.shape[1:3], options.patch_embed) if kind == "conv2d" else None
-        sparse = sparse_filter(kind, w.data) if options.sparse_weights and not in_place and sub is None else None
-        if in_place:
-            kind = f"{kind}_inplace"
-        elif sub is not None:
-            kind, words = "patch_embed", PatchEmbedParams(p.input_offset, p.output_offset, p.multiplier, p.shift,
-                                                          p.act_min, p.act_max).c_params(sub)
-        elif sparse is not None:
-            kind, words, weights = f"sparse_{kind}", [*words, sparse.block, sparse.blocks], Const(sparse.stream)
-        if op.kind == "fully_connected":
-            (channels, depth), rows = w.shape, size // w.shape[1]
-            dims = ((rows, 1, 1, depth), (channels, 1, 1, depth), (rows, 1, 1, channels))
-        else:
-            dims = (x.shape, w.shape, y.shape)
-        return (Call(kind, (_i32(words), _quant(p), _dims(dims[0]), ix, _dims(dims[1]), weights, bias,
-                            _dims(dims[2]), iy)),)
-    if kind == "layer_norm":
-        channels = x.shape[-1]
-        rows = (size // channels, 1, 1, channels)
-        return (Call(kind, (_i32(p.c_params()), _quant(p), _dims(rows), ix, _dims((1, 1, 1, channels)),
-                            _data(t[op.inputs[1]]), bias, _dims(rows), iy)),)
-    if kind in ("avg_pool2d", "max_pool2d"):
-        return (Call(kind, (_i32(p.c_params()), _dims(x.shape), ix, _dims(y.shape), iy)),)
-    if kind == "softmax":
-        rows = _dims((1, 1, size // x.shape[-1], x.shape[-1]))
-        return (Call(kind, (_i32(p.c_params()), rows, ix, rows, iy)),)
-    if kind in ("quantize", "dequantize"):
-        record = struct.pack("<fi", *p)
-        return (Call(kind, (Const(record), _dims(flat), ix, _dims(flat), iy)),)
-    if kind == "mean":
-        axes = {axis % len(x.shape) for axis in a.axes}
-        kept = tuple(1 if k in axes else d for k, d in enumerate(x.shape))
-        return (Call(kind, (_i32(astuple(p)), _dims(x.shape), ix, _dims(kept), iy)),)
-    if kind == "transpose":
-        lead = 4 - len(x.shape)
-        perm = [*range(lead), *(axis + lead for axis in a.perm)]
-        return (Call(kind, (_i32(perm), _dims(x.shape), ix, _dims(y.shape), iy)),)
-    if kind == "pad":
-        before = [0] * (4 - len(x.shape)) + [b for b, _ in a.pads]
-        return (Call(kind, (_i32([*before, a.value]), _dims(x.shape), ix, _dims(y.shape), iy)),)
-    if kind == "slice":
-        begin = [0] * (4 - len(x.shape)) + list(a.begin)
-        return (Call(kind, (_i32(begin), _dims(x.shape), ix, _dims(a.size), iy)),)
-    if kind == "concatenation":
-        axis = a.axis % len(y.shape)
-        calls, offset = [], 0
-        for name in op.inputs:
-            part = t[name]
-            calls.append(Call(kind, (_i32([axis + 4 - len(y.shape), offset]), _dims(part.shape), operand(name),
-                                     _dims(y.shape), iy)))
-            offset += part.shape[axis]
-        return tuple(calls)
-    if kind == "gelu":
-        return (Call("lookup", (Const(np.asarray(p, np.int8).tobytes()), _dims(flat), ix, _dims(flat), iy)),)
-    if kind == "gelu_sigmoid":
-        return (Call(kind, (_i32(astuple(p)), _dims(flat), ix, _dims(flat), iy)),)
-    if kind in ("add", "mul"):
-        return (Call(kind, (_i32(astuple(p)), _dims(flat), ix, _dims(flat), operand(op.inputs[1]), _dims(flat), iy)),)
-    if kind == "batch_matmul":
-        (b, m, k), n = x.shape, y.shape[2]
-        return (Call(kind, (_i32(astuple(p)), _dims((b, 1, m, k)), ix, _dims((b, 1, n, k)), operand(op.inputs[1]),
-                            _dims((b, 1, m, n)), iy)),)
-    raise DeployError(f"op {op.name or kind}: no kernel runs {kind!r} on the board")
+    return definition.lower(Lowering(graph, op, op_params(graph, op), options, in_place))
 
 
 def canonical(graph: Graph) -> Graph:
@@ -403,77 +247,3 @@ def deploy(graph: Graph, options: MemoryOptions = MemoryOptions()) -> Deployment
         steps.append(Step(op.name or f"{op.kind}_{i}", op.kind, calls))
     offsets = {name: plan.offsets[b.names] + b.view_offset(name) for name, b in buffer_of.items()}
     return Deployment(graph, options, buffers, plan, steps, serialize(steps, offsets, plan.arena_size))
-
-
-# ---- the blob --------------------------------------------------------------------------------------
-
-class _Pool:
-    """Byte strings laid end to end at 4-byte alignment, each distinct string stored once."""
-
-    def __init__(self):
-        self.offsets: dict[bytes, int] = {}
-        self.data = bytearray()
-
-    def add(self, data: bytes) -> int:
-        if data not in self.offsets:
-            self.offsets[data] = len(self.data)
-            self.data += data + bytes(-len(data) % 4)
-        return self.offsets[data]
-
-
-def serialize(steps: list[Step], arena_offsets: dict[str, int], arena_size: int) -> bytes:
-    """The blob of mcusim_graph.h: header and step table, step records, quantization records, names,
-    constants. arena_offsets: every activation tensor's offset in the arena."""
-    constants, names, quants = _Pool(), _Pool(), _Pool()
-    for step in steps:
-        names.add(step.name.encode() + b"\0")
-        for call in step.calls:
-            for arg in call.args:
-                if isinstance(arg, Const):
-                    constants.add(arg.data)
-                elif isinstance(arg, Quant):
-                    constants.add(arg.multiplier)
-                    constants.add(arg.shift)
-    records_start = 4 * (HEADER_WORDS + len(steps))
-    record_sizes = [8 + sum(4 + 4 * len(call.args) for call in step.calls) for step in steps]
-    quant_pairs = {(arg.multiplier, arg.shift) for step in steps for call in step.calls for arg in call.args
-                   if isinstance(arg, Quant)}
-    quants_start = records_start + sum(record_sizes)
-    names_start = quants_start + 8 * len(quant_pairs)
-    constants_start = names_start + len(names.data)
-    total = constants_start + len(constants.data)
-    if total >= MAX_OFFSET or arena_size >= MAX_OFFSET:
-        raise DeployError(f"a blob of {total:,} bytes or an arena of {arena_size:,} bytes exceeds the format's 1 GiB")
-
-    def quant_record(multiplier: bytes, shift: bytes) -> bytes:
-        """The two words of a quantization record: the blob offsets of its arrays."""
-        return struct.pack("<2I", constants_start + constants.offsets[multiplier],
-                           constants_start + constants.offsets[shift])
-
-    for pair in sorted(quant_pairs):
-        quants.add(quant_record(*pair))
-
-    def word(arg) -> int:
-        if arg is None:
-            return 0
-        if isinstance(arg, Const):
-            return TAG_CONST << 30 | constants_start + constants.offsets[arg.data]
-        if isinstance(arg, Arena):
-            return TAG_ARENA << 30 | arena_offsets[arg.tensor]
-        return TAG_QUANT << 30 | quants_start + quants.offsets[quant_record(arg.multiplier, arg.shift)]
-
-    out = bytearray(struct.pack("<5I", MAGIC, VERSION, len(steps), arena_size, total))
-    at = records_start
-    for size in record_sizes:
-        out += struct.pack("<I", at)
-        at += size
-    for step in steps:
-        out += struct.pack("<2I", names_start + names.offsets[step.name.encode() + b"\0"], len(step.calls))
-        for call in step.calls:
-            kernel, count = KERNELS[call.kernel]
-            if len(call.args) != count:
-                raise DeployError(f"{step.name}: {call.kernel} takes {count} arguments, lowered {len(call.args)}")
-            out += struct.pack(f"<{1 + count}I", kernel, *map(word, call.args))
-    out += quants.data + names.data + constants.data
-    assert len(out) == total
-    return bytes(out)

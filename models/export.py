@@ -17,9 +17,20 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .graph import (BatchMatmulAttrs, Conv2DAttrs, DepthwiseConv2DAttrs, ElementwiseAttrs, FullyConnectedAttrs,
-                    GeluAttrs, Graph, LayerNormAttrs, MeanAttrs, Op, PadAttrs, Pool2DAttrs, Quant, SliceAttrs,
-                    SoftmaxAttrs, Tensor, TransposeAttrs)
+from .graph import Graph, Op, Quant, Tensor
+from .ops.batch_matmul import BatchMatmulAttrs
+from .ops.common import ElementwiseAttrs
+from .ops.conv2d import Conv2DAttrs
+from .ops.depthwise_conv2d import DepthwiseConv2DAttrs
+from .ops.fully_connected import FullyConnectedAttrs
+from .ops.layer_norm import LayerNormAttrs
+from .ops.lookup import GeluAttrs
+from .ops.mean import MeanAttrs
+from .ops.pad import PadAttrs
+from .ops.pool2d import Pool2DAttrs
+from .ops.slice import SliceAttrs
+from .ops.softmax import SoftmaxAttrs
+from .ops.transpose import TransposeAttrs
 from .nn import SOFTMAX_QPARAMS, Model, QuantizationError, TorchContext, build, folded, weight_scales
 from .ops.layer_norm import default_scale_bits
 

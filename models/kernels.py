@@ -1,6 +1,8 @@
 """The C kernels of runtime_c/src as callable libraries: built for the host (ctypes, fast fuzzing)
-or for a board and run in the emulator. Both offer one interface, so a test or an op calls the
-same C on either:
+or for a board and run in the emulator. Both offer one interface, and `execute` runs an op's kernel
+calls (models/blob.py, as the deployment lowers them) on either:
+
+    execute(kernels, conv2d_call(x.shape, w, bias, params), input=x) -> the output array
 
     kernels.put(array) -> address      kernels.alloc(nbytes) -> address
     kernels.read(address, dtype, shape) kernels.call(name, *int args) -> int (r0 / return value)
@@ -19,6 +21,8 @@ from mcusim.boards import Board
 from mcusim.elf import ElfImage
 from mcusim.emulator import Emulator
 from mcusim.toolchain import RUNTIME_C, build, build_host_library
+
+from .blob import Arena, Call, Quant
 
 SOURCES = sorted((RUNTIME_C / "src").glob("*_s8.c"))
 FUNCTIONS = [f"mcusim_{path.stem}" for path in SOURCES]
@@ -100,79 +104,51 @@ class EmulatedKernels(_Kernels):
         return self.emulator.scratch()
 
 
-def call_weighted(kernels, function: str, params: list[int], multiplier: np.ndarray, shift: np.ndarray,
-                  x: np.ndarray, x_dims, w: np.ndarray, w_dims, bias: np.ndarray | None, out_dims, *,
-                  in_place: bool = False, accesses: list | None = None) -> np.ndarray:
-    """Call a kernel of the weighted-op signature (mcusim_nn.h): params, per-channel quantization,
-    then (dims, data) for input, filter, bias, output. Dims are NHWC 4-tuples; returns the output
-    as an int8 array of shape out_dims. Raises ValueError on a non-zero status.
+def execute(kernels, calls, accesses: list | None = None, out_dtype=np.int8, **inputs: np.ndarray) -> np.ndarray:
+    """Run kernel `calls` (models/blob.py: one Call or several, as a deployment lowers an op) on
+    `kernels` and return the last call's output, NHWC-shaped by its dims. Every Arena tensor is a
+    buffer: the named `inputs` hold their arrays (models.blob.IN, IN2: input=, input2=), the others
+    start zeroed; a tensor that is input and output (an in-place kernel) gets max(in, out) bytes.
+    out_dtype: the output's element type (dequantize writes float32). Raises ValueError on a
+    non-zero status.
 
-    in_place: x sits at the start of one buffer of max(input, output) bytes passed as both input and
-    output (a kernel that overwrites its input). accesses (emulated kernels only): a list that
-    receives every load and store the kernel makes in its activation buffers (Emulator.watch)."""
-    out_size = int(np.prod(out_dims))
+    accesses (emulated kernels only): a list that receives every load and store the kernels make in
+    the activation buffers (Emulator.watch)."""
+    calls = (calls,) if isinstance(calls, Call) else tuple(calls)
+    out = calls[-1].output.tensor
+    out_shape = tuple(np.frombuffer(calls[-1].args[-2].data, np.int32))
+    sizes = {name: array.nbytes for name, array in inputs.items()}
+    for call in calls:
+        for dims, arg in zip(call.args, call.args[1:]):
+            if isinstance(arg, Arena) and arg.tensor not in inputs:
+                need = int(np.prod(np.frombuffer(dims.data, np.int32))) * np.dtype(out_dtype).itemsize
+                sizes[arg.tensor] = max(sizes.get(arg.tensor, 0), need)
+    sizes[out] = max(sizes.get(out, 0), int(np.prod(out_shape)) * np.dtype(out_dtype).itemsize)
     with kernels.scratch():
-        p = kernels.put(np.array(params, np.int32))
-        quant = kernels.put(kernels.pointers([kernels.put(multiplier.astype(np.int32)),
-                                              kernels.put(shift.astype(np.int32))]))
-        dims = [kernels.put(np.array(d, np.int32)) for d in (x_dims, w_dims, out_dims)]
-        b = kernels.put(bias.astype(np.int32)) if bias is not None else 0
-        if in_place:
-            buffer = np.zeros(max(x.size, out_size), np.int8)
-            buffer[:x.size] = x.reshape(-1)
-            inp = out = kernels.put(buffer)
-            activations = [(inp, buffer.size)]
-        else:
-            inp, out = kernels.put(x.astype(np.int8)), kernels.alloc(out_size)
-            activations = [(inp, x.size), (out, out_size)]
+        buffers = {}
+        for name, size in sizes.items():
+            data = np.zeros(size, np.uint8)
+            if name in inputs:
+                data[:inputs[name].nbytes] = np.ascontiguousarray(inputs[name]).reshape(-1).view(np.uint8)
+            buffers[name] = kernels.put(data)
+
+        def address(arg) -> int:
+            if arg is None:
+                return 0
+            if isinstance(arg, Arena):
+                return buffers[arg.tensor]
+            if isinstance(arg, Quant):
+                return kernels.put(kernels.pointers([kernels.put(np.frombuffer(arg.multiplier, np.int32)),
+                                                     kernels.put(np.frombuffer(arg.shift, np.int32))]))
+            return kernels.put(np.frombuffer(arg.data or b"\0", np.uint8))
+
         with contextlib.ExitStack() as watches:
-            traces = [watches.enter_context(kernels.emulator.watch(address, size))
-                      for address, size in (activations if accesses is not None else [])]
-            status = kernels.call(function, p, quant, dims[0], inp, dims[1], kernels.put(w.astype(np.int8)), b,
-                                  dims[2], out)
+            traces = [watches.enter_context(kernels.emulator.watch(buffers[name], size))
+                      for name, size in (sizes.items() if accesses is not None else [])]
+            for call in calls:
+                status = kernels.call(f"mcusim_{call.kernel}_s8", *map(address, call.args))
+                if status != 0:
+                    raise ValueError(f"mcusim_{call.kernel}_s8 returned status {status}")
         for trace in traces:
             accesses.extend(trace)
-        if status != 0:
-            raise ValueError(f"{function} returned status {status}")
-        return kernels.read(out, np.int8, tuple(out_dims))
-
-
-def nhwc(shape) -> tuple[int, ...]:
-    """A shape of rank <= 4 as the kernels' NHWC dims: leading dimensions of 1 added."""
-    if len(shape) > 4:
-        raise ValueError(f"shape {tuple(shape)} has more than four dimensions")
-    return (1,) * (4 - len(shape)) + tuple(int(d) for d in shape)
-
-
-def call_unary(kernels, function: str, params, x: np.ndarray, out_shape) -> np.ndarray:
-    """Call a kernel of the unary signature: params (a list of int32, or an array passed as it is),
-    then (dims, data) for input and output (NHWC)."""
-    with kernels.scratch():
-        p = kernels.put(params if isinstance(params, np.ndarray) else np.array(params, np.int32))
-        x_dims, out_dims = (kernels.put(np.array(d, np.int32)) for d in (x.shape, out_shape))
-        out = kernels.alloc(int(np.prod(out_shape)))
-        status = kernels.call(function, p, x_dims, kernels.put(x.astype(np.int8)), out_dims, out)
-        if status != 0:
-            raise ValueError(f"{function} returned status {status}")
-        return kernels.read(out, np.int8, tuple(out_shape))
-
-
-def call_binary_shaped(kernels, function: str, params: list[int], a: np.ndarray, a_dims, b: np.ndarray, b_dims,
-                       out_dims) -> np.ndarray:
-    """Call a kernel of the binary signature: params, then (dims, data) for both inputs and the
-    output (NHWC 4-tuples); returns the int8 output of shape out_dims."""
-    with kernels.scratch():
-        p = kernels.put(np.array(params, np.int32))
-        dims = [kernels.put(np.array(d, np.int32)) for d in (a_dims, b_dims, out_dims)]
-        out = kernels.alloc(int(np.prod(out_dims)))
-        status = kernels.call(function, p, dims[0], kernels.put(a.astype(np.int8)), dims[1],
-                              kernels.put(b.astype(np.int8)), dims[2], out)
-        if status != 0:
-            raise ValueError(f"{function} returned status {status}")
-        return kernels.read(out, np.int8, tuple(out_dims))
-
-
-def call_binary(kernels, function: str, params: list[int], a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Call an elementwise binary kernel on same-shaped a and b."""
-    flat = (1, 1, 1, a.size)
-    return call_binary_shaped(kernels, function, params, a, flat, b, flat, flat).reshape(a.shape)
+        return kernels.read(buffers[out], out_dtype, out_shape)

@@ -24,7 +24,9 @@ import dataclasses
 
 import numpy as np
 
-from .graph import ConcatenationAttrs, Graph, Op, SliceAttrs, Tensor
+from .graph import Graph, Op, Tensor
+from .ops.concatenation import ConcatenationAttrs
+from .ops.slice import SliceAttrs
 
 SPATIAL = ("conv2d", "depthwise_conv2d", "avg_pool2d", "max_pool2d", "add", "mul")
 

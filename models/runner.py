@@ -24,7 +24,8 @@ import numpy as np
 
 from mcusim.boards import Board
 from mcusim.elf import ElfImage
-from mcusim.emulator import DEFAULT_MAX_INSTRUCTIONS, Emulator, FlashUsage, Marker
+from mcusim.emulator import DEFAULT_MAX_INSTRUCTIONS, Emulator, FlashUsage
+from mcusim.peripherals import Marker
 from mcusim.toolchain import RUNTIME_C, build
 from mcusim.trace import write_trace
 

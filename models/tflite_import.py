@@ -17,9 +17,22 @@ import numpy as np
 
 from mcusim.errors import McusimError
 
-from .graph import (BatchMatmulAttrs, ConcatenationAttrs, Conv2DAttrs, DepthwiseConv2DAttrs, EdgeAttrs,
-                    ElementwiseAttrs, FullyConnectedAttrs, GeluAttrs, Graph, GraphError, MeanAttrs, Op, PadAttrs,
-                    Pool2DAttrs, Quant, ReshapeAttrs, SliceAttrs, SoftmaxAttrs, Tensor, TransposeAttrs)
+from .graph import Graph, GraphError, Op, Quant, Tensor
+from .ops.batch_matmul import BatchMatmulAttrs
+from .ops.common import ElementwiseAttrs
+from .ops.concatenation import ConcatenationAttrs
+from .ops.conv2d import Conv2DAttrs
+from .ops.depthwise_conv2d import DepthwiseConv2DAttrs
+from .ops.fully_connected import FullyConnectedAttrs
+from .ops.lookup import GeluAttrs
+from .ops.mean import MeanAttrs
+from .ops.pad import PadAttrs
+from .ops.pool2d import Pool2DAttrs
+from .ops.quantize import EdgeAttrs
+from .ops.reshape import ReshapeAttrs
+from .ops.slice import SliceAttrs
+from .ops.softmax import SoftmaxAttrs
+from .ops.transpose import TransposeAttrs
 from .ops.conv2d import padding
 
 

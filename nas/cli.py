@@ -1,20 +1,24 @@
-"""The `mcusim` commands of the architecture search, registered through the `mcusim.commands` entry point:
+"""The `mcusim` commands of the architecture search, registered through the `mcusim.commands` entry
+point; their options follow mcusim/cli.py's one vocabulary, and every command takes --json:
 
-    mcusim supernet --space NAME --dataset DS [--epochs E] -o CKPT [--resume]
+    mcusim supernet --space NAME --dataset DS [--epochs E] [--val-images N] [--train-images N] -o CKPT [--resume]
     mcusim search --space NAME --board B [--sram KB] [--flash KB] [--latency-ms MS] [--budget N]
                   [--workers W] [--backend local|ray] [--supernet CKPT] -o DIR [--resume]
     mcusim search --list-spaces
+    mcusim evolve-space --space mcuformer --dataset DS --board B [--candidates N] -o DIR
+    mcusim supernas --space tinyformer --dataset DS --board B [--params MIN:MAX] [--candidates N] -o DIR
 """
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 import time
 from pathlib import Path
 
+from mcusim.cli import (add_board, add_images, add_json, add_option, add_output, add_seed, board, non_negative_int,
+                        positive_int, print_json)
 from mcusim.errors import UsageError
-from mcusim.models.cli import non_negative_int, positive_int
+from mcusim.models.cli import add_dataset, add_deploy_options, add_training_options
 
 
 def cmd_supernet(args) -> int:
@@ -25,12 +29,18 @@ def cmd_supernet(args) -> int:
     options = TrainOptions(**{k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
                                                  ("lr", args.lr), ("seed", args.seed)) if v is not None})
     meta = train_supernet(_supernet_space(args), args.dataset, args.output, options, resume=args.resume,
-                          command=shlex.join(["mcusim", *sys.argv[1:]]), validation=args.validation or VALIDATION,
-                          train_images=args.train_images)
+                          command=shlex.join(["mcusim", *sys.argv[1:]]), validation=args.val_images or VALIDATION,
+                          train_images=args.train_images, progress=not args.json)
     last = meta["history"][-1] if meta["history"] else {}
+    largest, smallest = last.get("largest_accuracy"), last.get("smallest_accuracy")
+    if args.json:
+        print_json({"output": args.output, "space": args.space, "epochs": meta["epoch"], "largest_accuracy": largest,
+                    "smallest_accuracy": smallest})
+        return 0
+    nan = float("nan")
     print(f"{args.output}: {args.space} supernet after {meta['epoch']} epochs, validation accuracy of the largest "
-          f"candidate {last.get('largest_accuracy', float('nan')):.4f}, of the smallest "
-          f"{last.get('smallest_accuracy', float('nan')):.4f}")
+          f"candidate {largest if largest is not None else nan:.4f}, of the smallest "
+          f"{smallest if smallest is not None else nan:.4f}")
     return 0
 
 
@@ -58,10 +68,14 @@ def _supernet_space(args):
 def cmd_evolve_space(args) -> int:
     from .space_evolution import EvolutionOptions, evolve
 
-    board = _board(args.board)
-    options = EvolutionOptions(epochs=args.epochs, iterations=args.iterations, samples=args.samples,
+    target = board(args.board)
+    options = EvolutionOptions(epochs=args.epochs, iterations=args.iterations, samples=args.candidates,
                                train_images=args.train_images, seed=args.seed)
-    chosen = evolve(_supernet_space(args), args.dataset, board, _budget(board, args), options, args.output)
+    chosen = evolve(_supernet_space(args), args.dataset, target, _budget(target, args), options, args.output,
+                    progress=not args.json)
+    if args.json:
+        print_json({"output": args.output, "report": f"{args.output}/evolution.md", "chosen": chosen})
+        return 0
     print(f"{args.output}/evolution.md: chosen rank ratio {chosen['rank_ratio']:g}, patch {chosen['patch']} "
           f"({chosen['tokens']} tokens): accuracy {chosen['accuracy']:.4f}, share within budget {chosen['share']:.2f}; "
           f"train its supernet with `mcusim supernet --space {args.space} --rank-ratio {chosen['rank_ratio']:g} "
@@ -73,38 +87,33 @@ def cmd_supernas(args) -> int:
     from .spaces import get
     from .supernas import VARIANTS, SuperNASOptions, supernas
 
-    board = _board(args.board)
+    target = board(args.board)
     low, _, high = (args.params or ":").partition(":")
     try:
-        options = SuperNASOptions(samples=args.samples, params_min=int(low or 0), params_max=int(high) if high else None,
-                                  epochs=args.epochs, train_images=args.train_images, seed=args.seed)
+        options = SuperNASOptions(samples=args.candidates, params_min=int(low or 0),
+                                  params_max=int(high) if high else None, epochs=args.epochs,
+                                  train_images=args.train_images, seed=args.seed)
     except ValueError:
         raise UsageError(f"--params {args.params}: write MIN:MAX in parameters, e.g. 50000:400000") from None
-    chosen = supernas(get(args.space), VARIANTS, args.dataset, board, _budget(board, args), options, args.output)
+    chosen = supernas(get(args.space), VARIANTS, args.dataset, target, _budget(target, args), options, args.output,
+                      progress=not args.json)
+    if args.json:
+        print_json({"output": args.output, "report": f"{args.output}/supernas.md", "chosen": chosen})
+        return 0
     score = "" if chosen["accuracy"] is None else f", accuracy {chosen['accuracy']:.4f}"
     print(f"{args.output}/supernas.md: chosen variant {chosen['variant']} (acceptance {chosen['acceptance']:.0%}{score}); "
           f"its space is recorded in {args.output}/supernas.jsonl")
     return 0
 
 
-def _board(name: str):
-    from mcusim.boards import UnknownBoard, get_board
-
-    try:
-        return get_board(name)
-    except UnknownBoard as e:
-        raise UsageError(str(e)) from None
-
-
-def _budget(board, args):
+def _budget(target, args):
     from .measure import Budget
 
-    return Budget.of(board, args.sram, args.flash, args.latency_ms)
+    return Budget.of(target, args.sram, args.flash, args.latency_ms)
 
 
 def _add_budget_options(p, required: bool = True) -> None:
-    p.add_argument("--board", required=required, metavar="B",
-                   help="stm32f427, stm32f746 or stm32h743: its SRAM and flash are the budget")
+    add_board(p, required=required, purpose="the board whose SRAM and flash are the budget")
     p.add_argument("--sram", type=float, metavar="KB", help="SRAM budget in KiB (default: the board's)")
     p.add_argument("--flash", type=float, metavar="KB", help="flash budget in KiB (default: the board's)")
     p.add_argument("--latency-ms", type=float, metavar="MS", help="latency budget (default: none)")
@@ -114,6 +123,9 @@ def cmd_search(args) -> int:
     from .spaces import SPACES, get
 
     if args.list_spaces:
+        if args.json:
+            print_json([{"name": name, "description": space.description} for name, space in SPACES.items()])
+            return 0
         for name, space in SPACES.items():
             print(f"{name:12} {space.description}")
         return 0
@@ -127,15 +139,15 @@ def cmd_search(args) -> int:
     from .supernet import SHIPPED
 
     space = get(args.space)
-    board = _board(args.board)
+    target = board(args.board)
     supernet = args.supernet or SHIPPED.get(space.name)
     if supernet is None or not Path(supernet).exists():
         raise UsageError(f"no supernet for the {space.name} space: train one (mcusim supernet) and pass --supernet")
     meta = read_checkpoint_file(supernet)[0]
     if meta.get("supernet") != space.name:
         raise UsageError(f"{supernet} is not a supernet of the {space.name} space")
-    spec = EvalSpec(str(supernet), board.name, _budget(board, args), meta["dataset"], args.memory_opts, args.dsp,
-                    args.val_images, args.int8_images)
+    spec = EvalSpec(str(supernet), target.name, _budget(target, args), meta["dataset"], args.memory_opts, args.dsp,
+                    args.val_images, args.int8_val_images)
     options = SearchOptions(budget=args.budget, population=args.population, seed=args.seed)
     start = time.perf_counter()
     journal = search(spec, options, args.output, args.workers, args.backend, args.resume, progress=not args.json)
@@ -146,9 +158,9 @@ def cmd_search(args) -> int:
     summary = {"candidates": len(records), "fits": sum(r["fits"] for r in records), "seconds": round(wall, 1),
                "best": best, "output": args.output}
     if args.json:
-        print(json.dumps(summary))
+        print_json(summary)
         return 0
-    print(f"{args.output}: {len(records)} candidates measured on {board.name} ({summary['fits']} within budget) in "
+    print(f"{args.output}: {len(records)} candidates measured on {target.name} ({summary['fits']} within budget) in "
           f"{wall / 60:.1f} min")
     if best is None:
         print("no candidate fits the budget")
@@ -161,30 +173,30 @@ def cmd_search(args) -> int:
     return 0
 
 
-def register(subparsers) -> None:
-    p = subparsers.add_parser("supernet", help="train a search space's weight-sharing supernet (checkpoint every "
-                                               "epoch, resumable)")
+def _add_supernet(sub) -> None:
+    p = sub.add_parser("supernet", help="train a search space's weight-sharing supernet (checkpoint every epoch, "
+                                        "resumable)")
     p.add_argument("--space", required=True, metavar="NAME", help="a search space (mcusim search --list-spaces)")
-    p.add_argument("--dataset", required=True, metavar="DS", help="digits, fashion-mnist or npz:PATH")
-    p.add_argument("--epochs", type=positive_int)
-    p.add_argument("--batch-size", type=positive_int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--seed", type=int)
+    add_dataset(p)
+    add_training_options(p)
+    add_seed(p, "the training run")
     p.add_argument("--rank-ratio", type=float, metavar="R", help="the supernet's low-rank ratio (mcuformer)")
     p.add_argument("--patch", type=positive_int, metavar="P", help="the supernet's patch size (mcuformer)")
     p.add_argument("--variant", metavar="NAME", help="one of SuperNAS's supernet variants (tinyformer)")
-    p.add_argument("--validation", type=positive_int, metavar="N",
-                   help="training images held out for the search to score candidates on (default: 5000)")
-    p.add_argument("--train-images", type=positive_int, metavar="N",
-                   help="train on the first N training images only (default: all but the validation set)")
-    p.add_argument("-o", "--output", required=True, metavar="CKPT")
+    add_images(p, "val", "training images held out for the search to score candidates on (default: 5000)",
+               aliases=("--validation",))
+    add_images(p, "train", "train on the first N training images only (default: all but the validation set)")
+    add_output(p, "CKPT", help="the supernet's checkpoint, written after every epoch")
     p.add_argument("--resume", action="store_true", help="continue the unfinished run in CKPT")
+    add_json(p)
     p.set_defaults(func=cmd_supernet)
 
-    p = subparsers.add_parser("search", help="evolutionary architecture search on a board, every candidate's SRAM, "
-                                             "flash and cycles measured in the emulator")
+
+def _add_search(sub) -> None:
+    p = sub.add_parser("search", help="evolutionary architecture search on a board, every candidate's SRAM, "
+                                      "flash and cycles measured in the emulator")
     p.add_argument("--list-spaces", action="store_true", help="name the search spaces and stop")
-    p.add_argument("--space", metavar="NAME")
+    p.add_argument("--space", metavar="NAME", help="a search space (--list-spaces)")
     _add_budget_options(p, required=False)
     p.add_argument("--budget", type=positive_int, default=120, metavar="N",
                    help="candidates to measure (default: %(default)s)")
@@ -193,39 +205,44 @@ def register(subparsers) -> None:
     p.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="local processes, or Ray actors (a local Ray, or the cluster RAY_ADDRESS names)")
     p.add_argument("--supernet", metavar="CKPT", help="default: the space's shipped supernet")
-    p.add_argument("--memory-opts", default="none", metavar="OPTS", help="deployment options (mcusim check --help)")
-    p.add_argument("--no-dsp", dest="dsp", action="store_false", help="the kernels' plain C path")
-    p.add_argument("--val-images", type=positive_int, metavar="N",
-                   help="validation images each candidate is scored on (default: all of the supernet's)")
-    p.add_argument("--int8-images", type=positive_int, default=500, metavar="N",
-                   help="of those, the int8 graph's accuracy (default: %(default)s)")
-    p.add_argument("--test-images", type=positive_int, metavar="N", help="the best graph's test images (default: all)")
+    add_deploy_options(p)
+    add_images(p, "val", "validation images each candidate is scored on (default: all of the supernet's)")
+    add_images(p, "int8-val", "of those, the ones the int8 graph is scored on too (default: %(default)s)",
+               default=500, aliases=("--int8-images",))
+    add_images(p, "test", "the best graph's test images (default: all)")
     p.add_argument("--finetune", type=non_negative_int, default=0, metavar="E",
                    help="train the best candidate on its own for E epochs before exporting best.graph (default: 0)")
     p.add_argument("--finetune-lr", type=float, default=1e-3, metavar="LR",
                    help="its peak learning rate, decayed by a cosine to zero (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--output", metavar="DIR")
+    add_seed(p, "the search")
+    add_output(p, "DIR", required=False, help="the results folder: journal, best.graph, report")
     p.add_argument("--resume", action="store_true", help="continue the search in DIR from its journal")
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     p.set_defaults(func=cmd_search)
 
-    p = subparsers.add_parser("evolve-space", help="MCUFormer's search-space evolution: the supernet's low-rank "
-                                                   "ratio and token number, scored on accuracy and measured fit")
-    p.add_argument("--space", required=True, metavar="NAME", choices=["mcuformer"])
-    p.add_argument("--dataset", required=True, metavar="DS")
+
+def _space_search_parser(sub, name: str, space: str, help: str):
+    """The parser of a space-level search of `space`: --space, --dataset and the budget."""
+    p = sub.add_parser(name, help=help)
+    p.add_argument("--space", required=True, metavar="NAME", choices=[space], help=space)
+    add_dataset(p)
     _add_budget_options(p)
+    return p
+
+
+def _add_evolve_space(sub) -> None:
+    p = _space_search_parser(sub, "evolve-space", "mcuformer", "MCUFormer's search-space evolution: the supernet's "
+                             "low-rank ratio and token number, scored on accuracy and measured fit")
     p.add_argument("--rank-ratio", type=float, metavar="R", help="the starting space's (default: the registered)")
     p.add_argument("--patch", type=positive_int, metavar="P", help="the starting space's (default: the registered)")
-    p.add_argument("--iterations", type=positive_int, default=4, help="default: %(default)s")
+    p.add_argument("--iterations", type=positive_int, default=4, metavar="N", help="default: %(default)s")
     _add_probe_options(p)
     p.set_defaults(func=cmd_evolve_space)
 
-    p = subparsers.add_parser("supernas", help="TinyFormer's SuperNAS: which supernet variant to search, by the "
-                                               "measured share of its candidates within budget and their accuracy")
-    p.add_argument("--space", required=True, metavar="NAME", choices=["tinyformer"])
-    p.add_argument("--dataset", required=True, metavar="DS")
-    _add_budget_options(p)
+
+def _add_supernas(sub) -> None:
+    p = _space_search_parser(sub, "supernas", "tinyformer", "TinyFormer's SuperNAS: which supernet variant to "
+                             "search, by the measured share of its candidates within budget and their accuracy")
     p.add_argument("--params", metavar="MIN:MAX", help="bounds on a candidate's parameter count (default: none)")
     _add_probe_options(p)
     p.set_defaults(func=cmd_supernas)
@@ -233,9 +250,16 @@ def register(subparsers) -> None:
 
 def _add_probe_options(p) -> None:
     """The options of the space-level searches (nas/probe.py)."""
-    p.add_argument("--samples", type=positive_int, default=100, metavar="N",
-                   help="candidates measured per space for its share within budget (default: %(default)s)")
-    p.add_argument("--epochs", type=positive_int, default=1, help="supernet training per space (default: 1)")
-    p.add_argument("--train-images", type=positive_int, default=20000, metavar="N", help="default: %(default)s")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    add_option(p, "--candidates", type=positive_int, default=100, metavar="N", aliases=("--samples",),
+               help="candidates measured per space for its share within budget (default: %(default)s)")
+    p.add_argument("--epochs", type=positive_int, default=1, metavar="E",
+                   help="supernet training per space (default: %(default)s)")
+    add_images(p, "train", "training images per supernet (default: %(default)s)", default=20000)
+    add_seed(p, "the spaces and candidates drawn")
+    add_output(p, "DIR", help="the results folder (resumable)")
+    add_json(p)
+
+
+def register(subparsers) -> None:
+    for add in (_add_supernet, _add_search, _add_evolve_space, _add_supernas):
+        add(subparsers)

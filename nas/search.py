@@ -17,19 +17,16 @@ unbroken run makes, and evaluates only those whose record is missing: it loses n
 evaluation. A line torn by a kill is dropped. The journal is also the measurement cache by
 architecture hash: a candidate is measured once.
 
-Backends: `local` evaluates in this process (one worker) or in a pool of spawned processes, each
-holding its own Evaluator (the supernet and data loaded once); `ray` runs the Evaluators as Ray
-actors (a local Ray, or the cluster RAY_ADDRESS names).
+Candidates are evaluated by a backend (nas/backends.py): in this process, in a pool of spawned
+processes, or on Ray actors.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -37,12 +34,12 @@ from tqdm import tqdm
 
 from mcusim.errors import EX_DATAERR, McusimError, UsageError
 
-from .evaluate import EvalSpec, Evaluator
+from .backends import check_backend, open_backend
+from .evaluate import EvalSpec
 from .spaces import Arch, Space, arch_hash, from_json
 
 FORMAT, VERSION = "mcusim-search-journal", 1
 JOURNAL = "journal.jsonl"
-BACKENDS = ("local", "ray")
 
 
 class JournalError(McusimError):
@@ -128,8 +125,7 @@ def search(spec: EvalSpec, options: SearchOptions, out: str | Path, workers: int
            resume: bool = False, progress: bool = True) -> Journal:
     """Run (or resume) the search into the folder `out`; returns its journal."""
     path = Path(out) / JOURNAL
-    if backend not in BACKENDS:
-        raise UsageError(f"backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    check_backend(backend)
     space = _space_of(spec.supernet)
     header = header_of(spec, space, options)
     if resume:
@@ -156,7 +152,7 @@ def search(spec: EvalSpec, options: SearchOptions, out: str | Path, workers: int
             made += fresh
             pending = [a for a in fresh if arch_hash(space, a) not in done]
             if pending:
-                pool = pool or stack.enter_context(_backend(backend, spec, workers))
+                pool = pool or stack.enter_context(open_backend(backend, spec, workers))
                 for _, record in pool.map_unordered(pending):
                     record["generation"] = generation
                     journal.append(record)
@@ -209,118 +205,3 @@ def _generation(space: Space, options: SearchOptions, rng: np.random.Generator, 
             break
         take(space.sample(rng))
     return fresh
-
-
-# ---- backends --------------------------------------------------------------------------------------
-
-class _Inline:
-    def __init__(self, spec: EvalSpec):
-        self.evaluator = Evaluator(spec)
-
-    def map_unordered(self, archs):
-        for arch in archs:
-            yield arch, evaluate_safely(self.evaluator, arch)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def evaluate_safely(evaluator: Evaluator, arch: Arch) -> dict:
-    """evaluator.evaluate(arch); a candidate the toolchain cannot deploy (an McusimError: a layer with
-    no int8 form, a kernel outside its legal range) is recorded as not fitting, with the reason."""
-    try:
-        return evaluator.evaluate(arch)
-    except McusimError as e:
-        return {"hash": arch_hash(evaluator.space, arch), "arch": arch.to_json(), "params": None, "accuracy": None,
-                "int8_accuracy": None, "measured": None, "analytic": None, "bit_exact": None, "fits": False,
-                "violations": [f"not deployable: {e}"], "seconds": None}
-
-
-_WORKER: dict = {}  # the Evaluator of a pool worker process (one per process)
-
-
-def _init_worker(spec: EvalSpec, threads: int) -> None:
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(threads)
-    threadpool_limits(threads)
-    _WORKER["evaluator"] = Evaluator(spec)
-
-
-def _evaluate_in_worker(arch: dict) -> dict:
-    return evaluate_safely(_WORKER["evaluator"], Arch(arch))
-
-
-class _Pool:
-    def __init__(self, spec: EvalSpec, workers: int):
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        self.pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                                        initargs=(spec, threads))
-
-    def map_unordered(self, archs):
-        futures = {self.pool.submit(_evaluate_in_worker, dict(arch)): arch for arch in archs}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.pool.shutdown(wait=exc[0] is None, cancel_futures=True)
-        return False
-
-
-class _Ray:
-    """Evaluators as Ray actors, one per worker; candidates handed to whichever is free."""
-
-    def __init__(self, spec: EvalSpec, workers: int):
-        import ray
-
-        if not ray.is_initialized():
-            address = os.environ.get("RAY_ADDRESS")
-            ray.init(address=address, **({} if address else {"num_cpus": workers}), include_dashboard=False,
-                     log_to_driver=False)
-        remote = ray.remote(num_cpus=1)(_RayEvaluator)
-        self.ray, self.actors = ray, [remote.remote(spec) for _ in range(workers)]
-
-    def map_unordered(self, archs):
-        queue, running = list(archs), {}  # running: object ref -> (actor, arch)
-        while queue or running:
-            busy = {actor for actor, _ in running.values()}
-            for actor in self.actors:
-                if queue and actor not in busy:
-                    arch = queue.pop(0)
-                    running[actor.evaluate.remote(dict(arch))] = (actor, arch)
-            ready, _ = self.ray.wait(list(running), num_returns=1)
-            for ref in ready:
-                _, arch = running.pop(ref)
-                yield arch, self.ray.get(ref)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        for actor in self.actors:
-            self.ray.kill(actor)
-        return False
-
-
-class _RayEvaluator:
-    def __init__(self, spec: EvalSpec):
-        import torch
-
-        torch.set_num_threads(1)
-        self.evaluator = Evaluator(spec)
-
-    def evaluate(self, arch: dict) -> dict:
-        return evaluate_safely(self.evaluator, Arch(arch))
-
-
-def _backend(name: str, spec: EvalSpec, workers: int):
-    if name == "ray":
-        return _Ray(spec, workers)
-    return _Inline(spec) if workers == 1 else _Pool(spec, workers)

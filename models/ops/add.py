@@ -3,12 +3,13 @@ runtime_c/src/add_s8.c. Formula: docs/numerics.md#add.
 """
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels import call_binary
+from ..blob import IN, IN2, OUT, Arena, Call
 from ..quant import multiply_by_quantized_multiplier, quantize_multiplier, wrap_int32
+from .common import elementwise_call, elementwise_op
 
 LEFT_SHIFT = 20  # TFLite's headroom for int8 add
 
@@ -52,5 +53,9 @@ def add_s8(a: np.ndarray, b: np.ndarray, p: AddParams) -> np.ndarray:
     return np.clip(wrap_int32(out + p.output_offset), p.act_min, p.act_max).astype(np.int8)
 
 
-def add_c(kernels, a: np.ndarray, b: np.ndarray, p: AddParams) -> np.ndarray:
-    return call_binary(kernels, "mcusim_add_s8", list(astuple(p)), a, b)
+def add_call(shape, p: AddParams, *, a: Arena = IN, b: Arena = IN2, y: Arena = OUT) -> Call:
+    """a and b of one shape."""
+    return elementwise_call("add", shape, p, a=a, b=b, y=y)
+
+
+OPS = (elementwise_op("add", AddParams, add_s8, add_call),)

@@ -1,5 +1,6 @@
 """conv2d, int8 NHWC: the numpy reference (the specification) and the call of its C twin
-runtime_c/src/conv2d_s8.c. Formula: docs/numerics.md#conv2d.
+runtime_c/src/conv2d_s8.c. Formula: docs/numerics.md#conv2d. The deployment may run a conv2d as a patch
+embedding (patch_embed.py) or on a sparse filter (sparse_conv2d.py).
 """
 from __future__ import annotations
 
@@ -7,10 +8,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels import call_weighted
+from ..blob import IN, OUT, Arena, Call, const, weighted
+from ..graph import Graph, Op
 from ..quant import integer_matmul, output_stage
+from . import Lowering, OpDef
+from .common import (check_weights, check_window, constant, expect, int_tuples, io, sparse_stream,
+                     weighted_quantization)
 
-C_FUNCTION = "mcusim_conv2d_s8"
+
+@dataclass(frozen=True)
+class Conv2DAttrs:
+    """Explicit padding (rows above, columns left); the output tensor's shape fixes the rest."""
+
+    stride: tuple[int, int] = (1, 1)
+    pad: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    activation: str = "none"
+
+    def __post_init__(self):
+        int_tuples(self, "stride", "pad", "dilation")
 
 
 @dataclass(frozen=True)
@@ -80,7 +96,53 @@ def conv2d_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: Conv2DPa
     return output_stage(acc, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max, "conv2d")
 
 
-def conv2d_c(kernels, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: Conv2DParams) -> np.ndarray:
-    """The C kernel on `kernels` (models.kernels.HostKernels or EmulatedKernels)."""
-    return call_weighted(kernels, C_FUNCTION, p.c_params(), p.multiplier, p.shift, x, x.shape, w, w.shape, bias,
-                         (x.shape[0], p.out_h, p.out_w, w.shape[0]))
+def conv2d_call(x_shape, w: np.ndarray, bias: np.ndarray | None, p: Conv2DParams, *, x: Arena = IN,
+                y: Arena = OUT) -> Call:
+    return weighted("conv2d", p.c_params(), p, x_shape, x, w.shape, const(w), const(bias),
+                    (x_shape[0], p.out_h, p.out_w, w.shape[0]), y)
+
+
+def _validate(graph: Graph, op: Op, where: str) -> None:
+    x, w, *rest = io(graph, op, where, (2, 3))
+    y = rest[-1]
+    expect(len(w.shape) == 4 and w.shape[3] == x.shape[-1] and y.shape[-1] == w.shape[0], where,
+           "weights must be [O, KH, KW, C] for an NHWC input of C channels and an output of O")
+    check_weights(where, w, rest[0] if len(rest) == 2 else None, w.shape[0], 0)
+    a = op.attrs
+    check_window(where, x, y, a.stride, a.pad, a.dilation)
+
+
+def _prepare(graph: Graph, op: Op) -> Conv2DParams:
+    quantization = weighted_quantization(graph, op, graph.tensors[op.inputs[1]].shape[0])
+    y, a = graph.tensors[op.outputs[0]], op.attrs
+    return Conv2DParams(*quantization[:4], y.shape[1], y.shape[2], a.stride, a.pad, a.dilation, *quantization[4:])
+
+
+def run_windowed(reference):
+    """run() of conv2d and depthwise_conv2d."""
+    def run(graph: Graph, op: Op, p, values: dict) -> None:
+        values[op.outputs[0]] = reference(values[op.inputs[0]], graph.tensors[op.inputs[1]].data,
+                                          constant(graph, op, 2), p)
+
+    return run
+
+
+def _lower(lowering: Lowering) -> tuple[Call, ...]:
+    # The twins below import this module.
+    from .patch_embed import PatchEmbedParams, patch_embed_call, sub_kernel
+    from .sparse_conv2d import sparse_conv2d_call
+
+    x, w, y = lowering.tensor(0), lowering.tensor(1), lowering.tensor(output=True)
+    bias, p = constant(lowering.graph, lowering.op, 2), lowering.params
+    operands = dict(x=lowering.operand(x.name), y=Arena(y.name))
+    sub = sub_kernel(lowering.op.attrs, w.shape[1:3], lowering.options.patch_embed)
+    if sub is not None:
+        return (patch_embed_call(x.shape, w.data, bias, PatchEmbedParams.of(p), sub, **operands),)
+    stream = sparse_stream(lowering)
+    if stream is not None:
+        return (sparse_conv2d_call(x.shape, stream, w.shape, bias, p, **operands),)
+    return (conv2d_call(x.shape, w.data, bias, p, **operands),)
+
+
+OPS = (OpDef("conv2d", Conv2DAttrs, _validate, run_windowed(conv2d_s8), _prepare, _lower,
+             ("conv2d", "patch_embed", "sparse_conv2d")),)

@@ -1,5 +1,7 @@
 """depthwise_conv2d, int8 NHWC: the numpy reference (the specification) and the call of its C twin
-runtime_c/src/depthwise_conv2d_s8.c. Formula: docs/numerics.md#depthwise_conv2d.
+runtime_c/src/depthwise_conv2d_s8.c (and depthwise_conv2d_inplace_s8.c, MCUNetV2's in-place
+depthwise). Formula: docs/numerics.md#depthwise_conv2d. The deployment may run it on a sparse filter
+(sparse_depthwise_conv2d.py).
 """
 from __future__ import annotations
 
@@ -7,12 +9,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels import call_weighted
+from ..blob import IN, OUT, Arena, Call, const, weighted
+from ..graph import Graph, Op
 from ..quant import output_stage
-from .conv2d import Conv2DParams, taps
+from . import Lowering, OpDef
+from .common import check_weights, check_window, constant, expect, io, sparse_stream, weighted_quantization
+from .conv2d import Conv2DAttrs, Conv2DParams, run_windowed, taps
 
-C_FUNCTION = "mcusim_depthwise_conv2d_s8"
-C_FUNCTION_INPLACE = "mcusim_depthwise_conv2d_inplace_s8"
+
+@dataclass(frozen=True)
+class DepthwiseConv2DAttrs(Conv2DAttrs):
+    depth_multiplier: int = 1
 
 
 @dataclass(frozen=True)
@@ -37,11 +44,42 @@ def depthwise_conv2d_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p
     return output_stage(acc, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max, "depthwise_conv2d")
 
 
-def depthwise_conv2d_c(kernels, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None,
-                       p: DepthwiseConv2DParams, *, in_place: bool = False, accesses: list | None = None) -> np.ndarray:
-    """The C kernel on `kernels` (models.kernels.HostKernels or EmulatedKernels). in_place: the
-    in-place kernel (depthwise_conv2d_inplace_s8.c), output over input. accesses: see
-    models.kernels.call_weighted."""
-    return call_weighted(kernels, C_FUNCTION_INPLACE if in_place else C_FUNCTION, p.c_params(), p.multiplier,
-                         p.shift, x, x.shape, w, w.shape, bias, (x.shape[0], p.out_h, p.out_w, w.shape[3]),
-                         in_place=in_place, accesses=accesses)
+def depthwise_conv2d_call(x_shape, w: np.ndarray, bias: np.ndarray | None, p: DepthwiseConv2DParams, *,
+                          x: Arena = IN, y: Arena = OUT, in_place: bool = False) -> Call:
+    """in_place: the in-place kernel, output over input (x and y the same tensor)."""
+    return weighted("depthwise_conv2d_inplace" if in_place else "depthwise_conv2d", p.c_params(), p, x_shape, x,
+                    w.shape, const(w), const(bias), (x_shape[0], p.out_h, p.out_w, w.shape[3]), y)
+
+
+def _validate(graph: Graph, op: Op, where: str) -> None:
+    x, w, *rest = io(graph, op, where, (2, 3))
+    y = rest[-1]
+    channels = x.shape[-1] * op.attrs.depth_multiplier
+    expect(op.attrs.depth_multiplier >= 1, where, "depth multiplier must be >= 1")
+    expect(len(w.shape) == 4 and w.shape[0] == 1 and w.shape[3] == channels and y.shape[-1] == channels, where,
+           f"weights must be [1, KH, KW, {channels}] and the output {channels} channels")
+    check_weights(where, w, rest[0] if len(rest) == 2 else None, channels, 3)
+    a = op.attrs
+    check_window(where, x, y, a.stride, a.pad, a.dilation)
+
+
+def _prepare(graph: Graph, op: Op) -> DepthwiseConv2DParams:
+    quantization = weighted_quantization(graph, op, graph.tensors[op.inputs[1]].shape[3])
+    y, a = graph.tensors[op.outputs[0]], op.attrs
+    return DepthwiseConv2DParams(*quantization[:4], y.shape[1], y.shape[2], a.stride, a.pad, a.dilation,
+                                 *quantization[4:], a.depth_multiplier)
+
+
+def _lower(lowering: Lowering) -> tuple[Call, ...]:
+    from .sparse_depthwise_conv2d import sparse_depthwise_conv2d_call  # the sparse twin imports this module
+
+    x, w, y = lowering.tensor(0), lowering.tensor(1), lowering.tensor(output=True)
+    bias, stream = constant(lowering.graph, lowering.op, 2), sparse_stream(lowering)
+    operands = dict(x=lowering.operand(x.name), y=Arena(y.name))
+    if stream is not None:
+        return (sparse_depthwise_conv2d_call(x.shape, stream, w.shape, bias, lowering.params, **operands),)
+    return (depthwise_conv2d_call(x.shape, w.data, bias, lowering.params, in_place=lowering.in_place, **operands),)
+
+
+OPS = (OpDef("depthwise_conv2d", DepthwiseConv2DAttrs, _validate, run_windowed(depthwise_conv2d_s8), _prepare,
+             _lower, ("depthwise_conv2d", "depthwise_conv2d_inplace", "sparse_depthwise_conv2d")),)

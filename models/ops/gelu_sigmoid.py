@@ -8,11 +8,20 @@ from dataclasses import astuple, dataclass
 
 import numpy as np
 
-from ..kernels import call_unary
+from ..blob import IN, OUT, Arena, Call, i32, unary
+from ..graph import Graph, Op
 from ..quant import INT32_MAX, INT32_MIN, logistic, multiply_by_quantized_multiplier, quantize_multiplier, \
     rounding_divide_by_pot
+from . import Lowering, OpDef
+from .common import check_same_shape, checked, operand_quantization
+from .common import unary as run_unary
 
 PRODUCT_FRACTION_BITS = 23  # x * sigmoid held with 23 fractional bits: |x| * 2^23 < 2^31
+
+
+@dataclass(frozen=True)
+class GeluSigmoidAttrs:
+    """MCUFormer's integer GELU, x * sigmoid(1.702 x) in fixed point (no table)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,25 @@ def gelu_sigmoid_s8(x: np.ndarray, p: GeluSigmoidParams) -> np.ndarray:
     return np.clip(out, -128, 127).astype(np.int8)
 
 
-def gelu_sigmoid_c(kernels, x: np.ndarray, p: GeluSigmoidParams) -> np.ndarray:
-    flat = (1, 1, 1, x.size)
-    return call_unary(kernels, "mcusim_gelu_sigmoid_s8", list(astuple(p)), x.reshape(flat), flat).reshape(x.shape)
+def gelu_sigmoid_call(shape, p: GeluSigmoidParams, *, x: Arena = IN, y: Arena = OUT) -> Call:
+    flat = (1, 1, 1, int(np.prod(shape)))
+    return unary("gelu_sigmoid", i32(astuple(p)), flat, x, flat, y)
+
+
+def _prepare(graph: Graph, op: Op) -> GeluSigmoidParams:
+    return GeluSigmoidParams.from_quantization(*operand_quantization(graph, op))
+
+
+def _validate(graph: Graph, op: Op, where: str) -> None:
+    check_same_shape(graph, op, where)
+    checked(where, _prepare, graph, op)
+
+
+def _lower(lowering: Lowering) -> tuple[Call, ...]:
+    x = lowering.tensor(0)
+    return (gelu_sigmoid_call(x.shape, lowering.params, x=lowering.operand(x.name),
+                              y=Arena(lowering.op.outputs[0])),)
+
+
+OPS = (OpDef("gelu_sigmoid", GeluSigmoidAttrs, _validate, run_unary(gelu_sigmoid_s8), _prepare, _lower,
+             ("gelu_sigmoid",)),)

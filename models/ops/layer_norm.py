@@ -9,16 +9,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels import call_weighted
+from ..blob import IN, OUT, Arena, Call, const, weighted
+from ..graph import Graph, Op
 from ..quant import output_stage, quantize_multiplier
+from . import Lowering, OpDef
+from .common import check_weights, checked, constant, expect, io
 
-C_FUNCTION = "mcusim_layer_norm_s8"
 INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
 
 
 def default_scale_bits(channels: int) -> int:
     """The largest k that keeps n * 2^k in int16 with a bit to spare: |n| <= sqrt(C - 1)."""
     return 14 - math.ceil(math.log2(channels) / 2)
+
+
+@dataclass(frozen=True)
+class LayerNormAttrs:
+    """Integer LayerNorm over the last axis (docs/numerics.md#layer_norm). scale_bits: the int16
+    normalized value's 2^k, which beta's scale (gamma_scale * 2^-k) depends on; sqrt_iterations: 0 for
+    the exact square root, else that many Newton steps."""
+
+    scale_bits: int
+    eps: float = 1e-5
+    sqrt_iterations: int = 0
 
 
 @dataclass(frozen=True)
@@ -89,8 +102,42 @@ def layer_norm_s8(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray | None, p: 
     return output_stage(acc, p.multiplier, p.shift, p.output_offset, -128, 127, "layer_norm")
 
 
-def layer_norm_c(kernels, x: np.ndarray, gamma: np.ndarray, beta: np.ndarray | None, p: LayerNormParams) -> np.ndarray:
-    tokens, channels = x.shape
-    return call_weighted(kernels, C_FUNCTION, p.c_params(),
-                         p.multiplier, p.shift, x, (tokens, 1, 1, channels), gamma, (1, 1, 1, channels), beta,
-                         (tokens, 1, 1, channels)).reshape(tokens, channels)
+def layer_norm_call(x_shape, gamma: np.ndarray, beta: np.ndarray | None, p: LayerNormParams, *, x: Arena = IN,
+                    y: Arena = OUT) -> Call:
+    """x seen as tokens of its last axis."""
+    channels = x_shape[-1]
+    rows = (int(np.prod(x_shape)) // channels, 1, 1, channels)
+    return weighted("layer_norm", p.c_params(), p, rows, x, (1, 1, 1, channels), const(gamma), const(beta), rows, y)
+
+
+def _validate(graph: Graph, op: Op, where: str) -> None:
+    x, gamma, *rest = io(graph, op, where, (2, 3))
+    y, channels = rest[-1], x.shape[-1]
+    expect(y.shape == x.shape, where, f"input {x.shape} and output {y.shape} must have one shape")
+    expect(gamma.shape == (channels,), where, f"gamma must be [{channels}]")
+    check_weights(where, gamma, rest[0] if len(rest) == 2 else None, channels, 0)
+    checked(where, check_range, channels, op.attrs.scale_bits)
+    expect(op.attrs.sqrt_iterations >= 0 and op.attrs.eps >= 0, where, "sqrt_iterations and eps must be >= 0")
+
+
+def _prepare(graph: Graph, op: Op) -> LayerNormParams:
+    x, gamma, y = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]], graph.tensors[op.outputs[0]]
+    a = op.attrs
+    return LayerNormParams.from_quantization(x.quant.scale[0], gamma.quant.scale, y.quant.scale[0],
+                                             y.quant.zero_point[0], x.shape[-1], a.eps, a.scale_bits,
+                                             a.sqrt_iterations)
+
+
+def _run(graph: Graph, op: Op, p: LayerNormParams, values: dict) -> None:
+    x, gamma, y = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]], graph.tensors[op.outputs[0]]
+    rows = values[op.inputs[0]].reshape(-1, x.shape[-1])
+    values[op.outputs[0]] = layer_norm_s8(rows, gamma.data, constant(graph, op, 2), p).reshape(-1, *y.shape[1:])
+
+
+def _lower(lowering: Lowering) -> tuple[Call, ...]:
+    x = lowering.tensor(0)
+    return (layer_norm_call(x.shape, lowering.tensor(1).data, constant(lowering.graph, lowering.op, 2),
+                            lowering.params, x=lowering.operand(x.name), y=Arena(lowering.op.outputs[0])),)
+
+
+OPS = (OpDef("layer_norm", LayerNormAttrs, _validate, _run, _prepare, _lower, ("layer_norm",)),)

@@ -1,16 +1,29 @@
 """lookup, int8 -> int8 through a 256-entry table, and the tables of the activations built on it
-(GELU, as TFLite builds it): the numpy reference and the call of its C twin runtime_c/src/lookup_s8.c.
+(GELU, as TFLite builds it; the op kind "gelu"): the numpy reference and the call of its C twin
+runtime_c/src/lookup_s8.c.
 Formula: docs/numerics.md#lookup-and-gelu.
 """
 from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels import call_unary
+from ..blob import IN, OUT, Arena, Call, Const, unary
+from ..graph import Graph, Op
 from ..quant import round_half_away
+from . import Lowering, OpDef
+from .common import check_same_shape, operand_quantization
+from .common import unary as run_unary
+
+
+@dataclass(frozen=True)
+class GeluAttrs:
+    """GELU through a 256-entry table; approximate: the tanh form."""
+
+    approximate: bool = False
 
 _F = np.float32
 
@@ -55,6 +68,19 @@ def lookup_s8(x: np.ndarray, lut: np.ndarray) -> np.ndarray:
     return lut[x.astype(np.int8).view(np.uint8)]
 
 
-def lookup_c(kernels, x: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    flat = (1, 1, 1, x.size)
-    return call_unary(kernels, "mcusim_lookup_s8", lut.astype(np.int8), x.reshape(flat), flat).reshape(x.shape)
+def lookup_call(shape, lut: np.ndarray, *, x: Arena = IN, y: Arena = OUT) -> Call:
+    flat = (1, 1, 1, int(np.prod(shape)))
+    return unary("lookup", Const(np.asarray(lut, np.int8).tobytes()), flat, x, flat, y)
+
+
+def _prepare(graph: Graph, op: Op) -> np.ndarray:
+    """The 256-entry table."""
+    return gelu_table(*operand_quantization(graph, op), op.attrs.approximate)
+
+
+def _lower(lowering: Lowering) -> tuple[Call, ...]:
+    x = lowering.tensor(0)
+    return (lookup_call(x.shape, lowering.params, x=lowering.operand(x.name), y=Arena(lowering.op.outputs[0])),)
+
+
+OPS = (OpDef("gelu", GeluAttrs, check_same_shape, run_unary(lookup_s8), _prepare, _lower, ("lookup",)),)

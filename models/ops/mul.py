@@ -3,12 +3,13 @@ Formula: docs/numerics.md#mul.
 """
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels import call_binary
+from ..blob import IN, IN2, OUT, Arena, Call
 from ..quant import multiply_by_quantized_multiplier, quantize_multiplier, wrap_int32
+from .common import elementwise_call, elementwise_op
 
 
 @dataclass(frozen=True)
@@ -38,5 +39,9 @@ def mul_s8(a: np.ndarray, b: np.ndarray, p: MulParams) -> np.ndarray:
     return np.clip(wrap_int32(out + p.output_offset), p.act_min, p.act_max).astype(np.int8)
 
 
-def mul_c(kernels, a: np.ndarray, b: np.ndarray, p: MulParams) -> np.ndarray:
-    return call_binary(kernels, "mcusim_mul_s8", list(astuple(p)), a, b)
+def mul_call(shape, p: MulParams, *, a: Arena = IN, b: Arena = IN2, y: Arena = OUT) -> Call:
+    """a and b of one shape."""
+    return elementwise_call("mul", shape, p, a=a, b=b, y=y)
+
+
+OPS = (elementwise_op("mul", MulParams, mul_s8, mul_call),)

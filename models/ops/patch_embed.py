@@ -1,7 +1,8 @@
 """patch_embed: a ViT's patch embedding, conv2d with stride = kernel and no padding, and its C twin
 runtime_c/src/patch_embed_s8.c, which runs each patch as sub-kernels accumulated in int32 (MCUFormer's
 patch-embedding decomposition). The decomposition reorders an exact integer sum, so the reference is
-conv2d's. Formula: docs/numerics.md#patch_embed.
+conv2d's. The deployment chooses it for a conv2d op (conv2d.py, MemoryOptions.patch_embed). Formula:
+docs/numerics.md#patch_embed.
 """
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels import call_weighted
-from .conv2d import Conv2DParams, conv2d_s8
-
-C_FUNCTION = "mcusim_patch_embed_s8"
+from ..blob import IN, OUT, Arena, Call, const, weighted
+from .conv2d import Conv2DAttrs, Conv2DParams, conv2d_s8
 
 
 @dataclass(frozen=True)
@@ -26,6 +25,10 @@ class PatchEmbedParams:
     shift: np.ndarray
     act_min: int = -128
     act_max: int = 127
+
+    @classmethod
+    def of(cls, p: Conv2DParams) -> "PatchEmbedParams":
+        return cls(p.input_offset, p.output_offset, p.multiplier, p.shift, p.act_min, p.act_max)
 
     def c_params(self, sub: tuple[int, int]) -> list[int]:
         """mcusim_patch_embed_params for sub-kernels of sub = (sub_h, sub_w)."""
@@ -43,13 +46,21 @@ def patch_embed_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: Pat
     return conv2d_s8(x, w, bias, p.conv(x.shape, w.shape))
 
 
-def patch_embed_c(kernels, x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: PatchEmbedParams,
-                  sub: tuple[int, int]) -> np.ndarray:
-    """The C kernel on `kernels`, decomposed into sub = (sub_h, sub_w) sub-kernels (the kernel's own
-    size: undecomposed)."""
-    conv = p.conv(x.shape, w.shape)
-    return call_weighted(kernels, C_FUNCTION, p.c_params(sub), p.multiplier, p.shift, x, x.shape, w, w.shape, bias,
-                         (x.shape[0], conv.out_h, conv.out_w, w.shape[0]))
+def patch_embed_call(x_shape, w: np.ndarray, bias: np.ndarray | None, p: PatchEmbedParams, sub: tuple[int, int],
+                     *, x: Arena = IN, y: Arena = OUT) -> Call:
+    """The kernel decomposed into sub = (sub_h, sub_w) sub-kernels (the kernel's own size: undecomposed)."""
+    conv = p.conv(x_shape, w.shape)
+    return weighted("patch_embed", p.c_params(sub), p, x_shape, x, w.shape, const(w), const(bias),
+                    (x_shape[0], conv.out_h, conv.out_w, w.shape[0]), y)
+
+
+def sub_kernel(attrs: Conv2DAttrs, kernel: tuple[int, int], sub: tuple[int, int] | None) -> tuple[int, int] | None:
+    """The sub-kernel size a conv2d runs with as a patch embedding (per axis the largest divisor of the
+    kernel not above the requested size `sub`), or None when it is not one (stride = kernel, no padding,
+    no dilation) or no patch embedding is asked for (sub None)."""
+    if sub is None or tuple(attrs.stride) != tuple(kernel) or attrs.pad != (0, 0) or attrs.dilation != (1, 1):
+        return None
+    return tuple(max(d for d in range(1, k + 1) if k % d == 0 and d <= max(s, 1)) for k, s in zip(kernel, sub))
 
 
 def scratch_bytes(kernel: tuple[int, int], sub: tuple[int, int], channels: int, out_channels: int) -> int:

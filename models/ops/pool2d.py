@@ -7,8 +7,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels import call_unary
+from ..blob import IN, OUT, Arena, Call, i32, unary
+from ..graph import Graph, Op
+from . import Lowering, OpDef
+from .common import activation_range, check_window, expect, int_tuples, io
+from .common import unary as run_unary
 from .conv2d import windows
+
+
+@dataclass(frozen=True)
+class Pool2DAttrs:
+    filter: tuple[int, int] = (2, 2)
+    stride: tuple[int, int] = (2, 2)
+    pad: tuple[int, int] = (0, 0)
+    activation: str = "none"
+
+    def __post_init__(self):
+        int_tuples(self, "filter", "stride", "pad")
 
 
 @dataclass(frozen=True)
@@ -54,9 +69,29 @@ def max_pool2d_s8(x: np.ndarray, p: Pool2DParams) -> np.ndarray:
     return np.clip(best, p.act_min, p.act_max).astype(np.int8)
 
 
-def avg_pool2d_c(kernels, x: np.ndarray, p: Pool2DParams) -> np.ndarray:
-    return call_unary(kernels, "mcusim_avg_pool2d_s8", p.c_params(), x, (x.shape[0], p.out_h, p.out_w, x.shape[3]))
+def pool2d_call(kernel: str, x_shape, p: Pool2DParams, *, x: Arena = IN, y: Arena = OUT) -> Call:
+    """kernel: "avg_pool2d" or "max_pool2d"."""
+    return unary(kernel, i32(p.c_params()), x_shape, x, (x_shape[0], p.out_h, p.out_w, x_shape[3]), y)
 
 
-def max_pool2d_c(kernels, x: np.ndarray, p: Pool2DParams) -> np.ndarray:
-    return call_unary(kernels, "mcusim_max_pool2d_s8", p.c_params(), x, (x.shape[0], p.out_h, p.out_w, x.shape[3]))
+def _validate(graph: Graph, op: Op, where: str) -> None:
+    x, y = io(graph, op, where, (1,))
+    expect(x.quant == y.quant, where, "pooling keeps the input's scale and zero point")
+    expect(y.shape[-1] == x.shape[-1], where, "pooling keeps the channel count")
+    a = op.attrs
+    expect(min(a.filter) >= 1, where, "filter must be at least 1x1")
+    check_window(where, x, y, a.stride, a.pad, (1, 1))
+
+
+def _prepare(graph: Graph, op: Op) -> Pool2DParams:
+    y, a = graph.tensors[op.outputs[0]], op.attrs
+    return Pool2DParams(a.filter, y.shape[1], y.shape[2], a.stride, a.pad, *activation_range(a.activation, y))
+
+
+def _lower(lowering: Lowering) -> tuple[Call, ...]:
+    x, y = lowering.tensor(0), lowering.tensor(output=True)
+    return (pool2d_call(lowering.op.kind, x.shape, lowering.params, x=lowering.operand(x.name), y=Arena(y.name)),)
+
+
+OPS = tuple(OpDef(kind, Pool2DAttrs, _validate, run_unary(reference), _prepare, _lower, (kind,))
+            for kind, reference in (("avg_pool2d", avg_pool2d_s8), ("max_pool2d", max_pool2d_s8)))

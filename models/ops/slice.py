@@ -4,9 +4,26 @@ Formula: docs/numerics.md#data-movement.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from ..kernels import call_unary, nhwc
+from ..blob import IN, OUT, Arena, Call, i32, unary
+from ..graph import Graph, Op
+from . import Lowering, OpDef
+from .common import data_movement, expect, int_tuples
+
+
+@dataclass(frozen=True)
+class SliceAttrs:
+    """The box [begin, begin + size) of the input, unit stride; the output holds its elements (axes of
+    size 1 may be dropped, as STRIDED_SLICE's shrink mask does)."""
+
+    begin: tuple[int, ...] = ()
+    size: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        int_tuples(self, "begin", "size")
 
 
 def slice_s8(x: np.ndarray, begin: tuple[int, ...], size: tuple[int, ...]) -> np.ndarray:
@@ -14,6 +31,34 @@ def slice_s8(x: np.ndarray, begin: tuple[int, ...], size: tuple[int, ...]) -> np
     return np.ascontiguousarray(x[tuple(slice(b, b + s) for b, s in zip(begin, size))])
 
 
-def slice_c(kernels, x: np.ndarray, begin: tuple[int, ...], size: tuple[int, ...]) -> np.ndarray:
-    begin4 = [0] * (4 - x.ndim) + list(begin)
-    return call_unary(kernels, "mcusim_slice_s8", begin4, x.reshape(nhwc(x.shape)), nhwc(size)).reshape(size)
+def slice_call(x_shape, begin: tuple[int, ...], size: tuple[int, ...], *, x: Arena = IN, y: Arena = OUT) -> Call:
+    """The box's elements in the box's own shape (the kernel's output dims are `size`)."""
+    return unary("slice", i32([0] * (4 - len(x_shape)) + list(begin)), x_shape, x, size, y)
+
+
+def _validate(graph: Graph, op: Op, where: str) -> None:
+    x, y = data_movement(graph, op, where)
+    begin, size = op.attrs.begin, op.attrs.size
+    expect(len(begin) == len(size) == len(x.shape) and
+           all(b >= 0 and s >= 1 and b + s <= d for b, s, d in zip(begin, size, x.shape)), where,
+           f"the box at {begin} of size {size} does not lie inside {x.shape}")
+    kept = tuple(s for s in size if s != 1)
+    expect(tuple(d for d in y.shape if d != 1) == kept, where, f"a box of size {size} cannot give {y.shape}")
+
+
+def _run(graph: Graph, op: Op, _params, values: dict) -> None:
+    x = values[op.inputs[0]]
+    size = (x.shape[0] // graph.tensors[op.inputs[0]].shape[0] * op.attrs.size[0], *op.attrs.size[1:])
+    values[op.outputs[0]] = slice_s8(x, op.attrs.begin, size).reshape(-1, *graph.tensors[op.outputs[0]].shape[1:])
+
+
+def _lower(lowering: Lowering) -> tuple[Call, ...]:
+    x, a = lowering.tensor(0), lowering.op.attrs
+    return (slice_call(x.shape, a.begin, a.size, x=lowering.operand(x.name), y=Arena(lowering.op.outputs[0])),)
+
+
+def _batch_safe(graph: Graph, op: Op) -> bool:
+    return op.attrs.begin[0] == 0 and op.attrs.size[0] == graph.tensors[op.inputs[0]].shape[0]
+
+
+OPS = (OpDef("slice", SliceAttrs, _validate, _run, lower=_lower, kernels=("slice",), batch_safe=_batch_safe),)

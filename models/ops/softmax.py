@@ -9,12 +9,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels import call_unary
+from ..blob import IN, OUT, Arena, Call, i32, unary
+from ..graph import Graph, Op
 from ..quant import (exp_on_negative_values, one_over_one_plus_x_for_x_in_0_1, quantize_multiplier,
                      rounding_divide_by_pot, saturating_rounding_doubling_high_mul, wrap_int32)
+from . import Lowering, OpDef
+from .common import expect, io
+from .common import unary as run_unary
 
 SCALED_DIFF_INTEGER_BITS = 5
 ACCUMULATION_INTEGER_BITS = 12
+
+
+@dataclass(frozen=True)
+class SoftmaxAttrs:
+    beta: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -64,10 +73,28 @@ def softmax_s8(x: np.ndarray, p: SoftmaxParams) -> np.ndarray:
     return np.where(inside, np.clip(out, -128, 127), -128).astype(np.int8)
 
 
-def softmax_c(kernels, x: np.ndarray, p: SoftmaxParams, lut: bool = False) -> np.ndarray:
-    """The C kernel on `kernels` (lut: TinyFormer's lazily filled exp table, softmax_lut_s8.c, the same
-    bits); x is viewed as rows of its last axis."""
-    rows = x.reshape(1, 1, -1, x.shape[-1])
-    out = call_unary(kernels, "mcusim_softmax_lut_s8" if lut else "mcusim_softmax_s8",
-                     p.c_params(), rows, rows.shape)
-    return out.reshape(x.shape)
+def softmax_call(x_shape, p: SoftmaxParams, *, lut: bool = False, x: Arena = IN, y: Arena = OUT) -> Call:
+    """x seen as rows of its last axis. lut: TinyFormer's lazily filled exp table (softmax_lut_s8.c,
+    the same bits)."""
+    rows = (1, 1, int(np.prod(x_shape)) // x_shape[-1], x_shape[-1])
+    return unary("softmax_lut" if lut else "softmax", i32(p.c_params()), rows, x, rows, y)
+
+
+def _validate(graph: Graph, op: Op, where: str) -> None:
+    x, y = io(graph, op, where, (1,))
+    expect(x.shape == y.shape, where, "softmax keeps the shape")
+    expect(abs(y.quant.scale[0] - 1 / 256) < 1e-9 and y.quant.zero_point[0] == -128, where,
+           "the int8 softmax output has scale 1/256 and zero point -128")
+    expect(op.attrs.beta > 0, where, "beta must be positive")
+
+
+def _prepare(graph: Graph, op: Op) -> SoftmaxParams:
+    return SoftmaxParams.from_scale(graph.tensors[op.inputs[0]].quant.scale[0], op.attrs.beta)
+
+
+def _lower(lowering: Lowering) -> tuple[Call, ...]:
+    x, y = lowering.tensor(0), lowering.tensor(output=True)
+    return (softmax_call(x.shape, lowering.params, x=lowering.operand(x.name), y=Arena(y.name)),)
+
+
+OPS = (OpDef("softmax", SoftmaxAttrs, _validate, run_unary(softmax_s8), _prepare, _lower, ("softmax", "softmax_lut")),)

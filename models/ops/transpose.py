@@ -3,9 +3,24 @@ twin runtime_c/src/transpose_s8.c. Formula: docs/numerics.md#data-movement.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from ..kernels import call_unary, nhwc
+from ..blob import IN, OUT, Arena, Call, i32, unary
+from ..graph import Graph, Op
+from . import Lowering, OpDef
+from .common import data_movement, expect, int_tuples
+
+
+@dataclass(frozen=True)
+class TransposeAttrs:
+    """Output axis k is input axis perm[k]."""
+
+    perm: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        int_tuples(self, "perm")
 
 
 def transpose_s8(x: np.ndarray, perm: tuple[int, ...]) -> np.ndarray:
@@ -13,9 +28,28 @@ def transpose_s8(x: np.ndarray, perm: tuple[int, ...]) -> np.ndarray:
     return np.ascontiguousarray(np.transpose(x, perm))
 
 
-def transpose_c(kernels, x: np.ndarray, perm: tuple[int, ...]) -> np.ndarray:
-    lead = 4 - x.ndim
+def transpose_call(x_shape, perm: tuple[int, ...], *, x: Arena = IN, y: Arena = OUT) -> Call:
+    lead = 4 - len(x_shape)
     perm4 = [*range(lead), *(p + lead for p in perm)]
-    out_shape = tuple(x.shape[p] for p in perm)
-    return call_unary(kernels, "mcusim_transpose_s8", perm4, x.reshape(nhwc(x.shape)),
-                      nhwc(out_shape)).reshape(out_shape)
+    return unary("transpose", i32(perm4), x_shape, x, tuple(x_shape[p] for p in perm), y)
+
+
+def _validate(graph: Graph, op: Op, where: str) -> None:
+    x, y = data_movement(graph, op, where)
+    perm = op.attrs.perm
+    expect(sorted(perm) == list(range(len(x.shape))), where, f"perm {perm} is not a permutation of {len(x.shape)} axes")
+    expect(y.shape == tuple(x.shape[p] for p in perm), where, f"{x.shape} permuted by {perm} is not {y.shape}")
+
+
+def _run(graph: Graph, op: Op, _params, values: dict) -> None:
+    values[op.outputs[0]] = transpose_s8(values[op.inputs[0]], op.attrs.perm)
+
+
+def _lower(lowering: Lowering) -> tuple[Call, ...]:
+    x = lowering.tensor(0)
+    return (transpose_call(x.shape, lowering.op.attrs.perm, x=lowering.operand(x.name),
+                           y=Arena(lowering.op.outputs[0])),)
+
+
+OPS = (OpDef("transpose", TransposeAttrs, _validate, _run, lower=_lower, kernels=("transpose",),
+             batch_safe=lambda graph, op: op.attrs.perm[0] == 0),)

@@ -1,5 +1,5 @@
 /* The graph executor (mcusim_graph.h): walks the model blob's steps and calls each kernel through
- * a switch generated from MCUSIM_GRAPH_KERNELS, so every call has the kernel's own prototype. */
+ * a switch generated from MCUSIM_KERNELS, so every call has the kernel's own prototype. */
 #include <string.h>
 
 #include "mcusim.h"
@@ -52,7 +52,7 @@ static void resolve(const uint8_t *blob, uint8_t *arena, uint32_t at, uint32_t c
 static uint32_t argument_count(uint32_t kernel)
 {
     switch (kernel) {
-        MCUSIM_GRAPH_KERNELS(ARG_COUNT)
+        MCUSIM_KERNELS(ARG_COUNT)
     default:
         return 0;
     }
@@ -61,7 +61,7 @@ static uint32_t argument_count(uint32_t kernel)
 static mcusim_status dispatch(uint32_t kernel, void **a)
 {
     switch (kernel) {
-        MCUSIM_GRAPH_KERNELS(DISPATCH)
+        MCUSIM_KERNELS(DISPATCH)
     default:
         return MCUSIM_GRAPH_BAD_KERNEL;
     }

@@ -10,7 +10,7 @@
  *   step     name offset (a NUL-terminated string, the op's name, sent as its trace marker),
  *            call count, then the calls (a concatenation calls its kernel once per input; a reshape
  *            has no call: its output shares its input's arena bytes)
- *   call     kernel id (MCUSIM_GRAPH_KERNELS below), then the kernel's arguments in its own order,
+ *   call     kernel id (MCUSIM_KERNELS in mcusim_nn.h), then the kernel's arguments in its own order,
  *            one word each: 0 for NULL, else a tag in bits 31..30 and an offset in bits 29..0:
  *              1  a constant in the blob (params, dims, weights, bias, tables)
  *              2  a tensor in the arena
@@ -33,38 +33,6 @@
 #define MCUSIM_GRAPH_CONST 1u
 #define MCUSIM_GRAPH_ARENA 2u
 #define MCUSIM_GRAPH_QUANT 3u
-
-/* The kernels a blob may call: X(id, name, family) for mcusim_<name>_s8. The families fix the
- * argument count: WEIGHTED 9 (params, quant, input, filter, bias, output), UNARY 5 (params, input,
- * output), BINARY 7 (params, input1, input2, output); dims precede each tensor. The host reads this
- * list from this header, so ids are defined once. */
-#define MCUSIM_GRAPH_KERNELS(X)          \
-    X(1, fully_connected, WEIGHTED)      \
-    X(2, fully_connected_inplace, WEIGHTED) \
-    X(3, conv2d, WEIGHTED)               \
-    X(4, depthwise_conv2d, WEIGHTED)     \
-    X(5, patch_embed, WEIGHTED)          \
-    X(6, layer_norm, WEIGHTED)           \
-    X(7, avg_pool2d, UNARY)              \
-    X(8, max_pool2d, UNARY)              \
-    X(9, softmax, UNARY)                 \
-    X(10, softmax_lut, UNARY)            \
-    X(11, quantize, UNARY)               \
-    X(12, dequantize, UNARY)             \
-    X(13, mean, UNARY)                   \
-    X(14, transpose, UNARY)              \
-    X(15, pad, UNARY)                    \
-    X(16, concatenation, UNARY)          \
-    X(17, slice, UNARY)                  \
-    X(18, lookup, UNARY)                 \
-    X(19, gelu_sigmoid, UNARY)           \
-    X(20, add, BINARY)                   \
-    X(21, mul, BINARY)                   \
-    X(22, batch_matmul, BINARY)          \
-    X(23, depthwise_conv2d_inplace, WEIGHTED) \
-    X(24, sparse_fully_connected, WEIGHTED) \
-    X(25, sparse_conv2d, WEIGHTED)        \
-    X(26, sparse_depthwise_conv2d, WEIGHTED)
 
 #define MCUSIM_GRAPH_BAD_BLOB (-2)   /* wrong magic or version, or a step outside the blob */
 #define MCUSIM_GRAPH_BAD_KERNEL (-3) /* a kernel id this firmware does not know */

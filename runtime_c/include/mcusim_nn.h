@@ -467,4 +467,39 @@ mcusim_status mcusim_layer_norm_s8(const mcusim_layer_norm_params *params, const
 mcusim_status mcusim_gelu_sigmoid_s8(const mcusim_gelu_sigmoid_params *params, const mcusim_dims *input_dims,
                                      const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
 
+/* ---- the kernel list ---- */
+
+/* Every kernel above, as X(id, name, family) for mcusim_<name>_s8: the ids a model blob calls
+ * (mcusim_graph.h). The families fix the argument count: WEIGHTED 9 (params, quant, input, filter,
+ * bias, output), UNARY 5 (params, input, output), BINARY 7 (params, input1, input2, output); dims
+ * precede each tensor. The host reads this list from this header (models/blob.py), so ids are
+ * defined once; a new kernel is its prototype above and its line here. */
+#define MCUSIM_KERNELS(X)                  \
+    X(1, fully_connected, WEIGHTED)      \
+    X(2, fully_connected_inplace, WEIGHTED) \
+    X(3, conv2d, WEIGHTED)               \
+    X(4, depthwise_conv2d, WEIGHTED)     \
+    X(5, patch_embed, WEIGHTED)          \
+    X(6, layer_norm, WEIGHTED)           \
+    X(7, avg_pool2d, UNARY)              \
+    X(8, max_pool2d, UNARY)              \
+    X(9, softmax, UNARY)                 \
+    X(10, softmax_lut, UNARY)            \
+    X(11, quantize, UNARY)               \
+    X(12, dequantize, UNARY)             \
+    X(13, mean, UNARY)                   \
+    X(14, transpose, UNARY)              \
+    X(15, pad, UNARY)                    \
+    X(16, concatenation, UNARY)          \
+    X(17, slice, UNARY)                  \
+    X(18, lookup, UNARY)                 \
+    X(19, gelu_sigmoid, UNARY)           \
+    X(20, add, BINARY)                   \
+    X(21, mul, BINARY)                   \
+    X(22, batch_matmul, BINARY)          \
+    X(23, depthwise_conv2d_inplace, WEIGHTED) \
+    X(24, sparse_fully_connected, WEIGHTED) \
+    X(25, sparse_conv2d, WEIGHTED)        \
+    X(26, sparse_depthwise_conv2d, WEIGHTED)
+
 #endif /* MCUSIM_NN_H */

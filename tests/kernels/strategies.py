@@ -72,17 +72,6 @@ def scales():
     return st.floats(1e-3, 10.0).map(lambda s: float(np.float32(s)))
 
 
-def assert_in_place_safe(c_function, kernels, case, reference) -> None:
-    """An in-place kernel in the emulator, every load and store in its buffer traced: the reference's
-    bits, some writes, and no byte read after the kernel wrote it."""
-    from mcusim.emulator import reads_after_writes
-
-    accesses = []
-    np.testing.assert_array_equal(c_function(kernels, *case, in_place=True, accesses=accesses), reference(*case))
-    assert any(a.kind == "write" for a in accesses)
-    assert reads_after_writes(accesses) == []
-
-
 @st.composite
 def sparse_filters(draw, kind: str, weights: np.ndarray):
     """`weights` pruned into blocks and encoded (models/sparse.py): a block size dividing the rows, a

@@ -1,14 +1,15 @@
-"""batch_matmul_s8 (attention's Q.K^T and P.V): C (host, both paths; emulator on M4 and M7) equals
-the numpy reference bit for bit, and the reference equals TFLite Micro's int8 BATCH_MATMUL (adj_y),
-under fuzzing of batch, sizes (1, odd, not multiples of 4), values, zero points and scales."""
+"""batch_matmul_s8 (attention's Q.K^T and P.V): the twins (test_twins.py) under fuzzing of batch, sizes (1,
+odd, not multiples of 4), values, zero points and scales; the reference equals TFLite Micro's int8
+BATCH_MATMUL (adj_y)."""
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mcusim.models.ops.batch_matmul import BatchMatmulParams, batch_matmul_c, batch_matmul_s8
+from mcusim.models.ops.batch_matmul import BatchMatmulParams, batch_matmul_call, batch_matmul_s8
 
 from .strategies import activation_ranges, emulated, int8_arrays
+from .twins import Case, Twin
 
 zero_points = st.integers(-128, 127)
 
@@ -23,18 +24,6 @@ def cases(draw, max_batch=3, max_rows=9, max_depth=40):
     return draw(int8_arrays((b, m, k))), draw(int8_arrays((b, n, k))), p
 
 
-@given(cases())
-def test_host_equals_reference(host_kernels, case):
-    np.testing.assert_array_equal(batch_matmul_c(host_kernels, *case), batch_matmul_s8(*case))
-
-
-@pytest.mark.toolchain
-@emulated()
-@given(cases(max_batch=2, max_rows=6, max_depth=24))
-def test_emulated_equals_reference(emulated_kernels, case):
-    np.testing.assert_array_equal(batch_matmul_c(emulated_kernels, *case), batch_matmul_s8(*case))
-
-
 @emulated(fraction=3)
 @given(st.data())
 def test_reference_equals_tflite_micro(data):
@@ -46,3 +35,11 @@ def test_reference_equals_tflite_micro(data):
              data.draw(zero_points), data.draw(st.floats(1e-2, 50.0)), data.draw(zero_points)]
     expected = tflite_oracle.batch_matmul(lhs, rhs_t, *quant)
     np.testing.assert_array_equal(batch_matmul_s8(lhs, rhs_t, BatchMatmulParams.from_quantization(*quant)), expected)
+
+
+def case(lhs, rhs_t, p):
+    return Case(batch_matmul_call(lhs.shape, rhs_t.shape, p), batch_matmul_s8(lhs, rhs_t, p),
+                {"input": lhs, "input2": rhs_t})
+
+
+TWINS = [Twin("batch_matmul", case, cases(), cases(max_batch=2, max_rows=6, max_depth=24))]

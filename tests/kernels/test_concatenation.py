@@ -1,14 +1,14 @@
-"""concatenation_s8: C (host, both paths; emulator on M4 and M7; one call per input) equals the numpy
-reference bit for bit, and the reference equals TFLite Micro's int8 CONCATENATION, for 1 to 4
-inputs along any axis, negative axes included."""
+"""concatenation_s8: the twins (test_twins.py; one call per input), and the reference equals TFLite Micro's
+int8 CONCATENATION, for 1 to 4 inputs along any axis, negative axes included."""
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mcusim.models.ops.concatenation import concatenation_c, concatenation_s8
+from mcusim.models.ops.concatenation import concatenation_calls, concatenation_s8
 
 from .strategies import emulated, int8_arrays, scales, shapes
+from .twins import Case, Twin
 
 
 @st.composite
@@ -18,18 +18,6 @@ def cases(draw, max_side=6):
     sizes = draw(st.lists(st.integers(1, max_side), min_size=1, max_size=4))
     xs = [draw(int8_arrays(shape[:axis % len(shape)] + (size,) + shape[axis % len(shape) + 1:])) for size in sizes]
     return xs, axis
-
-
-@given(cases())
-def test_host_equals_reference(host_kernels, case):
-    np.testing.assert_array_equal(concatenation_c(host_kernels, *case), concatenation_s8(*case))
-
-
-@pytest.mark.toolchain
-@emulated()
-@given(cases(max_side=4))
-def test_emulated_equals_reference(emulated_kernels, case):
-    np.testing.assert_array_equal(concatenation_c(emulated_kernels, *case), concatenation_s8(*case))
 
 
 def test_kernel_rejects_a_slab_past_the_end(host_kernels):
@@ -48,3 +36,11 @@ def test_reference_equals_tflite_micro(case, scale, zero_point):
 
     xs, axis = case
     np.testing.assert_array_equal(concatenation_s8(xs, axis), tflite_oracle.concatenation(xs, axis, scale, zero_point))
+
+
+def case(xs, axis):
+    return Case(concatenation_calls([x.shape for x in xs], axis), concatenation_s8(xs, axis),
+                {f"input{k}": x for k, x in enumerate(xs)})
+
+
+TWINS = [Twin("concatenation", case, cases(), cases(max_side=4))]

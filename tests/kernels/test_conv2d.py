@@ -1,15 +1,16 @@
-"""conv2d_s8: C (host, both paths; emulator, both paths, M4 and M7) equals the numpy reference bit
-for bit, and the reference equals TFLite Micro's CONV_2D, under fuzzing of geometry (strides,
-dilation, SAME/VALID padding, sizes 1 and odd), values and quantization."""
+"""conv2d_s8: the twins (test_twins.py), and the reference equals TFLite Micro's CONV_2D, under fuzzing
+of geometry (strides, dilation, SAME/VALID padding, sizes 1 and odd), values and quantization."""
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mcusim.models.ops.conv2d import Conv2DParams, conv2d_c, conv2d_s8, padding
+from mcusim.models.kernels import execute
+from mcusim.models.ops.conv2d import Conv2DParams, conv2d_call, conv2d_s8, padding
 
 from .strategies import (activation_ranges, biases, emulated, int8_arrays, multipliers, oracle_quantization,
                          window_geometries)
+from .twins import Case, Twin
 
 
 @st.composite
@@ -23,18 +24,6 @@ def cases(draw, **limits):
     p = Conv2DParams(draw(st.integers(-127, 128)), draw(st.integers(-128, 127)), multiplier, shift, oh, ow, stride,
                      pad, dilation, act_min, act_max)
     return x, w, draw(biases(o)), p
-
-
-@given(cases())
-def test_host_equals_reference(host_kernels, case):
-    np.testing.assert_array_equal(conv2d_c(host_kernels, *case), conv2d_s8(*case))
-
-
-@pytest.mark.toolchain
-@emulated()
-@given(cases(max_size=6, max_channels=6, max_kernel=3))
-def test_emulated_equals_reference(emulated_kernels, case):
-    np.testing.assert_array_equal(conv2d_c(emulated_kernels, *case), conv2d_s8(*case))
 
 
 @emulated(fraction=3)
@@ -76,4 +65,11 @@ def test_kernel_rejects_bad_geometry(host_kernels):
     x, w = np.zeros((1, 4, 4, 2), np.int8), np.zeros((1, 3, 3, 2), np.int8)
     p = Conv2DParams(0, 0, np.array([1 << 30], np.int32), np.array([0], np.int32), 2, 2, stride=(0, 1))
     with pytest.raises(ValueError, match="status -1"):
-        conv2d_c(host_kernels, x, w, None, p)
+        execute(host_kernels, conv2d_call(x.shape, w, None, p), input=x)
+
+
+def case(x, w, bias, p):
+    return Case(conv2d_call(x.shape, w, bias, p), conv2d_s8(x, w, bias, p), {"input": x})
+
+
+TWINS = [Twin("conv2d", case, cases(), cases(max_size=6, max_channels=6, max_kernel=3))]

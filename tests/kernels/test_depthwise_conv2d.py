@@ -1,19 +1,20 @@
-"""depthwise_conv2d_s8: C (host; emulator on M4 and M7) equals the numpy reference bit for bit, and
-the reference equals TFLite Micro's DEPTHWISE_CONV_2D, under fuzzing of geometry, depth multiplier,
-values and quantization, on both paths (the DSP path: depth multiplier 1, four channels a step).
-depthwise_conv2d_inplace_s8 (output over input) gives the same bits and reads no byte it wrote."""
+"""depthwise_conv2d_s8: the twins (test_twins.py), and the reference equals TFLite Micro's
+DEPTHWISE_CONV_2D, under fuzzing of geometry, depth multiplier, values and quantization, on both paths
+(the DSP path: depth multiplier 1, four channels a step). depthwise_conv2d_inplace_s8 (output over
+input) gives the same bits and reads no byte it wrote."""
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from mcusim.emulator import reads_after_writes
-from mcusim.models.kernels import call_weighted
-from mcusim.models.ops.depthwise_conv2d import (C_FUNCTION, DepthwiseConv2DParams, depthwise_conv2d_c,
-                                                depthwise_conv2d_s8)
+from mcusim.models.blob import IN, OUT
+from mcusim.models.kernels import execute
+from mcusim.models.ops.depthwise_conv2d import DepthwiseConv2DParams, depthwise_conv2d_call, depthwise_conv2d_s8
 
-from .strategies import (activation_ranges, assert_in_place_safe, biases, emulated, int8_arrays, multipliers,
-                         oracle_quantization, window_geometries)
+from .strategies import (activation_ranges, biases, emulated, int8_arrays, multipliers, oracle_quantization,
+                         window_geometries)
+from .twins import Case, Twin
 
 
 @st.composite
@@ -44,25 +45,13 @@ def same_size_cases(draw, max_size=8, max_channels=8):
     return draw(int8_arrays((n, h, w, c))), draw(int8_arrays((1, kh, kw, c), low=-127)), draw(biases(c)), p
 
 
-@given(same_size_cases())
-def test_inplace_host_equals_reference(host_kernels, case):
-    np.testing.assert_array_equal(depthwise_conv2d_c(host_kernels, *case, in_place=True), depthwise_conv2d_s8(*case))
-
-
-@pytest.mark.toolchain
-@emulated(fraction=10)
-@given(same_size_cases(max_size=5, max_channels=5))
-def test_inplace_emulated_overwrites_nothing_still_needed(emulated_kernels, case):
-    assert_in_place_safe(depthwise_conv2d_c, emulated_kernels, case, depthwise_conv2d_s8)
-
-
 @pytest.mark.toolchain
 def test_hazard_check_catches_the_plain_kernel_in_place(emulated_kernels):
     """The plain depthwise kernel run in place reads neighbours it has already overwritten."""
     x, w = np.ones((1, 3, 3, 2), np.int8), np.ones((1, 3, 3, 2), np.int8)
+    p = DepthwiseConv2DParams(0, 0, np.full(2, 1 << 30, np.int32), np.zeros(2, np.int32), 3, 3, pad=(1, 1))
     accesses = []
-    call_weighted(emulated_kernels, C_FUNCTION, [0, 0, 1, 1, 1, 1, 1, 1, -128, 127, 1], np.full(2, 1 << 30),
-                  np.zeros(2), x, x.shape, w, w.shape, None, x.shape, in_place=True, accesses=accesses)
+    execute(emulated_kernels, depthwise_conv2d_call(x.shape, w, None, p, y=IN), accesses, input=x)
     assert reads_after_writes(accesses)
 
 
@@ -71,19 +60,7 @@ def test_inplace_kernel_refuses_what_it_cannot_do(host_kernels):
     quant = (np.full(2, 1 << 30, np.int32), np.zeros(2, np.int32))
     strided = DepthwiseConv2DParams(0, 0, *quant, 2, 2, stride=(2, 2), pad=(1, 1))  # output smaller than input
     with pytest.raises(ValueError, match="status -1"):
-        depthwise_conv2d_c(host_kernels, x, w, None, strided, in_place=True)
-
-
-@given(cases())
-def test_host_equals_reference(host_kernels, case):
-    np.testing.assert_array_equal(depthwise_conv2d_c(host_kernels, *case), depthwise_conv2d_s8(*case))
-
-
-@pytest.mark.toolchain
-@emulated()
-@given(cases(max_size=6, max_channels=6, max_kernel=3))
-def test_emulated_equals_reference(emulated_kernels, case):
-    np.testing.assert_array_equal(depthwise_conv2d_c(emulated_kernels, *case), depthwise_conv2d_s8(*case))
+        execute(host_kernels, depthwise_conv2d_call(x.shape, w, None, strided, y=IN, in_place=True), input=x)
 
 
 @emulated(fraction=3)
@@ -119,4 +96,16 @@ def test_kernel_rejects_bad_multiplier(host_kernels):
     x, w = np.zeros((1, 3, 3, 2), np.int8), np.zeros((1, 1, 1, 2), np.int8)
     p = DepthwiseConv2DParams(0, 0, np.full(2, 1 << 30, np.int32), np.zeros(2, np.int32), 3, 3, depth_multiplier=0)
     with pytest.raises(ValueError, match="status -1"):
-        depthwise_conv2d_c(host_kernels, x, w, None, p)
+        execute(host_kernels, depthwise_conv2d_call(x.shape, w, None, p), input=x)
+
+
+def case(x, w, bias, p, in_place=False):
+    call = depthwise_conv2d_call(x.shape, w, bias, p, y=IN if in_place else OUT, in_place=in_place)
+    return Case(call, depthwise_conv2d_s8(x, w, bias, p), {"input": x})
+
+
+TWINS = [
+    Twin("depthwise_conv2d", case, cases(), cases(max_size=6, max_channels=6, max_kernel=3)),
+    Twin("depthwise_conv2d_inplace", lambda *c: case(*c, in_place=True), same_size_cases(),
+         same_size_cases(max_size=5, max_channels=5), in_place=True),
+]

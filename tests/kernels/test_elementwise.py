@@ -1,19 +1,19 @@
-"""add_s8 and mul_s8: C (host; emulator on M4 and M7) equals the numpy references bit for bit, and
-the references equal TFLite Micro's int8 ADD and MUL (fused activations included), under fuzzing
-of shapes, values, zero points and scales."""
+"""add_s8 and mul_s8: the twins (test_twins.py), and the references equal TFLite Micro's int8 ADD and MUL
+(fused activations included), under fuzzing of shapes, values, zero points and scales."""
 import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from mcusim.models.graph import Quant, Tensor
-from mcusim.models.interpreter import activation_range
-from mcusim.models.ops.add import AddParams, add_c, add_s8
-from mcusim.models.ops.mul import MulParams, mul_c, mul_s8
+from mcusim.models.ops.add import AddParams, add_call, add_s8
+from mcusim.models.ops.common import activation_range
+from mcusim.models.ops.mul import MulParams, mul_call, mul_s8
 
 from .strategies import emulated, int8_arrays
+from .twins import Case, Twin
 
-OPS = {"add": (AddParams, add_s8, add_c), "mul": (MulParams, mul_s8, mul_c)}
+OPS = {"add": (AddParams, add_s8, add_call), "mul": (MulParams, mul_s8, mul_call)}
 zero_points = st.integers(-128, 127)
 
 
@@ -28,23 +28,7 @@ def cases(draw, op: str, max_size=300):
     act = activation_range(draw(st.sampled_from(["none", "relu", "relu6"])),
                            Tensor("y", (1,), "int8", Quant((so,), (zp_out := draw(zero_points),))))
     p = OPS[op][0].from_quantization(s1, draw(zero_points), s2, draw(zero_points), so, zp_out, *act)
-    return a, b, p, (s1, s2, so)
-
-
-@pytest.mark.parametrize("op", sorted(OPS))
-@given(data=st.data())
-def test_host_equals_reference(host_kernels, op, data):
-    a, b, p, _ = data.draw(cases(op))
-    np.testing.assert_array_equal(OPS[op][2](host_kernels, a, b, p), OPS[op][1](a, b, p))
-
-
-@pytest.mark.toolchain
-@pytest.mark.parametrize("op", sorted(OPS))
-@emulated()
-@given(data=st.data())
-def test_emulated_equals_reference(emulated_kernels, op, data):
-    a, b, p, _ = data.draw(cases(op, max_size=64))
-    np.testing.assert_array_equal(OPS[op][2](emulated_kernels, a, b, p), OPS[op][1](a, b, p))
+    return a, b, p
 
 
 @pytest.mark.parametrize("op", sorted(OPS))
@@ -83,3 +67,12 @@ def test_mismatched_shapes_are_refused(host_kernels):
         buf = host_kernels.alloc(8)
         params = host_kernels.put(np.array(list(p.__dict__.values()), np.int32))
         assert host_kernels.call("mcusim_mul_s8", params, dims[0], buf, dims[1], buf, dims[0], buf) == -1
+
+
+def twin(op: str) -> Twin:
+    _, reference, call = OPS[op]
+    return Twin(op, lambda a, b, p: Case(call(a.shape, p), reference(a, b, p), {"input": a, "input2": b}),
+                cases(op), cases(op, max_size=64))
+
+
+TWINS = [twin(op) for op in sorted(OPS)]

@@ -1,15 +1,18 @@
-"""fully_connected_s8: C (host, both paths; emulator, both paths, M4 and M7) equals the numpy
-reference bit for bit under fuzzing of shapes (1, odd, not multiples of 4), values and quantization."""
+"""fully_connected_s8 and fully_connected_inplace_s8 (token overwriting): the twins (test_twins.py)
+under fuzzing of shapes (1, odd, not multiples of 4), values and quantization, the in-place kernel
+for O < K (first to last) and O > K (last to first); the reference against TFLM's FULLY_CONNECTED."""
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from mcusim.emulator import reads_after_writes
-from mcusim.models.kernels import call_weighted
-from mcusim.models.ops.fully_connected import C_FUNCTION, FullyConnectedParams, fully_connected_c, fully_connected_s8
+from mcusim.models.blob import IN, OUT
+from mcusim.models.kernels import execute
+from mcusim.models.ops.fully_connected import FullyConnectedParams, fully_connected_call, fully_connected_s8
 
-from .strategies import activation_ranges, assert_in_place_safe, emulated, int8_arrays, multipliers
+from .strategies import activation_ranges, emulated, int8_arrays, multipliers
+from .twins import Case, Twin, with_dims
 
 
 @st.composite
@@ -28,16 +31,10 @@ def cases(draw, max_batches=4, max_depth=70, max_channels=9):
     return x, w, bias, params
 
 
-@given(cases())
-def test_host_equals_reference(host_kernels, case):
-    np.testing.assert_array_equal(fully_connected_c(host_kernels, *case), fully_connected_s8(*case))
-
-
-@pytest.mark.toolchain
-@emulated()
-@given(cases(max_batches=2, max_depth=40, max_channels=5))
-def test_emulated_equals_reference(emulated_kernels, case):
-    np.testing.assert_array_equal(fully_connected_c(emulated_kernels, *case), fully_connected_s8(*case))
+def case(x, w, bias, p, in_place=False):
+    """in_place: output over input, one buffer of rows * max(K, O) bytes."""
+    call = fully_connected_call(x.shape, w, bias, p, in_place=in_place, y=IN if in_place else OUT)
+    return Case(call, fully_connected_s8(x, w, bias, p), {"input": x})
 
 
 def test_reference_by_hand():
@@ -53,7 +50,7 @@ def test_kernel_rejects_bad_dims(host_kernels):
     x, w = np.zeros((1, 4), np.int8), np.zeros((2, 5), np.int8)  # depth mismatch
     p = FullyConnectedParams(0, 0, np.full(2, 1 << 30, np.int32), np.zeros(2, np.int32))
     with pytest.raises(ValueError, match="status -1"):
-        fully_connected_c(host_kernels, x, w, None, p)
+        execute(host_kernels, with_dims(fully_connected_call((1, 5), w, None, p), 2, (1, 1, 1, 4)), input=x)
 
 
 def test_reference_refuses_accumulator_overflow():
@@ -86,25 +83,20 @@ def test_reference_equals_tflite_micro(data):
     np.testing.assert_array_equal(fully_connected_s8(x, w, bias, p), expected)
 
 
-@given(cases(max_batches=6, max_depth=20, max_channels=20))
-def test_inplace_host_equals_reference(host_kernels, case):
-    """Token overwriting: the same bits, for O < K (first to last) and O > K (last to first)."""
-    np.testing.assert_array_equal(fully_connected_c(host_kernels, *case, in_place=True), fully_connected_s8(*case))
-
-
-@pytest.mark.toolchain
-@emulated(fraction=10)
-@given(cases(max_batches=4, max_depth=12, max_channels=12))
-def test_inplace_emulated_overwrites_nothing_still_needed(emulated_kernels, case):
-    assert_in_place_safe(fully_connected_c, emulated_kernels, case, fully_connected_s8)
-
-
 @pytest.mark.toolchain
 def test_hazard_check_catches_the_plain_kernel_in_place(emulated_kernels):
     """The plain kernel run in place (output over input, O < K) reads bytes it has overwritten: the
-    trace shows it, so the check above can fail."""
+    trace shows it, so the in-place twin's check can fail."""
     x, w = np.ones((3, 8), np.int8), np.ones((4, 8), np.int8)
+    p = FullyConnectedParams(0, 0, np.full(4, 1 << 30, np.int32), np.zeros(4, np.int32))
     accesses = []
-    call_weighted(emulated_kernels, C_FUNCTION, [0, 0, -128, 127], np.full(4, 1 << 30), np.zeros(4), x, (3, 1, 1, 8),
-                  w, (4, 1, 1, 8), None, (3, 1, 1, 4), in_place=True, accesses=accesses)
+    execute(emulated_kernels, fully_connected_call(x.shape, w, None, p, y=IN), accesses, input=x)
     assert reads_after_writes(accesses)
+
+
+TWINS = [
+    Twin("fully_connected", case, cases(), cases(max_batches=2, max_depth=40, max_channels=5)),
+    Twin("fully_connected_inplace", lambda *c: case(*c, in_place=True),
+         cases(max_batches=6, max_depth=20, max_channels=20), cases(max_batches=4, max_depth=12, max_channels=12),
+         in_place=True),
+]

@@ -1,17 +1,17 @@
-"""gelu_sigmoid_s8 (MCUFormer's x * sigmoid(1.702 x) in fixed point): C (host, both paths; emulator on
-M4 and M7) equals the numpy reference bit for bit under fuzzing of values and scales; the fixed-point
-logistic tracks the real one; the result stays within one LSB of the float formula."""
+"""gelu_sigmoid_s8 (MCUFormer's x * sigmoid(1.702 x) in fixed point): the twins (test_twins.py) under
+fuzzing of values and scales; the fixed-point logistic tracks the real one; the result stays within
+one LSB of the float formula."""
 import math
 
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mcusim.models.ops.gelu_sigmoid import GeluSigmoidParams, gelu_sigmoid_c, gelu_sigmoid_s8
+from mcusim.models.ops.gelu_sigmoid import GeluSigmoidParams, gelu_sigmoid_call, gelu_sigmoid_s8
 from mcusim.models.quant import logistic
 
-from .strategies import emulated, int8_arrays, shapes
+from .strategies import int8_arrays, shapes
+from .twins import Case, Twin
 
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
 
@@ -22,19 +22,6 @@ def params(draw):
     output_scale = draw(st.floats(input_scale / 200, input_scale * 200))
     return GeluSigmoidParams.from_quantization(input_scale, draw(st.integers(-128, 127)), output_scale,
                                                draw(st.integers(-128, 127)))
-
-
-@given(st.data(), params())
-def test_host_equals_reference(host_kernels, data, p):
-    x = data.draw(st.sampled_from([ALL_INT8]) | int8_arrays(shapes(max_side=7)))
-    np.testing.assert_array_equal(gelu_sigmoid_c(host_kernels, x, p), gelu_sigmoid_s8(x, p))
-
-
-@pytest.mark.toolchain
-@emulated()
-@given(params())
-def test_emulated_equals_reference(emulated_kernels, p):
-    np.testing.assert_array_equal(gelu_sigmoid_c(emulated_kernels, ALL_INT8, p), gelu_sigmoid_s8(ALL_INT8, p))
 
 
 @given(st.integers(-(1 << 31), (1 << 31) - 1))
@@ -59,3 +46,11 @@ def test_by_hand():
     -16 -> -0.1542 * 16 = -2.47 -> -2; 127 -> 127 (saturated sigmoid ~1)."""
     p = GeluSigmoidParams.from_quantization(1 / 16, 0, 1 / 16, 0)
     np.testing.assert_array_equal(gelu_sigmoid_s8(np.array([0, 16, -16, 127], np.int8), p), [0, 14, -2, 127])
+
+
+def case(x, p):
+    return Case(gelu_sigmoid_call(x.shape, p), gelu_sigmoid_s8(x, p), {"input": x})
+
+
+TWINS = [Twin("gelu_sigmoid", case, st.tuples(st.just(ALL_INT8) | int8_arrays(shapes(max_side=7)), params()),
+              st.tuples(st.just(ALL_INT8), params()))]

@@ -1,7 +1,6 @@
-"""layer_norm_s8: C (host, both paths; emulator on M4 and M7) equals the numpy reference bit for bit
-under fuzzing of token and channel counts (1, odd, not multiples of 4), values, eps, the int16 scale
-2^k, the number of square-root steps and the requantization; the integer square root is checked
-against math.isqrt, and the exact variant against a float LayerNorm."""
+"""layer_norm_s8: the twins (test_twins.py) under fuzzing of token and channel counts (1, odd, not multiples
+of 4), values, eps, the int16 scale 2^k, the number of square-root steps and the requantization; the integer
+square root is checked against math.isqrt, and the exact variant against a float LayerNorm."""
 import math
 
 import numpy as np
@@ -9,9 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mcusim.models.ops.layer_norm import LayerNormParams, check_range, isqrt_newton, layer_norm_c, layer_norm_s8
+from mcusim.models.kernels import execute
+from mcusim.models.ops.layer_norm import LayerNormParams, check_range, isqrt_newton, layer_norm_call, layer_norm_s8
 
-from .strategies import biases, emulated, int8_arrays, multipliers
+from .strategies import biases, int8_arrays, multipliers
+from .twins import Case, Twin
 
 
 @st.composite
@@ -23,18 +24,6 @@ def cases(draw, max_tokens=4, max_channels=70):
                         draw(st.integers(0, min(15, max_k))), draw(st.integers(0, 4)), multiplier, shift)
     x = draw(int8_arrays((tokens, channels)))
     return x, draw(int8_arrays(channels)), draw(biases(channels)), p
-
-
-@given(cases())
-def test_host_equals_reference(host_kernels, case):
-    np.testing.assert_array_equal(layer_norm_c(host_kernels, *case), layer_norm_s8(*case))
-
-
-@pytest.mark.toolchain
-@emulated()
-@given(cases(max_tokens=3, max_channels=40))
-def test_emulated_equals_reference(emulated_kernels, case):
-    np.testing.assert_array_equal(layer_norm_c(emulated_kernels, *case), layer_norm_s8(*case))
 
 
 @given(st.integers(1, (1 << 62) - 1), st.integers(1, 6))
@@ -60,7 +49,8 @@ def test_kernel_rejects_a_scale_that_overflows(host_kernels):
     with pytest.raises(ValueError, match="outside the legal range"):
         check_range(300, 15)
     with pytest.raises(ValueError, match="status -1"):
-        layer_norm_c(host_kernels, np.zeros((1, 300), np.int8), np.ones(300, np.int8), None, p)
+        execute(host_kernels, layer_norm_call((1, 300), np.ones(300, np.int8), None, p),
+                input=np.zeros((1, 300), np.int8))
 
 
 def test_exact_variant_is_within_one_lsb_of_float_layer_norm():
@@ -81,3 +71,10 @@ def test_exact_variant_is_within_one_lsb_of_float_layer_norm():
     b = np.round(beta / (sg * 2.0 ** -p.scale_bits)).astype(np.int32)
     error = np.abs(layer_norm_s8(x, g, b, p) - expected)
     assert error.max() <= 1 and error.mean() < 0.02
+
+
+def case(x, gamma, beta, p):
+    return Case(layer_norm_call(x.shape, gamma, beta, p), layer_norm_s8(x, gamma, beta, p), {"input": x})
+
+
+TWINS = [Twin("layer_norm", case, cases(), cases(max_tokens=3, max_channels=40))]

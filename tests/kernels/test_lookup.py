@@ -1,14 +1,13 @@
-"""lookup_s8 and the GELU tables: C (host, both paths; emulator on M4 and M7) equals the numpy
-reference bit for bit, and the reference's GELU (exact and tanh-approximate) equals LiteRT's int8
-GELU on all 256 inputs, under fuzzing of scales and zero points."""
+"""lookup_s8 and the GELU tables: the twins (test_twins.py), and the reference's GELU (exact and
+tanh-approximate) equals LiteRT's int8 GELU on all 256 inputs, under fuzzing of scales and zero points."""
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mcusim.models.ops.lookup import gelu_table, lookup_c, lookup_s8
+from mcusim.models.ops.lookup import gelu_table, lookup_call, lookup_s8
 
 from .strategies import emulated, int8_arrays, shapes
+from .twins import Case, Twin
 
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
 zero_points = st.integers(-128, 127)
@@ -18,18 +17,6 @@ scales = st.floats(1e-3, 1.0).map(lambda s: float(np.float32(s)))
 @st.composite
 def cases(draw, max_side=8):
     return draw(int8_arrays(draw(shapes(max_side=max_side)))), draw(int8_arrays(256))
-
-
-@given(cases())
-def test_host_equals_reference(host_kernels, case):
-    np.testing.assert_array_equal(lookup_c(host_kernels, *case), lookup_s8(*case))
-
-
-@pytest.mark.toolchain
-@emulated()
-@given(cases(max_side=5))
-def test_emulated_equals_reference(emulated_kernels, case):
-    np.testing.assert_array_equal(lookup_c(emulated_kernels, *case), lookup_s8(*case))
 
 
 def test_table_is_indexed_by_the_input_byte():
@@ -53,3 +40,10 @@ def test_gelu_equals_litert(input_scale, input_zp, output_scale, output_zp, appr
     expected = tflite_oracle.gelu(ALL_INT8, input_scale, input_zp, output_scale, output_zp, approximate)
     table = gelu_table(input_scale, input_zp, output_scale, output_zp, approximate)
     np.testing.assert_array_equal(lookup_s8(ALL_INT8, table), expected)
+
+
+def case(x, lut):
+    return Case(lookup_call(x.shape, lut), lookup_s8(x, lut), {"input": x})
+
+
+TWINS = [Twin("lookup", case, cases(), cases(max_side=5))]

@@ -1,14 +1,15 @@
-"""mean_s8: C (host, both paths; emulator on M4 and M7) equals the numpy reference bit for bit, and
-the reference equals TFLite Micro's int8 MEAN, under fuzzing of ranks, reduced axes (the 4-D H, W
-case TFLM special-cases among them), values, scales and zero points."""
+"""mean_s8: the twins (test_twins.py), and the reference equals TFLite Micro's int8 MEAN, under fuzzing of
+ranks, reduced axes (the 4-D H, W case TFLM special-cases among them), values, scales and zero points."""
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mcusim.models.ops.mean import MeanParams, mean_c, mean_s8
+from mcusim.models.kernels import execute
+from mcusim.models.ops.mean import MeanParams, mean_call, mean_s8
 
 from .strategies import emulated, int8_arrays, scales, shapes
+from .twins import Case, Twin, with_dims
 
 zero_points = st.integers(-128, 127)
 
@@ -22,18 +23,6 @@ def cases(draw, max_side=6):
     return x, axes, p
 
 
-@given(cases())
-def test_host_equals_reference(host_kernels, case):
-    np.testing.assert_array_equal(mean_c(host_kernels, *case), mean_s8(*case))
-
-
-@pytest.mark.toolchain
-@emulated()
-@given(cases(max_side=4))
-def test_emulated_equals_reference(emulated_kernels, case):
-    np.testing.assert_array_equal(mean_c(emulated_kernels, *case), mean_s8(*case))
-
-
 def test_count_folds_into_the_multiplier():
     """Mean of 7 values at equal scales: multiplier 2^30 (0.5), shift 1, count 7: s = 2, the
     multiplier (2^30 << 2) // 7, the shift -1. sum = 7 * 100 + 1 -> 100.14 -> 100."""
@@ -44,10 +33,10 @@ def test_count_folds_into_the_multiplier():
 
 
 def test_kernel_rejects_an_output_dim_that_is_neither_kept_nor_reduced(host_kernels):
-    from mcusim.models.kernels import call_unary
-
+    x = np.zeros((1, 1, 4, 3), np.int8)
+    call = with_dims(mean_call(x.shape, (2,), MeanParams(0, 0, 1 << 30, 1)), -2, (1, 1, 2, 3))
     with pytest.raises(ValueError, match="status -1"):
-        call_unary(host_kernels, "mcusim_mean_s8", [0, 0, 1 << 30, 1], np.zeros((1, 1, 4, 3), np.int8), (1, 1, 2, 3))
+        execute(host_kernels, call, input=x)
 
 
 @emulated(fraction=3)
@@ -66,3 +55,10 @@ def test_reference_equals_tflite_micro(data):
     expected = tflite_oracle.mean(x, axes, keep_dims, *quant)
     p = MeanParams.from_quantization(*quant, int(np.prod([x.shape[a] for a in axes])))
     np.testing.assert_array_equal(mean_s8(x, tuple(axes), p).reshape(expected.shape), expected)
+
+
+def case(x, axes, p):
+    return Case(mean_call(x.shape, axes, p), mean_s8(x, axes, p), {"input": x})
+
+
+TWINS = [Twin("mean", case, cases(), cases(max_side=4))]

@@ -1,5 +1,5 @@
-"""patch_embed_s8: every decomposition into sub-kernels, in C (host, both paths; emulator, both paths,
-M4 and M7), equals the reference (conv2d with stride = kernel) bit for bit, under fuzzing of the patch
+"""patch_embed_s8: every decomposition into sub-kernels, in C, equals the reference (conv2d with
+stride = kernel) bit for bit (the twins, test_twins.py), under fuzzing of the patch
 and sub-kernel sizes (1, odd, rows of sub_w * C not a multiple of 4), values and quantization. The
 reference itself is conv2d's, checked against TFLM in test_conv2d.py."""
 import numpy as np
@@ -7,9 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mcusim.models.ops.patch_embed import PatchEmbedParams, patch_embed_c, patch_embed_s8, scratch_bytes
+from mcusim.models.kernels import execute
+from mcusim.models.ops.patch_embed import PatchEmbedParams, patch_embed_call, patch_embed_s8, scratch_bytes
 
-from .strategies import activation_ranges, biases, emulated, int8_arrays, multipliers
+from .strategies import activation_ranges, biases, int8_arrays, multipliers
+from .twins import Case, Twin
 
 
 def divisors(n: int) -> list[int]:
@@ -33,20 +35,6 @@ def cases(draw, max_kernel=6, max_patches=3, max_channels=5):
     return x, f, draw(biases(o)), p, sub
 
 
-@given(cases())
-def test_host_equals_reference(host_kernels, case):
-    x, f, bias, p, sub = case
-    np.testing.assert_array_equal(patch_embed_c(host_kernels, *case), patch_embed_s8(x, f, bias, p))
-
-
-@pytest.mark.toolchain
-@emulated()
-@given(cases(max_kernel=5, max_patches=2))
-def test_emulated_equals_reference(emulated_kernels, case):
-    x, f, bias, p, sub = case
-    np.testing.assert_array_equal(patch_embed_c(emulated_kernels, *case), patch_embed_s8(x, f, bias, p))
-
-
 def test_reference_is_a_patchwise_dot_product():
     """One 2x2 patch per output pixel of a 4x5 image (the last column unread), kernel of ones."""
     x = np.arange(20, dtype=np.int8).reshape(1, 4, 5, 1)
@@ -60,9 +48,16 @@ def test_kernel_rejects_a_sub_kernel_that_does_not_divide_the_patch(host_kernels
     x, w = np.zeros((1, 8, 8, 1), np.int8), np.zeros((2, 4, 4, 1), np.int8)
     p = PatchEmbedParams(0, 0, np.full(2, 1 << 30, np.int32), np.zeros(2, np.int32))
     with pytest.raises(ValueError, match="status -1"):
-        patch_embed_c(host_kernels, x, w, None, p, sub)
+        execute(host_kernels, patch_embed_call(x.shape, w, None, p, sub), input=x)
 
 
 def test_scratch_bytes():
     assert scratch_bytes((16, 16), (16, 16), 3, 192) == 2 * 768
     assert scratch_bytes((16, 16), (4, 4), 3, 192) == 2 * 48 + 4 * 192
+
+
+def case(x, f, bias, p, sub):
+    return Case(patch_embed_call(x.shape, f, bias, p, sub), patch_embed_s8(x, f, bias, p), {"input": x})
+
+
+TWINS = [Twin("patch_embed", case, cases(), cases(max_kernel=5, max_patches=2))]

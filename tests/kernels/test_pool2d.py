@@ -1,16 +1,17 @@
-"""avg_pool2d_s8 and max_pool2d_s8: C (host; emulator on M4 and M7) equals the numpy references bit
-for bit, and the references equal TFLite Micro's AVERAGE_POOL_2D / MAX_POOL_2D (fused activations
-included), under fuzzing of geometry and values."""
+"""avg_pool2d_s8 and max_pool2d_s8: the twins (test_twins.py), and the references equal TFLite Micro's
+AVERAGE_POOL_2D / MAX_POOL_2D (fused activations included), under fuzzing of geometry and values."""
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mcusim.models.ops.pool2d import Pool2DParams, avg_pool2d_c, avg_pool2d_s8, max_pool2d_c, max_pool2d_s8
+from mcusim.models.kernels import execute
+from mcusim.models.ops.pool2d import Pool2DParams, avg_pool2d_s8, max_pool2d_s8, pool2d_call
 
 from .strategies import activation_ranges, emulated, int8_arrays, window_geometries
+from .twins import Case, Twin
 
-OPS = {"avg": (avg_pool2d_s8, avg_pool2d_c), "max": (max_pool2d_s8, max_pool2d_c)}
+OPS = {"avg": avg_pool2d_s8, "max": max_pool2d_s8}
 
 
 @st.composite
@@ -21,30 +22,12 @@ def cases(draw, **limits):
 
 
 @pytest.mark.parametrize("op", sorted(OPS))
-@given(case=cases())
-def test_host_equals_reference(host_kernels, op, case):
-    x, p, _ = case
-    reference, c = OPS[op]
-    np.testing.assert_array_equal(c(host_kernels, x, p), reference(x, p))
-
-
-@pytest.mark.toolchain
-@pytest.mark.parametrize("op", sorted(OPS))
-@emulated()
-@given(case=cases(max_size=6, max_channels=5, max_kernel=3))
-def test_emulated_equals_reference(emulated_kernels, op, case):
-    x, p, _ = case
-    reference, c = OPS[op]
-    np.testing.assert_array_equal(c(emulated_kernels, x, p), reference(x, p))
-
-
-@pytest.mark.parametrize("op", sorted(OPS))
 @emulated(fraction=3)
 @given(case=cases(max_size=8, max_channels=5), activation=st.sampled_from(["none", "relu", "relu6"]),
        scale=st.floats(1e-2, 1.0), zero_point=st.integers(-128, 127))
 def test_reference_equals_tflite_micro(op, case, activation, scale, zero_point):
     from mcusim.models.graph import Quant, Tensor
-    from mcusim.models.interpreter import activation_range
+    from mcusim.models.ops.common import activation_range
 
     from . import tflite_oracle
 
@@ -53,7 +36,7 @@ def test_reference_equals_tflite_micro(op, case, activation, scale, zero_point):
     p = Pool2DParams(p.filter, p.out_h, p.out_w, p.stride, p.pad, act_min, act_max)
     out_shape = (x.shape[0], p.out_h, p.out_w, x.shape[3])
     expected = tflite_oracle.pool2d(op, x, scale, zero_point, out_shape, mode, p.filter, p.stride, activation)
-    np.testing.assert_array_equal(OPS[op][0](x, p), expected)
+    np.testing.assert_array_equal(OPS[op](x, p), expected)
 
 
 def test_average_rounds_half_away_from_zero():
@@ -68,4 +51,14 @@ def test_window_wholly_in_padding_is_refused(host_kernels):
     with pytest.raises(ValueError, match="wholly in the padding"):
         avg_pool2d_s8(x, p)
     with pytest.raises(ValueError, match="status -1"):
-        avg_pool2d_c(host_kernels, x, p)
+        execute(host_kernels, pool2d_call("avg_pool2d", x.shape, p), input=x)
+
+
+def twin(op: str) -> Twin:
+    def case(x, p, _mode):
+        return Case(pool2d_call(f"{op}_pool2d", x.shape, p), OPS[op](x, p), {"input": x})
+
+    return Twin(f"{op}_pool2d", case, cases(), cases(max_size=6, max_channels=5, max_kernel=3))
+
+
+TWINS = [twin(op) for op in sorted(OPS)]

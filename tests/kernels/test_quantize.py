@@ -1,16 +1,16 @@
-"""quantize_s8 / dequantize_s8: C (host; emulator on M4 and M7, hardware single-precision FPU, software
-double) equals the numpy references bit for bit, and the references equal TFLite Micro's QUANTIZE and
+"""quantize_s8 / dequantize_s8: the twins (test_twins.py; in the emulator the hardware single-precision
+FPU and software double), and the references equal TFLite Micro's QUANTIZE and
 DEQUANTIZE, under fuzzing of floats (ties, huge values, signed zeros), scales and zero points."""
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mcusim.models.ops.quantize import dequantize_c, dequantize_s8, quantize_c, quantize_s8
+from mcusim.models.ops.quantize import dequantize_s8, edge_call, quantize_s8
 from mcusim.models.quant import round_half_away
 
 from .strategies import emulated, int8_arrays
+from .twins import Case, Twin
 
 scales = st.floats(1e-4, 10.0).map(lambda s: float(np.float32(s)))
 zero_points = st.integers(-128, 127)
@@ -28,27 +28,6 @@ def floats_for(draw, max_size=200, huge=True):
     return draw(hnp.arrays(np.float32, n, elements=values)), scale, draw(zero_points)
 
 
-@given(floats_for())
-def test_quantize_host_equals_reference(host_kernels, case):
-    x, scale, zp = case
-    np.testing.assert_array_equal(quantize_c(host_kernels, x, scale, zp), quantize_s8(x, scale, zp))
-
-
-@given(int8_arrays(st.integers(1, 200)), scales, zero_points)
-def test_dequantize_host_equals_reference(host_kernels, q, scale, zp):
-    np.testing.assert_array_equal(dequantize_c(host_kernels, q, scale, zp), dequantize_s8(q, scale, zp))
-
-
-@pytest.mark.toolchain
-@emulated()
-@given(floats_for(max_size=40), st.data())
-def test_emulated_equals_reference(emulated_kernels, case, data):
-    x, scale, zp = case
-    np.testing.assert_array_equal(quantize_c(emulated_kernels, x, scale, zp), quantize_s8(x, scale, zp))
-    q = data.draw(int8_arrays(x.shape))
-    np.testing.assert_array_equal(dequantize_c(emulated_kernels, q, scale, zp), dequantize_s8(q, scale, zp))
-
-
 @emulated(fraction=3)
 @given(floats_for(max_size=60, huge=False), st.data())
 def test_references_equal_tflite_micro(case, data):
@@ -64,3 +43,18 @@ def test_rounding_is_exact_near_one_half():
     assert round_half_away(0.49999999999999994) == 0 and round_half_away(-0.5) == -1 and round_half_away(2.5) == 3
     x = np.array([np.nextafter(np.float32(0.5), np.float32(0)), 0.5, -0.5, 1.5], np.float32)
     np.testing.assert_array_equal(quantize_s8(x, 1.0, 0), [0, 1, -1, 2])
+
+
+def twin(kind: str, reference, cases, emulated_cases) -> Twin:
+    def case(x, scale, zero_point):
+        return Case(edge_call(kind, x.shape, scale, zero_point), reference(x, scale, zero_point), {"input": x})
+
+    return Twin(kind, case, cases, emulated_cases)
+
+
+def int8_cases(max_size):
+    return st.tuples(int8_arrays(st.integers(1, max_size)), scales, zero_points)
+
+
+TWINS = [twin("quantize", quantize_s8, floats_for(), floats_for(max_size=40)),
+         twin("dequantize", dequantize_s8, int8_cases(200), int8_cases(40))]

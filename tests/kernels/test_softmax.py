@@ -1,16 +1,16 @@
-"""softmax_s8 and softmax_lut_s8 (TinyFormer's lazily filled exp table): C (host; emulator on M4 and
-M7) equals the numpy reference bit for bit, and the reference equals TFLite Micro's int8 SOFTMAX,
-under fuzzing of rows, depths (1, odd, up to 300), values (extremes, ties, whole rows equal) and
-input scales."""
+"""softmax_s8 and softmax_lut_s8 (TinyFormer's lazily filled exp table): the twins (test_twins.py),
+and the reference equals TFLite Micro's int8 SOFTMAX, under fuzzing of rows, depths (1, odd, up to
+300), values (extremes, ties, whole rows equal) and input scales."""
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mcusim.models.ops.softmax import SoftmaxParams, softmax_c, softmax_s8
+from mcusim.models.ops.softmax import SoftmaxParams, softmax_call, softmax_s8
 from mcusim.models.quant import exp_on_negative_values, one_over_one_plus_x_for_x_in_0_1
 
 from .strategies import emulated, int8_arrays
+from .twins import Case, Twin
 
 scales = st.floats(1e-3, 2.0)
 
@@ -19,20 +19,6 @@ scales = st.floats(1e-3, 2.0)
 def cases(draw, max_rows=4, max_depth=300):
     shape = (draw(st.integers(1, max_rows)), draw(st.integers(1, max_depth)))
     return draw(int8_arrays(shape)), SoftmaxParams.from_scale(draw(scales), draw(st.sampled_from([1.0, 0.5, 2.0])))
-
-
-@pytest.mark.parametrize("lut", [False, True], ids=["direct", "lut"])
-@given(cases())
-def test_host_equals_reference(host_kernels, lut, case):
-    np.testing.assert_array_equal(softmax_c(host_kernels, *case, lut=lut), softmax_s8(*case))
-
-
-@pytest.mark.toolchain
-@pytest.mark.parametrize("lut", [False, True], ids=["direct", "lut"])
-@emulated()
-@given(cases(max_rows=2, max_depth=80))
-def test_emulated_equals_reference(emulated_kernels, lut, case):
-    np.testing.assert_array_equal(softmax_c(emulated_kernels, *case, lut=lut), softmax_s8(*case))
 
 
 @emulated(fraction=3)
@@ -65,3 +51,13 @@ def test_params_from_scale_match_tflite():
     assert (p.input_multiplier, p.input_left_shift, p.diff_min) == (1717986944, 23, -248)
     with pytest.raises(ValueError, match="too small"):
         SoftmaxParams.from_scale(1e-12)
+
+
+def twin(lut: bool) -> Twin:
+    def case(x, p):
+        return Case(softmax_call(x.shape, p, lut=lut), softmax_s8(x, p), {"input": x})
+
+    return Twin("softmax_lut" if lut else "softmax", case, cases(), cases(max_rows=2, max_depth=80))
+
+
+TWINS = [twin(False), twin(True)]

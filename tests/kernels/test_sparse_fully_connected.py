@@ -1,5 +1,5 @@
-"""sparse_fully_connected_s8: C on the block run-length stream (host, both paths; emulator, M4 and M7)
-equals fully_connected's reference on the decoded filter, bit for bit, under fuzzing of shapes, block
+"""sparse_fully_connected_s8: C on the block run-length stream equals fully_connected's reference on the
+decoded filter, bit for bit (the twins, test_twins.py), under fuzzing of shapes, block
 sizes, sparsity (none to all, gaps beyond 255), values and quantization."""
 import numpy as np
 import pytest
@@ -7,17 +7,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mcusim.models.ops.fully_connected import FullyConnectedParams
-from mcusim.models.ops.sparse_fully_connected import KIND, sparse_fully_connected_c, sparse_fully_connected_s8
+from mcusim.models.kernels import execute
+from mcusim.models.ops.sparse_fully_connected import sparse_fully_connected_call, sparse_fully_connected_s8
 from mcusim.models.sparse import SparseWeights, encode
 
-from .strategies import activation_ranges, biases, emulated, int8_arrays, multipliers, sparse_filters
+from .strategies import activation_ranges, biases, int8_arrays, multipliers, sparse_filters
+from .twins import Case, Twin
 
 
 @st.composite
 def cases(draw, max_batches=3, max_depth=70, max_channels=9):
     batches, depth, channels = (draw(st.integers(1, m)) for m in (max_batches, max_depth, max_channels))
     x = draw(int8_arrays((batches, depth)))
-    w = draw(sparse_filters(KIND, draw(int8_arrays((channels, depth), low=-127))))
+    w = draw(sparse_filters("fully_connected", draw(int8_arrays((channels, depth), low=-127))))
     multiplier, shift = draw(multipliers(channels))
     act_min, act_max = draw(activation_ranges())
     p = FullyConnectedParams(draw(st.integers(-127, 128)), draw(st.integers(-128, 127)), multiplier, shift,
@@ -25,16 +27,9 @@ def cases(draw, max_batches=3, max_depth=70, max_channels=9):
     return x, w, draw(biases(channels, bound=1 << 30)), p
 
 
-@given(cases())
-def test_host_equals_reference(host_kernels, case):
-    np.testing.assert_array_equal(sparse_fully_connected_c(host_kernels, *case), sparse_fully_connected_s8(*case))
-
-
-@pytest.mark.toolchain
-@emulated()
-@given(cases(max_batches=2, max_depth=40, max_channels=5))
-def test_emulated_equals_reference(emulated_kernels, case):
-    np.testing.assert_array_equal(sparse_fully_connected_c(emulated_kernels, *case), sparse_fully_connected_s8(*case))
+def make(x, w, bias, p):
+    return Case(sparse_fully_connected_call(x.shape, w, bias, p), sparse_fully_connected_s8(x, w, bias, p),
+                {"input": x})
 
 
 def long_gap_case():
@@ -51,13 +46,13 @@ def long_gap_case():
 def test_long_gaps_on_host(host_kernels):
     case = long_gap_case()
     assert case[1].blocks == 2 + 2
-    np.testing.assert_array_equal(sparse_fully_connected_c(host_kernels, *case), sparse_fully_connected_s8(*case))
+    np.testing.assert_array_equal(make(*case).run(host_kernels), sparse_fully_connected_s8(*case))
 
 
 @pytest.mark.toolchain
 def test_long_gaps_emulated(emulated_kernels):
     case = long_gap_case()
-    np.testing.assert_array_equal(sparse_fully_connected_c(emulated_kernels, *case), sparse_fully_connected_s8(*case))
+    np.testing.assert_array_equal(make(*case).run(emulated_kernels), sparse_fully_connected_s8(*case))
 
 
 def test_kernel_refuses_a_stream_past_the_filter(host_kernels):
@@ -65,4 +60,7 @@ def test_kernel_refuses_a_stream_past_the_filter(host_kernels):
     x, w, bias, p = long_gap_case()
     bad = SparseWeights(bytes([255, 0, 0, 0, 0]) * 3, 3, 4, w.rows, w.row_length)  # 768 > 704 positions
     with pytest.raises(ValueError, match="status -1"):
-        sparse_fully_connected_c(host_kernels, x, bad, bias, p)
+        execute(host_kernels, sparse_fully_connected_call(x.shape, bad, bias, p), input=x)
+
+
+TWINS = [Twin("sparse_fully_connected", make, cases(), cases(max_batches=2, max_depth=40, max_channels=5))]

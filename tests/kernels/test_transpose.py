@@ -1,13 +1,15 @@
-"""transpose_s8: C (host, both paths; emulator on M4 and M7) equals the numpy reference bit for bit,
-and the reference equals TFLite Micro's int8 TRANSPOSE, for every rank and permutation."""
+"""transpose_s8: the twins (test_twins.py), and the reference equals TFLite Micro's int8 TRANSPOSE, for
+every rank and permutation."""
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mcusim.models.ops.transpose import transpose_c, transpose_s8
+from mcusim.models.kernels import execute
+from mcusim.models.ops.transpose import transpose_call, transpose_s8
 
 from .strategies import emulated, int8_arrays, scales, shapes
+from .twins import Case, Twin
 
 
 @st.composite
@@ -16,23 +18,17 @@ def cases(draw, max_side=6):
     return x, tuple(draw(st.permutations(range(x.ndim))))
 
 
-@given(cases())
-def test_host_equals_reference(host_kernels, case):
-    np.testing.assert_array_equal(transpose_c(host_kernels, *case), transpose_s8(*case))
+def case(x, perm):
+    return Case(transpose_call(x.shape, perm), transpose_s8(x, perm), {"input": x})
 
 
-@pytest.mark.toolchain
-@emulated()
-@given(cases(max_side=4))
-def test_emulated_equals_reference(emulated_kernels, case):
-    np.testing.assert_array_equal(transpose_c(emulated_kernels, *case), transpose_s8(*case))
+TWINS = [Twin("transpose", case, cases(), cases(max_side=4))]
 
 
 def test_kernel_rejects_a_repeated_axis(host_kernels):
-    from mcusim.models.kernels import call_unary
-
+    x = np.zeros((1, 2, 2, 3), np.int8)
     with pytest.raises(ValueError, match="status -1"):
-        call_unary(host_kernels, "mcusim_transpose_s8", [0, 1, 1, 3], np.zeros((1, 2, 2, 3), np.int8), (1, 2, 2, 3))
+        execute(host_kernels, transpose_call(x.shape, (0, 1, 1, 3)), input=x)
 
 
 @emulated(fraction=3)

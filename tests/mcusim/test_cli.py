@@ -1,9 +1,13 @@
-"""The `mcusim` command as a user runs it: output, JSON keys, exit statuses (sysexits)."""
+"""The `mcusim` command as a user runs it: output, JSON keys, exit statuses (sysexits), the one
+vocabulary of every registered command, and plugins that fail to load."""
+import argparse
 import json
 
 import pytest
 
-from mcusim.cli import main
+import mcusim.cli
+from mcusim.boards import BOARDS
+from mcusim.cli import main, parser
 from mcusim.toolchain import RUNTIME_C
 
 from .conftest import FIRMWARE
@@ -16,6 +20,68 @@ def test_boards_table(capsys):
     out = capsys.readouterr().out
     for name in ("stm32f427", "stm32f746", "stm32h743"):
         assert name in out
+
+
+def test_boards_json(capsys):
+    assert main(["boards", "--json"]) == 0
+    boards = json.loads(capsys.readouterr().out)
+    assert [b["name"] for b in boards] == list(BOARDS)
+    assert all(b["ram"]["size"] == BOARDS[b["name"]].ram.size and b["clock_hz"] > 0 for b in boards)
+
+
+def _commands() -> dict[str, argparse.ArgumentParser]:
+    """Every command of `mcusim`, the plugins' too."""
+    return next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+
+
+IMAGE_ROLES = {"--train-images", "--val-images", "--int8-val-images", "--calibration-images", "--test-images"}
+OLD_SPELLINGS = {"--limit", "--calibration-samples", "--validation", "--int8-images", "--samples"}
+
+
+def test_every_command_speaks_the_one_vocabulary():
+    """--json everywhere; image counts only by role; one --seed default; --board's help names the
+    registry's boards; the old spellings parse but --help does not show them."""
+    for name, p in _commands().items():
+        shown = {s: a for a in p._actions if a.help != argparse.SUPPRESS for s in a.option_strings}
+        hidden = {s for a in p._actions if a.help == argparse.SUPPRESS for s in a.option_strings}
+        assert "--json" in shown, name
+        assert not shown.keys() & OLD_SPELLINGS and hidden <= OLD_SPELLINGS, name
+        assert {s for s in shown if s.endswith("-images")} <= IMAGE_ROLES, name
+        if "--seed" in shown:
+            assert shown["--seed"].default == 0, name
+        if "--board" in shown:
+            assert all(b in shown["--board"].help for b in BOARDS), name
+        if "--output" in shown:
+            assert "-o" in shown, name
+
+
+class _EntryPoint:
+    def __init__(self, name, register):
+        self.name, self.value, self._register = name, f"tests:{name}", register
+
+    def load(self):
+        if self._register is None:
+            raise ModuleNotFoundError("No module named 'mcusim_gone'")
+        return self._register
+
+
+def _half_register(sub):
+    sub.add_parser("half")
+    raise RuntimeError("boom\non two lines")
+
+
+def test_a_broken_plugin_is_named_and_the_other_commands_work(monkeypatch, capsys):
+    monkeypatch.setattr(mcusim.cli, "entry_points", lambda group: [_EntryPoint("gone", None),
+                                                                   _EntryPoint("half", _half_register)])
+    assert main(["boards"]) == 0
+    out, err = capsys.readouterr()
+    assert "stm32f746" in out
+    gone, half = err.splitlines()
+    assert gone.startswith("mcusim: warning:") and "'gone'" in gone and "ModuleNotFoundError: No module named" in gone
+    assert "'half'" in half and "RuntimeError: boom on two lines" in half
+    with pytest.raises(SystemExit) as e:  # what the half-registered plugin added is taken back
+        main(["half"])
+    assert e.value.code == 64
 
 
 def test_unknown_board_is_a_usage_error(capsys):
@@ -41,8 +107,9 @@ def test_build_then_run_json(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("MCUSIM_CACHE", str(tmp_path / "cache"))
     elf = tmp_path / "hello.elf"
     assert main(["build", str(FIRMWARE / "hello.c"), "--board", "stm32f427", "-o", str(elf), "-D", "LOOPS=10",
-                 "-O", "s"]) == 0
-    capsys.readouterr()
+                 "-O", "s", "--json"]) == 0
+    built = json.loads(capsys.readouterr().out)
+    assert built["output"] == str(elf) and built["board"] == "stm32f427" and built["text"] > 0
     trace = tmp_path / "t.json"
     assert main(["run", str(elf), "--board", "stm32f427", "--json", "--trace", str(trace)]) == 3
     report = json.loads(capsys.readouterr().out)

@@ -4,7 +4,7 @@ import subprocess
 import pytest
 
 from mcusim.boards import get_board
-from mcusim.elf import ElfImage
+from mcusim.elf import ElfImage, format_symbol
 from mcusim.emulator import Emulator
 from mcusim.errors import ElfError
 
@@ -37,11 +37,17 @@ def test_symbolize(firmware):
     elf = firmware("callee.c")
     fn = elf.symbol("weighted_sum6")
     assert fn.is_function
-    assert elf.symbolize(fn.address) == "weighted_sum6"
-    assert elf.symbolize(fn.address + 4) == "weighted_sum6+0x4"
-    assert elf.symbolize(fn.address | 1) == "weighted_sum6"
-    assert elf.symbolize(0x6000_0000) == "0x60000000"
-    assert elf.symbolize(elf.symbol("HardFault_Handler").address) == "Default_Handler"  # strong beats weak alias
+    assert elf.symbolize(fn.address) == ("weighted_sum6", 0)
+    assert elf.symbolize(fn.address + 4) == ("weighted_sum6", 4)
+    assert elf.symbolize(fn.address | 1) == ("weighted_sum6", 0)
+    assert elf.symbolize(0x6000_0001) == (None, 0x6000_0000)
+    assert elf.symbolize(elf.symbol("HardFault_Handler").address) == ("Default_Handler", 0)  # strong beats weak alias
+
+
+def test_format_symbol():
+    assert format_symbol("weighted_sum6", 0) == "weighted_sum6"
+    assert format_symbol("weighted_sum6", 4) == "weighted_sum6+0x4"
+    assert format_symbol(None, 0x6000_0000) == "0x60000000"
 
 
 def _corrupt(tmp_path, elf: ElfImage, name: str, edit) -> str:

@@ -6,8 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mcusim.boards import get_board
-from mcusim.emulator import Emulator, FirmwareFault, MemoryAccess, reads_after_writes
+from mcusim.emulator import Emulator, MemoryAccess, reads_after_writes
 from mcusim.errors import McusimError
+from mcusim.faults import FaultKind, FirmwareFault
 
 pytestmark = pytest.mark.toolchain
 BOARDS = ["stm32f427", "stm32f746", "stm32h743"]
@@ -55,7 +56,7 @@ def test_stack_size_option_moves_the_guard(firmware):
     board = get_board("stm32f427")
     with pytest.raises(FirmwareFault) as info:
         Emulator(board, firmware("sram.c", "stm32f427", ["DEPTH=40", "FRAME=200"])).run()
-    assert info.value.fault.kind == "stack_overflow"
+    assert info.value.fault.kind == FaultKind.STACK_OVERFLOW
     result = Emulator(board, firmware("sram.c", "stm32f427", ["DEPTH=40", "FRAME=200"], stack_size=16384)).run()
     assert 8000 < result.sram.stack_peak < 16384
 

@@ -1,7 +1,7 @@
 """Every fault kind ends in a one-line error naming the function and the address."""
 import pytest
 
-from mcusim.emulator import FirmwareFault
+from mcusim.faults import FaultKind, FirmwareFault
 
 pytestmark = pytest.mark.toolchain
 
@@ -9,14 +9,14 @@ UNMAPPED = 0x6000_0000
 
 
 @pytest.mark.parametrize("function, args, kind, where, address", [
-    ("read_unmapped", (), "unmapped_read", "read_unmapped+0x", UNMAPPED),
-    ("write_unmapped", (), "unmapped_write", "write_unmapped+0x", UNMAPPED + 8),
-    ("fetch_unmapped", (), "unmapped_fetch", "fetch_unmapped+0x", UNMAPPED),
-    ("write_flash", (), "flash_write", "write_flash+0x", "flash_word"),
-    ("undefined_instruction", (), "undefined_instruction", "undefined_instruction", None),
-    ("hardfault_bkpt", (), "hardfault", "hardfault_bkpt", None),
-    ("recurse_forever", (0,), "stack_overflow", "recurse_forever+0x", "guard"),
-    ("spin_forever", (), "budget_exhausted", "spin_forever", None),
+    ("read_unmapped", (), FaultKind.UNMAPPED_READ, "read_unmapped+0x", UNMAPPED),
+    ("write_unmapped", (), FaultKind.UNMAPPED_WRITE, "write_unmapped+0x", UNMAPPED + 8),
+    ("fetch_unmapped", (), FaultKind.UNMAPPED_FETCH, "fetch_unmapped+0x", UNMAPPED),
+    ("write_flash", (), FaultKind.FLASH_WRITE, "write_flash+0x", "flash_word"),
+    ("undefined_instruction", (), FaultKind.UNDEFINED_INSTRUCTION, "undefined_instruction", None),
+    ("hardfault_bkpt", (), FaultKind.HARDFAULT, "hardfault_bkpt", None),
+    ("recurse_forever", (0,), FaultKind.STACK_OVERFLOW, "recurse_forever+0x", "guard"),
+    ("spin_forever", (), FaultKind.BUDGET_EXHAUSTED, "spin_forever", None),
 ])
 @pytest.mark.parametrize("board", ["stm32f427", "stm32f746"])
 def test_fault_kinds(emulator, board, function, args, kind, where, address):
@@ -48,7 +48,7 @@ def test_fetch_from_non_executable_ram(emulator):
     emu = emulator("faults.c", "stm32f427")
     with pytest.raises(FirmwareFault, match="instruction fetch from non-executable CCMRAM at 0x10000000") as info:
         emu.call("fetch_from_data_ram", 0x1000_0000)
-    assert info.value.fault.kind == "protected_fetch"
+    assert info.value.fault.kind == FaultKind.PROTECTED_FETCH
 
 
 def test_fault_names_the_last_marker(emulator):

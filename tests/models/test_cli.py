@@ -1,11 +1,12 @@
-"""`mcusim infer` (registered by models through the mcusim.commands entry point)."""
+"""The NN commands (registered by models through the mcusim.commands entry point): infer, check, eval,
+export, train, demo; their JSON, their old spellings (hidden aliases for one release)."""
 import json
 
 import numpy as np
 import pytest
 
 from mcusim.cli import main
-from mcusim.models.cli import dequantize, quantize
+from mcusim.models.arrays import dequantize, quantize
 from mcusim.models.interpreter import run
 
 from .test_graph import fc_graph
@@ -24,6 +25,13 @@ def test_infer_int8(tmp_path, saved):
     np.save(tmp_path / "x.npy", x)
     assert main(["infer", path, "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")]) == 0
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), run(g, [x])[0])
+
+
+def test_infer_json_names_what_it_wrote(tmp_path, saved, capsys):
+    np.save(tmp_path / "x.npy", np.zeros((2, 5), np.int8))
+    assert main(["infer", saved[1], "--input", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"output": str(tmp_path / "y.npy"), "outputs": ["y"]}
+    assert (tmp_path / "y.npy").exists()
 
 
 def test_infer_float_is_quantized_and_output_dequantized(tmp_path, saved):
@@ -84,13 +92,20 @@ def test_models_json_lists_every_registered_config(capsys):
 
 def test_train_export_eval_on_digits(tmp_path, capsys):
     ckpt, graph = str(tmp_path / "c.npz"), str(tmp_path / "g.graph")
-    assert main(["train", "--model", "vit-digits", "--dataset", "digits", "--epochs", "1", "-o", ckpt]) == 0
+    assert main(["train", "--model", "vit-digits", "--dataset", "digits", "--epochs", "1", "-o", ckpt, "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out)  # one JSON object: no per-epoch lines
+    assert trained["output"] == ckpt and trained["epochs"] == 1 and 0 <= trained["test_accuracy"] <= 1
     assert main(["export", "--model", "vit-digits", "--checkpoint", ckpt, "--dataset", "digits",
-                 "--calibration-samples", "64", "--observer", "minmax", "-o", graph]) == 0
-    capsys.readouterr()
-    assert main(["eval", graph, "--dataset", "digits", "--limit", "50", "--json"]) == 0
+                 "--calibration-images", "64", "--observer", "minmax", "-o", graph, "--json"]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert exported["output"] == graph and exported["calibration_images"] == 64 and exported["ops"] > 0
+    assert main(["eval", graph, "--dataset", "digits", "--test-images", "50", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["samples"] == 50 and 0 <= result["accuracy"] <= 1 and 0 <= result["float_accuracy"] <= 1
+    assert result["checkpoint"] == ckpt
+    assert main(["eval", graph, "--dataset", "digits", "--limit", "20", "--json"]) == 0  # the old spelling
+    out, err = capsys.readouterr()
+    assert json.loads(out)["samples"] == 20 and "--limit is deprecated; use --test-images" in err
 
 
 def test_export_without_a_checkpoint_says_what_to_do(tmp_path, capsys, monkeypatch):
@@ -103,6 +118,7 @@ def test_export_without_a_checkpoint_says_what_to_do(tmp_path, capsys, monkeypat
 
 @pytest.mark.parametrize("argv", [
     ["train", "--model", "vit-digits", "--dataset", "digits", "--epochs", "0", "-o", "x.npz"],
+    ["eval", "x.graph", "--dataset", "digits", "--test-images", "-3"],
     ["eval", "x.graph", "--dataset", "digits", "--limit", "-3"],
 ])
 def test_bad_numbers_are_usage_errors(argv, capsys):
@@ -118,7 +134,7 @@ def test_check_infer_and_eval_on_a_board(tmp_path, capsys):
 
     graph, path = untrained_graph(zoo.get("vit-digits").config), str(tmp_path / "g.graph")
     graph.save(path)
-    assert main(["check", path, "--board", "stm32f427", "--samples", "2", "--memory-opts", "all", "--json"]) == 0
+    assert main(["check", path, "--board", "stm32f427", "--inputs", "2", "--memory-opts", "all", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert r["bit_exact"] and r["mismatches"] == 0 and r["samples"] == 2 and r["board"] == "stm32f427"
     assert set(r["sram"]) >= {"static", "stack_peak", "arena_peak", "total_peak"}
@@ -136,9 +152,9 @@ def test_check_infer_and_eval_on_a_board(tmp_path, capsys):
     assert "latency" in out and "planned arena" in out
     assert json.loads((tmp_path / "t.json").read_text())["traceEvents"]
 
-    assert main(["eval", path, "--dataset", "digits", "--limit", "6", "--json"]) == 0
+    assert main(["eval", path, "--dataset", "digits", "--test-images", "6", "--json"]) == 0
     reference = json.loads(capsys.readouterr().out)
-    assert main(["eval", path, "--dataset", "digits", "--limit", "6", "--board", "stm32f746", "--json"]) == 0
+    assert main(["eval", path, "--dataset", "digits", "--test-images", "6", "--board", "stm32f746", "--json"]) == 0
     on_board = json.loads(capsys.readouterr().out)
     assert on_board["accuracy"] == reference["accuracy"] and on_board["bit_exact"] and on_board["samples"] == 6
 
@@ -150,11 +166,11 @@ def test_check_infer_and_eval_on_a_board(tmp_path, capsys):
 @pytest.mark.fashion_mnist
 def test_demo_writes_trace_plot_and_report(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "-o", str(out), "--limit", "3", "--json"]) == 0
+    assert main(["demo", "-o", str(out), "--test-images", "3", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["model"] == "vit-fmnist" and result["board"] == "stm32f746" and result["samples"] == 3
     assert result["bit_exact"] and 0 <= result["accuracy"] <= 1 and result["latency_ms"] > 0
-    assert json.loads((out / "report.json").read_text()) == result
+    assert result.pop("output") == str(out) and json.loads((out / "report.json").read_text()) == result
     assert (out / "memory.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len([e for e in json.loads((out / "trace.json").read_text())["traceEvents"] if e["ph"] == "X"]) == \
         len(result["ops"])
@@ -177,3 +193,44 @@ def test_the_shipped_graph_is_the_export_of_its_checkpoint(tmp_path):
         np.testing.assert_allclose(q.scale, expected.scale, rtol=1e-6, err_msg=name)
         if t.data is not None:
             np.testing.assert_array_equal(new.tensors[name].data, t.data)
+
+
+@pytest.mark.parametrize("command, old, new, dest, default", [
+    (["eval", "g.graph", "--dataset", "digits"], "--limit", "--test-images", "test_images", None),
+    (["demo"], "--limit", "--test-images", "test_images", 100),
+    (["export", "--model", "vit-digits", "--dataset", "digits", "-o", "g.graph"], "--calibration-samples",
+     "--calibration-images", "calibration_images", 512),
+    (["check", "g.graph", "--board", "stm32f746"], "--samples", "--inputs", "inputs", 3),
+])
+def test_old_spellings_are_hidden_aliases(command, old, new, dest, default, capsys):
+    from mcusim.cli import parser
+
+    top = parser()
+    assert getattr(top.parse_args(command), dest) == default
+    assert getattr(top.parse_args([*command, new, "7"]), dest) == 7
+    assert capsys.readouterr().err == ""
+    assert getattr(top.parse_args([*command, old, "7"]), dest) == 7
+    assert capsys.readouterr().err == f"mcusim: {old} is deprecated; use {new}\n"
+    with pytest.raises(SystemExit):
+        top.parse_args([command[0], "--help"])
+    help_text = capsys.readouterr().out
+    assert new in help_text and old not in help_text
+
+
+def test_infer_takes_dash_o_and_check_one_seed(capsys):
+    from mcusim.cli import parser
+
+    args = parser().parse_args(["infer", "g.graph", "--input", "x.npy", "-o", "y.npy"])
+    assert args.output == "y.npy"
+    for command in (["check", "g.graph", "--board", "stm32f746"], ["export-c", "g.graph", "--board", "stm32f746",
+                                                                   "-o", "d"], ["train", "--model", "m", "--dataset",
+                                                                                "digits", "-o", "c.npz"]):
+        assert parser().parse_args(command).seed == 0
+
+
+def test_export_c_json_names_the_project(tmp_path, saved, capsys):
+    out = tmp_path / "proj"
+    assert main(["export-c", saved[1], "--board", "stm32f427", "-o", str(out), "--seed", "1", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["output"] == str(out) and r["board"] == "stm32f427" and (out / "Makefile").exists()
+    assert r["makefile"] == str(out / "Makefile") and r["model_bytes"] > 0 and r["arena_bytes"] > 0

@@ -12,7 +12,8 @@ from mcusim.boards import BOARDS, get_board
 from mcusim.errors import UsageError
 from mcusim.models import zoo
 from mcusim.models.evaluate import random_inputs
-from mcusim.models.deploy import KERNELS, WHOLE, DeployError, MemoryOptions, canonical, deploy
+from mcusim.models.blob import KERNELS
+from mcusim.models.deploy import WHOLE, DeployError, MemoryOptions, canonical, deploy
 from mcusim.models.export import untrained_graph
 from mcusim.models.graph import Graph
 from mcusim.models.interpreter import run

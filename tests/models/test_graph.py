@@ -8,8 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mcusim.models.graph import (ConcatenationAttrs, FullyConnectedAttrs, GeluAttrs, GeluSigmoidAttrs, Graph, GraphError,
-                                  LayerNormAttrs, MeanAttrs, Op, PadAttrs, Quant, SliceAttrs, Tensor, TransposeAttrs)
+from mcusim.models.graph import Graph, GraphError, Op, Quant, Tensor
+from mcusim.models.ops.concatenation import ConcatenationAttrs
+from mcusim.models.ops.fully_connected import FullyConnectedAttrs
+from mcusim.models.ops.gelu_sigmoid import GeluSigmoidAttrs
+from mcusim.models.ops.layer_norm import LayerNormAttrs
+from mcusim.models.ops.lookup import GeluAttrs
+from mcusim.models.ops.mean import MeanAttrs
+from mcusim.models.ops.pad import PadAttrs
+from mcusim.models.ops.slice import SliceAttrs
+from mcusim.models.ops.transpose import TransposeAttrs
 from mcusim.models.interpreter import run
 from mcusim.models.ops.gelu_sigmoid import GeluSigmoidParams, gelu_sigmoid_s8
 from mcusim.models.ops.layer_norm import LayerNormParams, layer_norm_s8

@@ -89,7 +89,8 @@ def test_batched_interpretation_equals_one_sample_at_a_time():
 
 
 def test_a_graph_that_mixes_axis_0_refuses_batches():
-    from mcusim.models.graph import Graph, GraphError, MeanAttrs, Op, Quant, Tensor
+    from mcusim.models.graph import Graph, GraphError, Op, Quant, Tensor
+    from mcusim.models.ops.mean import MeanAttrs
 
     q = Quant((0.1,), (0,))
     graph = Graph({"x": Tensor("x", (3, 4), "int8", q), "m": Tensor("m", (4,), "int8", q)},

@@ -7,6 +7,7 @@ import torch
 from mcusim.errors import UsageError
 from mcusim.models import train as training
 from mcusim.models.train import CheckpointError, TrainOptions, load_checkpoint, read_checkpoint, train
+from tests.resume import assert_same_weights, killed_after_a_checkpoint
 
 OPTIONS = TrainOptions(epochs=2, batch_size=256)
 
@@ -24,21 +25,11 @@ def test_train_writes_a_finished_checkpoint(tmp_path):
 
 def test_a_killed_run_resumes_to_the_same_parameters(tmp_path, monkeypatch):
     train("vit-digits", "digits", tmp_path / "whole.npz", OPTIONS, progress=False)
-    save = training.save_checkpoint
-
-    def save_then_die(*args):
-        save(*args)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(training, "save_checkpoint", save_then_die)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_after_a_checkpoint(monkeypatch, training):
         train("vit-digits", "digits", tmp_path / "broken.npz", OPTIONS, progress=False)
-    monkeypatch.setattr(training, "save_checkpoint", save)
     assert load_checkpoint(tmp_path / "broken.npz")[1]["epoch"] == 1
     train("vit-digits", "digits", tmp_path / "broken.npz", OPTIONS, resume=True, progress=False)
-    whole, resumed = load_checkpoint(tmp_path / "whole.npz")[0], load_checkpoint(tmp_path / "broken.npz")[0]
-    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
-        assert torch.equal(a, b), name
+    assert_same_weights(load_checkpoint(tmp_path / "whole.npz")[0], load_checkpoint(tmp_path / "broken.npz")[0])
 
 
 def test_checkpoint_errors_are_one_line(tmp_path):

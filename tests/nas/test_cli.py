@@ -1,5 +1,7 @@
 """`mcusim search`, `mcusim supernet`, `mcusim evolve-space`: the spaces listed, bad command lines
 and files refused with one line and exit 64 or 65."""
+import json
+
 import pytest
 
 from mcusim.cli import main
@@ -37,3 +39,33 @@ def test_a_bad_number_is_a_usage_error(capsys):
 def test_a_supernet_variant_belongs_to_its_space(capsys):
     assert main(["supernet", "--space", "mcuformer", "--variant", "small", "--dataset", "digits", "-o", "x.npz"]) == 64
     assert "the tinyformer space has variants small, normal, large" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command, old, new, dest, default", [
+    (["supernet", "--space", "mcuformer", "--dataset", "digits", "-o", "x.npz"], "--validation", "--val-images",
+     "val_images", None),
+    (["search", "--space", "mcuformer"], "--int8-images", "--int8-val-images", "int8_val_images", 500),
+    (["evolve-space", "--space", "mcuformer", "--dataset", "digits", "--board", "stm32f746", "-o", "d"], "--samples",
+     "--candidates", "candidates", 100),
+    (["supernas", "--space", "tinyformer", "--dataset", "digits", "--board", "stm32f746", "-o", "d"], "--samples",
+     "--candidates", "candidates", 100),
+])
+def test_old_spellings_are_hidden_aliases(command, old, new, dest, default, capsys):
+    from mcusim.cli import parser
+
+    top = parser()
+    assert getattr(top.parse_args(command), dest) == default
+    assert getattr(top.parse_args([*command, new, "7"]), dest) == 7
+    assert getattr(top.parse_args([*command, old, "7"]), dest) == 7
+    assert capsys.readouterr().err == f"mcusim: {old} is deprecated; use {new}\n"
+    with pytest.raises(SystemExit):
+        top.parse_args([command[0], "--help"])
+    help_text = capsys.readouterr().out
+    assert new in help_text and f"{old} " not in help_text
+
+
+def test_list_spaces_json(capsys):
+    from mcusim.nas.spaces import SPACES
+
+    assert main(["search", "--list-spaces", "--json"]) == 0
+    assert [s["name"] for s in json.loads(capsys.readouterr().out)] == list(SPACES)

@@ -72,7 +72,7 @@ def test_the_results_folder_holds_a_best_graph_that_fits_and_runs(unbroken, tiny
 
 def _cli(supernet, out, *extra):
     return [sys.executable, "-m", "mcusim.cli", "search", "--space", "mcuformer", "--board", BOARD, "--supernet",
-            str(supernet), "--budget", "7", "--population", "4", "--int8-images", "40", "--test-images", "20",
+            str(supernet), "--budget", "7", "--population", "4", "--int8-val-images", "40", "--test-images", "20",
             "-o", str(out), *extra]
 
 

@@ -12,6 +12,7 @@ from mcusim.nas import supernet as sn
 from mcusim.nas.spaces import Arch
 from mcusim.nas.supernet import (Supernet, candidate_images, read_supernet, recalibrate, train_supernet,
                                  validation_split)
+from tests.resume import assert_same_weights, killed_after_a_checkpoint
 
 from .conftest import TINY, TINY_TF, TINY_V2, VALIDATION
 
@@ -70,22 +71,12 @@ OPTIONS = TrainOptions(epochs=2, batch_size=128)
 
 def test_a_killed_training_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
     train_supernet(TINY, "digits", tmp_path / "whole.npz", OPTIONS, validation=VALIDATION, progress=False)
-    save = sn.save_checkpoint
-
-    def save_then_die(*args):
-        save(*args)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(sn, "save_checkpoint", save_then_die)
-    with pytest.raises(KeyboardInterrupt):
+    with killed_after_a_checkpoint(monkeypatch, sn):
         train_supernet(TINY, "digits", tmp_path / "broken.npz", OPTIONS, validation=VALIDATION, progress=False)
-    monkeypatch.setattr(sn, "save_checkpoint", save)
     meta = train_supernet(TINY, "digits", tmp_path / "broken.npz", OPTIONS, resume=True, validation=VALIDATION,
                           progress=False)
     assert [h["epoch"] for h in meta["history"]] == [1, 2] and set(meta["history"][0]) >= {"largest_accuracy"}
-    whole, resumed = read_supernet(tmp_path / "whole.npz")[0], read_supernet(tmp_path / "broken.npz")[0]
-    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
-        assert torch.equal(a, b), name
+    assert_same_weights(read_supernet(tmp_path / "whole.npz")[0], read_supernet(tmp_path / "broken.npz")[0])
     with pytest.raises(UsageError, match="finished run"):
         train_supernet(TINY, "digits", tmp_path / "whole.npz", OPTIONS, resume=True, progress=False)
 

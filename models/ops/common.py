@@ -1,0 +1,195 @@
+"""What the op definitions share: shape and quantization checks (raising GraphError), and the
+derivation of kernel parameters from tensor scales exactly as TFLite Micro derives them (float32
+scales widened to double, then QuantizeMultiplier), so that an imported .tflite computes what TFLM
+computes.
+"""
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass
+
+import numpy as np
+
+from ..blob import Arena, Call, binary, i32
+from ..graph import ACTIVATIONS, Graph, GraphError, Op, Tensor
+from ..quant import quantize_multiplier, round_half_away
+from ..sparse import SparseWeights, choose
+from . import Lowering, OpDef
+
+
+def int_tuples(attrs, *names: str) -> None:
+    """Hold the named fields of a frozen attributes dataclass as tuples of ints, whatever sequence was
+    given (a graph file's header gives lists)."""
+    for name in names:
+        object.__setattr__(attrs, name, tuple(int(v) for v in getattr(attrs, name)))
+
+
+# ---- validation ------------------------------------------------------------------------------------
+
+def expect(cond: bool, where: str, message: str) -> None:
+    if not cond:
+        raise GraphError(f"{where}: {message}")
+
+
+def checked(where: str, build, *args):
+    """build(*args), its ValueError (a parameter outside the kernel's legal range) as a GraphError."""
+    try:
+        return build(*args)
+    except ValueError as e:
+        raise GraphError(f"{where}: {e}") from None
+
+
+def io(graph: Graph, op: Op, where: str, inputs: tuple[int, ...]) -> list[Tensor]:
+    """The op's tensors (inputs then the one output) after checking their count, int8 activations
+    and per-tensor quantization of its activations."""
+    expect(len(op.inputs) in inputs and len(op.outputs) == 1, where,
+           f"takes {' or '.join(map(str, inputs))} inputs and one output")
+    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    expect(x.dtype == y.dtype == "int8", where, "input and output must be int8")
+    expect(x.quant is not None and y.quant is not None and len(x.quant.scale) == len(y.quant.scale) == 1, where,
+           "input and output need per-tensor quantization")
+    if hasattr(op.attrs, "activation"):
+        expect(op.attrs.activation in ACTIVATIONS, where, f"activation {op.attrs.activation!r} not in {ACTIVATIONS}")
+    return [graph.tensors[n] for n in op.inputs] + [y]
+
+
+def check_weights(where: str, w: Tensor, bias: Tensor | None, channels: int, axis: int) -> None:
+    expect(w.dtype == "int8" and w.data is not None, where, f"weights {w.name!r} must be a constant int8 tensor")
+    expect(w.quant is not None and all(z == 0 for z in w.quant.zero_point) and
+           (w.quant.axis is None or w.quant.axis % len(w.shape) == axis), where,
+           f"weights must be symmetric (zero point 0), per tensor or per output channel (axis {axis})")
+    if bias is not None:
+        expect(bias.dtype == "int32" and bias.shape == (channels,) and bias.data is not None, where,
+               f"bias must be a constant int32 [{channels}]")
+
+
+def check_window(where: str, x: Tensor, y: Tensor, stride, pad, dilation) -> None:
+    expect(len(x.shape) == 4 and len(y.shape) == 4 and x.shape[0] == y.shape[0], where,
+           "input and output must be NHWC with the same batch")
+    expect(min(*stride, *dilation) >= 1 and min(pad) >= 0, where, "strides and dilations >= 1, padding >= 0")
+    for axis, (size, out, s, p) in enumerate(zip(x.shape[1:3], y.shape[1:3], stride, pad)):
+        # Every window starts above the input's last row (column), as SAME and VALID padding give.
+        expect((out - 1) * s - p <= size - 1, where,
+               f"{'height' if axis == 0 else 'width'}: {out} outputs at stride {s} overrun an input of {size}")
+
+
+def check_rank(where: str, *tensors: Tensor) -> None:
+    expect(all(1 <= len(t.shape) <= 4 for t in tensors), where, "tensors must have rank 1 to 4 (the kernels' NHWC)")
+
+
+def data_movement(graph: Graph, op: Op, where: str, inputs=(1,)) -> list[Tensor]:
+    """transpose, pad, slice and concatenation: ranks 1 to 4, one scale and zero point throughout."""
+    tensors = io(graph, op, where, inputs)
+    check_rank(where, *tensors)
+    expect(all(t.dtype == "int8" and t.quant == tensors[-1].quant for t in tensors), where,
+           "inputs and output must be int8 with one scale and zero point (no requantization, as TFLM)")
+    return tensors
+
+
+def check_same_shape(graph: Graph, op: Op, where: str) -> None:
+    """Elementwise ops of one input."""
+    x, y = io(graph, op, where, (1,))
+    expect(x.shape == y.shape, where, f"input {x.shape} and output {y.shape} must have one shape")
+
+
+def check_second_operand(graph: Graph, op: Op, where: str) -> None:
+    b = graph.tensors[op.inputs[1]]
+    expect(b.dtype == "int8" and b.quant is not None and len(b.quant.scale) == 1, where,
+           "both operands must be int8 with per-tensor quantization")
+
+
+# ---- parameters ------------------------------------------------------------------------------------
+
+def per_channel_multipliers(x: Tensor, w: Tensor, y: Tensor, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """multiplier[c], shift[c] for real = input_scale * weight_scale[c] / output_scale."""
+    in_scale, out_scale = float(np.float32(x.quant.scale[0])), float(np.float32(y.quant.scale[0]))
+    scales = w.quant.scale if len(w.quant.scale) == channels else w.quant.scale * channels
+    pairs = [quantize_multiplier(in_scale * float(np.float32(s)) / out_scale) for s in scales]
+    return np.array([m for m, _ in pairs], np.int32), np.array([s for _, s in pairs], np.int32)
+
+
+def activation_range(activation: str, y: Tensor) -> tuple[int, int]:
+    """TFLite CalculateActivationRangeQuantized for an int8 output."""
+    scale, zp = float(np.float32(y.quant.scale[0])), y.quant.zero_point[0]
+    lo, hi = -128, 127
+    if activation in ("relu", "relu6"):
+        lo = max(lo, zp)
+    if activation == "relu6":
+        hi = min(hi, zp + round_half_away(6.0 / scale))
+    return lo, hi
+
+
+def weighted_quantization(graph: Graph, op: Op, channels: int):
+    """(input offset, output offset, multiplier, shift, act_min, act_max) of a weighted op."""
+    x, w, y = (graph.tensors[n] for n in (op.inputs[0], op.inputs[1], op.outputs[0]))
+    multiplier, shift = per_channel_multipliers(x, w, y, channels)
+    return (-x.quant.zero_point[0], y.quant.zero_point[0], multiplier, shift,
+            *activation_range(op.attrs.activation, y))
+
+
+def operand_quantization(graph: Graph, op: Op) -> tuple:
+    """(scale, zero point) of each input, then of the output: what two-operand ops derive params from."""
+    tensors = [graph.tensors[n] for n in (*op.inputs, op.outputs[0])]
+    return tuple(v for t in tensors for v in (t.quant.scale[0], t.quant.zero_point[0]))
+
+
+def constant(graph: Graph, op: Op, index: int) -> np.ndarray | None:
+    """The data of the op's input `index` (a bias), or None where the op has no such input."""
+    return graph.tensors[op.inputs[index]].data if len(op.inputs) > index else None
+
+
+def unary(reference):
+    """run() of an op of one activation input computed by reference(x, params)."""
+    def run(graph: Graph, op: Op, params, values: dict) -> None:
+        values[op.outputs[0]] = reference(values[op.inputs[0]], params)
+
+    return run
+
+
+
+def sparse_stream(lowering: Lowering) -> SparseWeights | None:
+    """The weighted op's filter block run-length encoded (models/sparse.py), where the deployment
+    stores it so (MemoryOptions.sparse_weights, and the stream is smaller than the dense filter), else
+    None. A layer run in place keeps its dense filter."""
+    if not lowering.options.sparse_weights or lowering.in_place:
+        return None
+    return choose(lowering.op.kind, lowering.tensor(1).data)
+
+
+# ---- elementwise add and mul -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ElementwiseAttrs:
+    """add and mul of two same-shaped tensors."""
+
+    activation: str = "none"
+
+
+def validate_elementwise(graph: Graph, op: Op, where: str) -> None:
+    a, b, y = io(graph, op, where, (2,))
+    check_second_operand(graph, op, where)
+    expect(a.shape == b.shape == y.shape, where, f"shapes {a.shape}, {b.shape} -> {y.shape} must be equal "
+           "(broadcasting is not supported)")
+
+
+def elementwise_call(kernel: str, shape, p, *, a: Arena, b: Arena, y: Arena) -> Call:
+    """add or mul of two tensors of `shape`, flat; p: the kernel's params record, field for field."""
+    flat = (1, 1, 1, int(np.prod(shape)))
+    return binary(kernel, i32(astuple(p)), flat, a, flat, b, flat, y)
+
+
+def elementwise_op(kind: str, params_cls, reference, call) -> OpDef:
+    """The OpDef of add or mul: params_cls.from_quantization of the operands' scales and the activation
+    range, reference(a, b, params), call(shape, params, a=, b=, y=)."""
+    def prepare(graph: Graph, op: Op):
+        return params_cls.from_quantization(*operand_quantization(graph, op),
+                                            *activation_range(op.attrs.activation, graph.tensors[op.outputs[0]]))
+
+    def run(graph: Graph, op: Op, p, values: dict) -> None:
+        values[op.outputs[0]] = reference(values[op.inputs[0]], values[op.inputs[1]], p)
+
+    def lower(lowering: Lowering) -> tuple[Call, ...]:
+        x = lowering.tensor(0)
+        return (call(x.shape, lowering.params, a=lowering.operand(x.name), b=lowering.operand(lowering.op.inputs[1]),
+                     y=Arena(lowering.op.outputs[0])),)
+
+    return OpDef(kind, ElementwiseAttrs, validate_elementwise, run, prepare, lower, (kind,))
