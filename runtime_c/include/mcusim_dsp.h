@@ -51,6 +51,22 @@ static inline uint32_t mcusim_sxtb16_ror8(uint32_t x)
     return r;
 }
 
+/* SXTAB16: a + SXTB16(x), halfword-wise (modulo 2^16): bytes 0 and 2 of x widened and offset. */
+static inline uint32_t mcusim_sxtab16(uint32_t a, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
+/* SXTAB16 of x rotated right by 8: a + bytes 1 and 3 of x. */
+static inline uint32_t mcusim_sxtab16_ror8(uint32_t a, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
 /* SADD16: halfword-wise a + b (modulo 2^16). */
 static inline uint32_t mcusim_sadd16(uint32_t a, uint32_t b)
 {
@@ -102,6 +118,16 @@ static inline uint32_t mcusim_sxtb16_ror8(uint32_t x)
 static inline uint32_t mcusim_sadd16(uint32_t a, uint32_t b)
 {
     return mcusim_pack16((int16_t)a + (int16_t)b, (int16_t)(a >> 16) + (int16_t)(b >> 16));
+}
+
+static inline uint32_t mcusim_sxtab16(uint32_t a, uint32_t x)
+{
+    return mcusim_sadd16(a, mcusim_sxtb16(x));
+}
+
+static inline uint32_t mcusim_sxtab16_ror8(uint32_t a, uint32_t x)
+{
+    return mcusim_sadd16(a, mcusim_sxtb16_ror8(x));
 }
 
 static inline int32_t mcusim_smlad(uint32_t a, uint32_t b, int32_t acc)

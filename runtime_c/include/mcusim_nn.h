@@ -197,9 +197,11 @@ static inline int32_t mcusim_add_wrap(int32_t a, int32_t b)
     return (int32_t)((uint32_t)a + (uint32_t)b);
 }
 
+/* x clamped to [lo, hi], lo <= hi; two selects (no branch on the cores). */
 static inline int32_t mcusim_clamp(int32_t x, int32_t lo, int32_t hi)
 {
-    return x < lo ? lo : x > hi ? hi : x;
+    x = x < lo ? lo : x;
+    return x > hi ? hi : x;
 }
 
 /* ---- kernels ---- */
@@ -236,7 +238,10 @@ mcusim_status mcusim_fully_connected_inplace_s8(const mcusim_fc_params *params, 
  * input_dims:  N x H x W x C (all >= 1);   filter_dims: O x KH x KW x C (filter values [-127, 127])
  * output_dims: N x OH x OW x O;            bias: O int32 values or NULL; the accumulator fits int32
  *              (|bias| + KH * KW * C * 255 * 127 < 2^31).
+ * Up to MCUSIM_CONV_MAX_COLUMN taps (KH * KW * C) a convolution that is not pointwise runs by im2col
+ * with 2 * KH * KW * C + 128 bytes of stack (models/ops/conv2d.py: conv2d_scratch_bytes); beyond, directly.
  */
+#define MCUSIM_CONV_MAX_COLUMN 4096
 mcusim_status mcusim_conv2d_s8(const mcusim_conv_params *params, const mcusim_per_channel_quant *quant,
                                const mcusim_dims *input_dims, const int8_t *input,
                                const mcusim_dims *filter_dims, const int8_t *filter,
@@ -404,7 +409,8 @@ mcusim_status mcusim_dequantize_s8(const mcusim_affine_params *params, const mcu
  *                      + output_offset, act_min, act_max)
  * The right-hand side is given transposed ([B, N, K], TFLite's adj_y), so both operands are read
  * along K. lhs_dims: n = B, w = M, c = K; rhs_dims: n = B, w = N, c = K; output_dims: n = B, w = M,
- * c = N (h = 1 throughout); K in [1, 32767].
+ * c = N (h = 1 throughout); K in [1, 32767]; output_multiplier in [0, 2^31 - 1] (as QuantizeMultiplier
+ * makes it).
  */
 mcusim_status mcusim_batch_matmul_s8(const mcusim_mul_params *params, const mcusim_dims *lhs_dims, const int8_t *lhs,
                                      const mcusim_dims *rhs_dims, const int8_t *rhs, const mcusim_dims *output_dims,

@@ -4,6 +4,8 @@
 #ifndef MCUSIM_NN_SUPPORT_H
 #define MCUSIM_NN_SUPPORT_H
 
+#include <string.h>
+
 #include "mcusim_dsp.h"
 #include "mcusim_nn.h"
 
@@ -34,22 +36,201 @@ static inline int32_t mcusim_dot_s8(const int8_t *x, const int8_t *w, int32_t k,
     return acc;
 }
 
+/* mcusim_requantize for a multiplier in [0, 2^31 - 1] (mcusim_per_channel_quant's range), where
+ * SaturatingRoundingDoublingHighMul cannot saturate: the same value without that test, and without a
+ * branch on the shift's sign (left = max(shift, 0), right = left - shift; a right shift of 0 rounds
+ * nothing). The output stage of every weighted kernel, so worth its few cycles. */
+static inline int32_t mcusim_requantize_channel(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t left = shift & ~(shift >> 31), right = left - shift;
+    const int32_t scaled = (int32_t)((uint32_t)x << left);
+    return mcusim_rounding_divide_by_pot((int32_t)(((int64_t)scaled * multiplier + (1ll << 30)) >> 31), right);
+}
+
 /* The per-channel output stage: requantize, add the output offset, clamp to the activation range. */
 static inline int8_t mcusim_output_s8(int32_t acc, const mcusim_per_channel_quant *quant, int32_t channel,
                                       int32_t output_offset, int32_t act_min, int32_t act_max)
 {
-    acc = mcusim_add_wrap(mcusim_requantize(acc, quant->multiplier[channel], quant->shift[channel]), output_offset);
+    acc = mcusim_add_wrap(mcusim_requantize_channel(acc, quant->multiplier[channel], quant->shift[channel]),
+                          output_offset);
     return (int8_t)mcusim_clamp(acc, act_min, act_max);
 }
 
-/* One token of fully_connected: out[o] for the K inputs x, all O channels. */
+/* The input offset in both halfwords, for SXTAB16. */
+static inline uint32_t mcusim_offset2(int32_t input_offset)
+{
+    return ((uint32_t)input_offset << 16) | ((uint32_t)input_offset & 0xFFFFu);
+}
+
+/* a + b * c in wrapping int32 arithmetic (the accumulators' start values and corrections). */
+static inline int32_t mcusim_mla_wrap(int32_t a, int32_t b, int32_t c)
+{
+    return (int32_t)((uint32_t)a + (uint32_t)b * (uint32_t)c);
+}
+
+/* sum_{i<k} x[i]; DSP path: four values a step, SXTB16 and SMLAD against halfwords of one. */
+static inline int32_t mcusim_sum_s8(const int8_t *x, int32_t k)
+{
+    int32_t sum = 0, i = 0;
+#if MCUSIM_DSP
+    const uint32_t ones = 0x00010001u;
+    for (; i + 4 <= k; i += 4) {
+        const uint32_t v = mcusim_read_u32(x + i);
+        sum = mcusim_smlad(mcusim_sxtb16_ror8(v), ones, mcusim_smlad(mcusim_sxtb16(v), ones, sum));
+    }
+#endif
+    for (; i < k; i++) {
+        sum += x[i];
+    }
+    return sum;
+}
+
+/*
+ * The 2 x 2 register-blocked core of the matrix kernels (CMSIS-NN's): raw int8 dot products of two
+ * input rows x, x + stride with two filter rows w, w + stride,
+ *   acc[2r + c] += sum_{i<k} x[r * stride + i] * w[c * stride + i]   (wrapping int32),
+ * each input word widened once for both filter rows and each filter word once for both input rows.
+ * DSP path, four k a step: four loads, eight SXTB16, eight SMLAD for 16 MACs; the tail and the plain
+ * path one value at a time. The zero points are the callers' (as start values: sum_i (x + o) w =
+ * sum_i x w + o sum_i w), which leaves the loop the registers of the four accumulators, two pointers,
+ * the stride and its end. Not inlined, so that the loop has the core's registers to itself.
+ */
+__attribute__((noinline)) static void mcusim_dot_2x2_s8(const int8_t *x, const int8_t *w, int32_t stride,
+                                                        int32_t k, int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    int32_t i = 0;
+#if MCUSIM_DSP
+    for (; i + 4 <= k; i += 4) {
+        const uint32_t xa = mcusim_read_u32(x + i), xb = mcusim_read_u32(x + stride + i);
+        const uint32_t xa02 = mcusim_sxtb16(xa), xb02 = mcusim_sxtb16(xb);
+        const uint32_t xa13 = mcusim_sxtb16_ror8(xa), xb13 = mcusim_sxtb16_ror8(xb);
+        uint32_t v = mcusim_read_u32(w + i), h = mcusim_sxtb16(v);
+        a00 = mcusim_smlad(xa02, h, a00);
+        a10 = mcusim_smlad(xb02, h, a10);
+        h = mcusim_sxtb16_ror8(v);
+        a00 = mcusim_smlad(xa13, h, a00);
+        a10 = mcusim_smlad(xb13, h, a10);
+        v = mcusim_read_u32(w + stride + i);
+        h = mcusim_sxtb16(v);
+        a01 = mcusim_smlad(xa02, h, a01);
+        a11 = mcusim_smlad(xb02, h, a11);
+        h = mcusim_sxtb16_ror8(v);
+        a01 = mcusim_smlad(xa13, h, a01);
+        a11 = mcusim_smlad(xb13, h, a11);
+    }
+#endif
+    for (; i < k; i++) {
+        const int32_t xa = x[i], xb = x[stride + i], wa = w[i], wb = w[stride + i];
+        a00 = mcusim_mla_wrap(a00, xa, wa);
+        a01 = mcusim_mla_wrap(a01, xa, wb);
+        a10 = mcusim_mla_wrap(a10, xb, wa);
+        a11 = mcusim_mla_wrap(a11, xb, wb);
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+/*
+ * One input row against two filter rows w, w + stride, the offset applied to the input:
+ *   acc[c] += sum_{i<k} (x[i] + input_offset) * w[c * stride + i].
+ * DSP path, four k a step: three loads, two SXTAB16 (the offset added in the widening), four SXTB16
+ * and four SMLAD for 8 MACs.
+ */
+__attribute__((noinline)) static void mcusim_dot_1x2_s8(const int8_t *x, const int8_t *w, int32_t stride,
+                                                        int32_t k, int32_t input_offset, int32_t acc[2])
+{
+    int32_t a0 = acc[0], a1 = acc[1];
+    int32_t i = 0;
+#if MCUSIM_DSP
+    const uint32_t offset2 = mcusim_offset2(input_offset);
+    for (; i + 4 <= k; i += 4) {
+        const uint32_t xs = mcusim_read_u32(x + i);
+        const uint32_t x02 = mcusim_sxtab16(offset2, xs), x13 = mcusim_sxtab16_ror8(offset2, xs);
+        uint32_t v = mcusim_read_u32(w + i);
+        a0 = mcusim_smlad(x13, mcusim_sxtb16_ror8(v), mcusim_smlad(x02, mcusim_sxtb16(v), a0));
+        v = mcusim_read_u32(w + stride + i);
+        a1 = mcusim_smlad(x13, mcusim_sxtb16_ror8(v), mcusim_smlad(x02, mcusim_sxtb16(v), a1));
+    }
+#endif
+    for (; i < k; i++) {
+        const int32_t v = x[i] + input_offset;
+        a0 = mcusim_mla_wrap(a0, v, w[i]);
+        a1 = mcusim_mla_wrap(a1, v, w[stride + i]);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+/* The output stage of fully_connected and conv2d for channel o. */
+static inline int8_t mcusim_fc_output(const mcusim_fc_params *params, const mcusim_per_channel_quant *quant,
+                                      int32_t o, int32_t acc)
+{
+    return mcusim_output_s8(acc, quant, o, params->output_offset, params->act_min, params->act_max);
+}
+
+/* One row of fully_connected: out[o] for the K inputs x, all O channels, two channels a pass. */
 static inline void mcusim_fc_row(const mcusim_fc_params *params, const mcusim_per_channel_quant *quant,
                                  const int8_t *x, int32_t depth, const int8_t *filter, const int32_t *bias,
                                  int32_t channels, int8_t *out)
 {
-    for (int32_t o = 0; o < channels; o++) {
-        int32_t acc = mcusim_dot_s8(x, filter + o * depth, depth, params->input_offset, bias ? bias[o] : 0);
-        out[o] = mcusim_output_s8(acc, quant, o, params->output_offset, params->act_min, params->act_max);
+    int32_t o = 0;
+    for (; o + 2 <= channels; o += 2) {
+        int32_t acc[2] = {bias ? bias[o] : 0, bias ? bias[o + 1] : 0};
+        mcusim_dot_1x2_s8(x, filter + o * depth, depth, depth, params->input_offset, acc);
+        out[o] = mcusim_fc_output(params, quant, o, acc[0]);
+        out[o + 1] = mcusim_fc_output(params, quant, o + 1, acc[1]);
+    }
+    if (o < channels) {
+        const int32_t acc = mcusim_dot_s8(x, filter + o * depth, depth, params->input_offset, bias ? bias[o] : 0);
+        out[o] = mcusim_fc_output(params, quant, o, acc);
+    }
+}
+
+/*
+ * fully_connected of `rows` rows of x (`depth` apart) into out (`channels` apart): channel pairs in
+ * the outer loop, each filter pair's sums taken once (the input offset's share, o * sum_k w), and
+ * row pairs through mcusim_dot_2x2_s8; an odd last row by mcusim_dot_1x2_s8, an odd last channel by
+ * mcusim_dot_s8. No scratch memory.
+ */
+static inline void mcusim_fc_matrix(const mcusim_fc_params *params, const mcusim_per_channel_quant *quant,
+                                    const int8_t *x, int32_t rows, int32_t depth, const int8_t *filter,
+                                    const int32_t *bias, int32_t channels, int8_t *out)
+{
+    const int32_t offset = params->input_offset;
+    if (rows < 2) {
+        mcusim_fc_row(params, quant, x, depth, filter, bias, channels, out);
+        return;
+    }
+    int32_t o = 0;
+    for (; o + 2 <= channels; o += 2) {
+        const int8_t *w = filter + o * depth;
+        const int32_t b0 = bias ? bias[o] : 0, b1 = bias ? bias[o + 1] : 0;
+        const int32_t s0 = mcusim_mla_wrap(b0, offset, mcusim_sum_s8(w, depth));
+        const int32_t s1 = mcusim_mla_wrap(b1, offset, mcusim_sum_s8(w + depth, depth));
+        int32_t r = 0;
+        for (; r + 2 <= rows; r += 2) {
+            int32_t acc[4] = {s0, s1, s0, s1};
+            mcusim_dot_2x2_s8(x + r * depth, w, depth, depth, acc);
+            out[r * channels + o] = mcusim_fc_output(params, quant, o, acc[0]);
+            out[r * channels + o + 1] = mcusim_fc_output(params, quant, o + 1, acc[1]);
+            out[(r + 1) * channels + o] = mcusim_fc_output(params, quant, o, acc[2]);
+            out[(r + 1) * channels + o + 1] = mcusim_fc_output(params, quant, o + 1, acc[3]);
+        }
+        if (r < rows) {
+            int32_t acc[2] = {b0, b1};
+            mcusim_dot_1x2_s8(x + r * depth, w, depth, depth, offset, acc);
+            out[r * channels + o] = mcusim_fc_output(params, quant, o, acc[0]);
+            out[r * channels + o + 1] = mcusim_fc_output(params, quant, o + 1, acc[1]);
+        }
+    }
+    if (o < channels) {
+        for (int32_t r = 0; r < rows; r++) {
+            const int32_t acc = mcusim_dot_s8(x + r * depth, filter + o * depth, depth, offset, bias ? bias[o] : 0);
+            out[r * channels + o] = mcusim_fc_output(params, quant, o, acc);
+        }
     }
 }
 
@@ -242,6 +423,28 @@ static inline int32_t mcusim_window_sum(const mcusim_conv_params *p, const mcusi
         }
     }
     return acc;
+}
+
+/*
+ * im2col of one output pixel (oy, ox) of `image` (H x W x C): its window in the filter's (ky, kx, c)
+ * order, KH * KW * C bytes into `column`; taps outside the input hold -input_offset (the input zero
+ * point, in [-128, 127]), so that they add nothing to sum (x + input_offset) * w.
+ */
+static inline void mcusim_im2col_s8(const mcusim_conv_params *p, const int8_t *image, int32_t in_h, int32_t in_w,
+                                    int32_t ch, int32_t k_h, int32_t k_w, int32_t oy, int32_t ox, int8_t *column)
+{
+    const int8_t outside = (int8_t)-p->input_offset;
+    for (int32_t ky = 0; ky < k_h; ky++) {
+        const int32_t y = oy * p->stride_h - p->pad_h + ky * p->dilation_h;
+        for (int32_t kx = 0; kx < k_w; kx++, column += ch) {
+            const int32_t x = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
+            if (y < 0 || y >= in_h || x < 0 || x >= in_w) {
+                memset(column, outside, (size_t)ch);
+            } else {
+                memcpy(column, image + (y * in_w + x) * ch, (size_t)ch);
+            }
+        }
+    }
 }
 
 /* The window geometry (stride, dilation, padding) and activation range of a conv are legal. */

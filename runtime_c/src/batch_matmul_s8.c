@@ -2,10 +2,22 @@
  * mcusim_batch_matmul_s8: int8 batched matrix product with both operands' zero points, as TFLite's
  * BATCH_MATMUL (adj_y). Contract: runtime_c/include/mcusim_nn.h. Reference: models/ops/batch_matmul.py.
  *
- * sum_k (a + oa)(b + ob) = sum_k (a + oa) b + ob * sum_k (a + oa): the first term is the shared dot
- * product (plain, or SMLAD under MCUSIM_DSP), the second a row sum computed once per lhs row.
+ * sum_k (a + oa)(b + ob) = sum_k a b + ob sum_k a + oa sum_k b + K oa ob: the raw dot products run
+ * through the 2 x 2 core (mcusim_dot_2x2_s8: two lhs rows x two rhs rows, each word widened once for
+ * both; SMLAD under MCUSIM_DSP), started at the row's and the column's shares. The lhs rows' shares
+ * are taken for a block of up to MCUSIM_BMM_ROWS rows at a time (a stack array of int32), each rhs
+ * row's once per block. An odd last row or column takes the 1 x 2 core or the plain dot product with
+ * the lhs offset applied.
  */
 #include "mcusim_nn_support.h"
+
+#define MCUSIM_BMM_ROWS 32 /* lhs rows per block: 128 bytes of stack */
+
+static inline int8_t output_s8(const mcusim_mul_params *params, int32_t acc)
+{
+    acc = mcusim_requantize_channel(acc, params->output_multiplier, params->output_shift);
+    return (int8_t)mcusim_clamp(mcusim_add_wrap(acc, params->output_offset), params->act_min, params->act_max);
+}
 
 mcusim_status mcusim_batch_matmul_s8(const mcusim_mul_params *params, const mcusim_dims *lhs_dims, const int8_t *lhs,
                                      const mcusim_dims *rhs_dims, const int8_t *rhs, const mcusim_dims *output_dims,
@@ -17,19 +29,43 @@ mcusim_status mcusim_batch_matmul_s8(const mcusim_mul_params *params, const mcus
         params->act_min > params->act_max) {
         return MCUSIM_ARG_ERROR;
     }
+    const int32_t oa = params->input1_offset, ob = params->input2_offset;
+    int32_t row_share[MCUSIM_BMM_ROWS]; /* ob * sum_k (a + oa) of the block's lhs rows */
     for (int32_t b = 0; b < batches; b++) {
-        for (int32_t m = 0; m < rows; m++) {
-            const int8_t *a = lhs + (b * rows + m) * depth;
-            int32_t row_sum = 0;
-            for (int32_t k = 0; k < depth; k++) {
-                row_sum += a[k] + params->input1_offset;
+        const int8_t *r = rhs + b * cols * depth;
+        for (int32_t m0 = 0; m0 < rows; m0 += MCUSIM_BMM_ROWS) {
+            const int32_t block = rows - m0 < MCUSIM_BMM_ROWS ? rows - m0 : MCUSIM_BMM_ROWS;
+            const int8_t *a = lhs + (b * rows + m0) * depth;
+            int8_t *out = output + (b * rows + m0) * cols;
+            for (int32_t m = 0; m < block; m++) {
+                row_share[m] = ob * (mcusim_sum_s8(a + m * depth, depth) + depth * oa);
             }
-            for (int32_t n = 0; n < cols; n++) {
-                int32_t acc = mcusim_dot_s8(a, rhs + (b * cols + n) * depth, depth, params->input1_offset,
-                                            params->input2_offset * row_sum);
-                acc = mcusim_requantize(acc, params->output_multiplier, params->output_shift);
-                output[(b * rows + m) * cols + n] =
-                    (int8_t)mcusim_clamp(mcusim_add_wrap(acc, params->output_offset), params->act_min, params->act_max);
+            int32_t n = 0;
+            for (; n + 2 <= cols; n += 2) {
+                const int8_t *w = r + n * depth;
+                const int32_t s0 = oa * mcusim_sum_s8(w, depth), s1 = oa * mcusim_sum_s8(w + depth, depth);
+                int32_t m = 0;
+                for (; m + 2 <= block; m += 2) {
+                    int32_t acc[4] = {row_share[m] + s0, row_share[m] + s1, row_share[m + 1] + s0,
+                                      row_share[m + 1] + s1};
+                    mcusim_dot_2x2_s8(a + m * depth, w, depth, depth, acc);
+                    out[m * cols + n] = output_s8(params, acc[0]);
+                    out[m * cols + n + 1] = output_s8(params, acc[1]);
+                    out[(m + 1) * cols + n] = output_s8(params, acc[2]);
+                    out[(m + 1) * cols + n + 1] = output_s8(params, acc[3]);
+                }
+                if (m < block) {
+                    int32_t acc[2] = {row_share[m], row_share[m]};
+                    mcusim_dot_1x2_s8(a + m * depth, w, depth, depth, oa, acc);
+                    out[m * cols + n] = output_s8(params, acc[0]);
+                    out[m * cols + n + 1] = output_s8(params, acc[1]);
+                }
+            }
+            for (; n < cols; n++) {
+                for (int32_t m = 0; m < block; m++) {
+                    out[m * cols + n] =
+                        output_s8(params, mcusim_dot_s8(a + m * depth, r + n * depth, depth, oa, row_share[m]));
+                }
             }
         }
     }

@@ -3,51 +3,135 @@
  * padding, dilation. Contract and legal ranges: runtime_c/include/mcusim_nn.h. Reference:
  * models/ops/conv2d.py.
  *
- * Algorithm: direct convolution. For each output pixel and channel, the taps inside the input each
- * contribute one dot product over the C contiguous input channels (mcusim_dot_s8: plain, or SMLAD
- * under MCUSIM_DSP); taps outside are skipped, which equals padding with the input zero point.
+ * Paths, chosen from the shapes (every one gives the reference's bits: integer sums in another order):
+ * - pointwise (1 x 1 kernel, stride 1, no padding, the output the input's size): the pixels are the
+ *   rows of a fully connected layer (mcusim_fc_matrix), no copy, no scratch;
+ * - im2col (K = KH * KW * C <= MCUSIM_CONV_MAX_COLUMN): two output pixels' windows are copied into
+ *   two int8 columns (taps outside the input hold the input zero point, adding nothing), then
+ *   multiplied with two filter rows at a time by the 2 x 2 core (mcusim_dot_2x2_s8), the input
+ *   offset's share o * sum_k w of each filter row summed once per block of output channels;
+ *   scratch on the stack: 2 K bytes of columns and 4 MCUSIM_CONV_CHANNEL_BLOCK bytes of sums
+ *   (models/ops/conv2d.py: conv2d_scratch_bytes);
+ * - direct (a larger K): per pixel, channel and tap one dot product over C (mcusim_dot_s8), taps
+ *   outside the input skipped.
  */
 #include "mcusim_nn_support.h"
+
+#define MCUSIM_CONV_CHANNEL_BLOCK 32
+
+static void conv_direct(const mcusim_conv_params *p, const mcusim_per_channel_quant *quant, const mcusim_dims *in,
+                        const int8_t *input, const mcusim_dims *filter_dims, const int8_t *filter,
+                        const int32_t *bias, const mcusim_dims *out, int8_t *output)
+{
+    const int32_t in_h = in->h, in_w = in->w, ch = in->c, k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t out_ch = filter_dims->n;
+    for (int32_t n = 0; n < in->n; n++) {
+        const int8_t *image = input + n * in_h * in_w * ch;
+        for (int32_t oy = 0; oy < out->h; oy++) {
+            for (int32_t ox = 0; ox < out->w; ox++) {
+                mcusim_window win = {image, 0, 0, 0, 0, 0, 0};
+                mcusim_window_at(p, k_h, k_w, in_h, in_w, oy, ox, &win);
+                for (int32_t o = 0; o < out_ch; o++) {
+                    const int8_t *kernel = filter + o * k_h * k_w * ch;
+                    int32_t acc = bias ? bias[o] : 0;
+                    for (int32_t ky = win.ky0; ky < win.ky1; ky++) {
+                        const int32_t y = win.y0 + ky * p->dilation_h;
+                        for (int32_t kx = win.kx0; kx < win.kx1; kx++) {
+                            const int32_t x = win.x0 + kx * p->dilation_w;
+                            acc = mcusim_dot_s8(image + (y * in_w + x) * ch, kernel + (ky * k_w + kx) * ch, ch,
+                                                p->input_offset, acc);
+                        }
+                    }
+                    output[((n * out->h + oy) * out->w + ox) * out_ch + o] =
+                        mcusim_output_s8(acc, quant, o, p->output_offset, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}
+
+/* Output channels [first, first + count) of one or two pixels whose columns are col, col + K. */
+static void conv_columns(const mcusim_conv_params *p, const mcusim_per_channel_quant *quant, const int8_t *col,
+                         int32_t pixels, int32_t depth, const int8_t *filter, const int32_t *bias,
+                         const int32_t *sums, int32_t first, int32_t count, int32_t out_ch, int8_t *out)
+{
+    const int32_t zero = p->output_offset, lo = p->act_min, hi = p->act_max, offset = p->input_offset;
+    int32_t i = 0;
+    for (; i + 2 <= count; i += 2) {
+        const int32_t o = first + i;
+        const int8_t *w = filter + o * depth;
+        if (pixels == 2) {
+            int32_t acc[4] = {sums[i], sums[i + 1], sums[i], sums[i + 1]};
+            mcusim_dot_2x2_s8(col, w, depth, depth, acc);
+            out[out_ch + o] = mcusim_output_s8(acc[2], quant, o, zero, lo, hi);
+            out[out_ch + o + 1] = mcusim_output_s8(acc[3], quant, o + 1, zero, lo, hi);
+            out[o] = mcusim_output_s8(acc[0], quant, o, zero, lo, hi);
+            out[o + 1] = mcusim_output_s8(acc[1], quant, o + 1, zero, lo, hi);
+        } else {
+            int32_t acc[2] = {bias ? bias[o] : 0, bias ? bias[o + 1] : 0};
+            mcusim_dot_1x2_s8(col, w, depth, depth, offset, acc);
+            out[o] = mcusim_output_s8(acc[0], quant, o, zero, lo, hi);
+            out[o + 1] = mcusim_output_s8(acc[1], quant, o + 1, zero, lo, hi);
+        }
+    }
+    if (i < count) {
+        const int32_t o = first + i;
+        for (int32_t x = 0; x < pixels; x++) {
+            const int32_t acc = mcusim_dot_s8(col + x * depth, filter + o * depth, depth, offset, bias ? bias[o] : 0);
+            out[x * out_ch + o] = mcusim_output_s8(acc, quant, o, zero, lo, hi);
+        }
+    }
+}
+
+static void conv_im2col(const mcusim_conv_params *p, const mcusim_per_channel_quant *quant, const mcusim_dims *in,
+                        const int8_t *input, const mcusim_dims *filter_dims, const int8_t *filter,
+                        const int32_t *bias, const mcusim_dims *out, int8_t *output)
+{
+    const int32_t in_h = in->h, in_w = in->w, ch = in->c, k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t out_ch = filter_dims->n, depth = k_h * k_w * ch, pixels = out->h * out->w;
+    int8_t columns[2 * depth];
+    int32_t sums[MCUSIM_CONV_CHANNEL_BLOCK];
+    for (int32_t first = 0; first < out_ch; first += MCUSIM_CONV_CHANNEL_BLOCK) {
+        const int32_t count = out_ch - first < MCUSIM_CONV_CHANNEL_BLOCK ? out_ch - first : MCUSIM_CONV_CHANNEL_BLOCK;
+        for (int32_t i = 0; i < count; i++) {
+            const int32_t o = first + i;
+            sums[i] = mcusim_mla_wrap(bias ? bias[o] : 0, p->input_offset, mcusim_sum_s8(filter + o * depth, depth));
+        }
+        for (int32_t n = 0; n < in->n; n++) {
+            const int8_t *image = input + n * in_h * in_w * ch;
+            int8_t *image_out = output + n * pixels * out_ch;
+            for (int32_t px = 0; px < pixels; px += 2) {
+                const int32_t two = px + 1 < pixels ? 2 : 1;
+                for (int32_t x = 0; x < two; x++) {
+                    mcusim_im2col_s8(p, image, in_h, in_w, ch, k_h, k_w, (px + x) / out->w, (px + x) % out->w,
+                                     columns + x * depth);
+                }
+                conv_columns(p, quant, columns, two, depth, filter, bias, sums, first, count, out_ch,
+                             image_out + px * out_ch);
+            }
+        }
+    }
+}
 
 mcusim_status mcusim_conv2d_s8(const mcusim_conv_params *params, const mcusim_per_channel_quant *quant,
                                const mcusim_dims *input_dims, const int8_t *input,
                                const mcusim_dims *filter_dims, const int8_t *filter,
                                const int32_t *bias, const mcusim_dims *output_dims, int8_t *output)
 {
-    const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
-    const int32_t k_h = filter_dims->h, k_w = filter_dims->w, out_ch = filter_dims->n;
-    const int32_t out_h = output_dims->h, out_w = output_dims->w;
     if (!mcusim_conv_args_ok(params, input_dims, filter_dims, output_dims)) {
         return MCUSIM_ARG_ERROR;
     }
-    for (int32_t n = 0; n < input_dims->n; n++) {
-        const int8_t *image = input + n * in_h * in_w * ch;
-        for (int32_t oy = 0; oy < out_h; oy++) {
-            const int32_t y0 = oy * params->stride_h - params->pad_h;
-            for (int32_t ox = 0; ox < out_w; ox++) {
-                const int32_t x0 = ox * params->stride_w - params->pad_w;
-                for (int32_t o = 0; o < out_ch; o++) {
-                    const int8_t *kernel = filter + o * k_h * k_w * ch;
-                    int32_t acc = bias ? bias[o] : 0;
-                    for (int32_t ky = 0; ky < k_h; ky++) {
-                        const int32_t y = y0 + ky * params->dilation_h;
-                        if (y < 0 || y >= in_h) {
-                            continue;
-                        }
-                        for (int32_t kx = 0; kx < k_w; kx++) {
-                            const int32_t x = x0 + kx * params->dilation_w;
-                            if (x < 0 || x >= in_w) {
-                                continue;
-                            }
-                            acc = mcusim_dot_s8(image + (y * in_w + x) * ch, kernel + (ky * k_w + kx) * ch, ch,
-                                                params->input_offset, acc);
-                        }
-                    }
-                    output[((n * out_h + oy) * out_w + ox) * out_ch + o] =
-                        mcusim_output_s8(acc, quant, o, params->output_offset, params->act_min, params->act_max);
-                }
-            }
-        }
+    const mcusim_conv_params *p = params;
+    const int32_t depth = filter_dims->h * filter_dims->w * input_dims->c;
+    if (filter_dims->h == 1 && filter_dims->w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 &&
+        p->pad_w == 0 && output_dims->h == input_dims->h && output_dims->w == input_dims->w) {
+        const mcusim_fc_params fc = {p->input_offset, p->output_offset, p->act_min, p->act_max};
+        mcusim_fc_matrix(&fc, quant, input, input_dims->n * input_dims->h * input_dims->w, depth, filter, bias,
+                         filter_dims->n, output);
+    } else if (depth <= MCUSIM_CONV_MAX_COLUMN) {
+        conv_im2col(p, quant, input_dims, input, filter_dims, filter, bias, output_dims, output);
+    } else {
+        conv_direct(p, quant, input_dims, input, filter_dims, filter, bias, output_dims, output);
     }
     return MCUSIM_OK;
 }

@@ -6,34 +6,106 @@
  * Algorithm: direct. Each output channel accumulates one product per tap inside the input (taps
  * outside are skipped, the same as padding with the input zero point).
  * DSP path (MCUSIM_DSP=1, depth multiplier 1): four channels per step. One word of input and one of
- * filter per tap; SXTB16 splits channels (0, 2) and (1, 3) into halfwords, SADD16 adds the input
- * offset, and SMLABB / SMLATT add the bottom / top products to their channel's accumulator. Remaining
+ * filter per tap, walked by pointer; SXTAB16 splits channels (0, 2) and (1, 3) into halfwords with
+ * the input offset added, and SMLABB / SMLATT add the bottom / top products to their channel's
+ * accumulator. Remaining
  * channels, and depth multipliers above 1, take the plain loop. Integer sums: both paths agree.
  */
 #include "mcusim_nn_support.h"
 
 #if MCUSIM_DSP
-static void accumulate4(const mcusim_dw_conv_params *params, const mcusim_window *win, const mcusim_dims *input_dims,
-                        const int8_t *filter, int32_t k_w, int32_t o, int32_t acc[4])
+/* One tap of four channels: a_c += (x[c] + input_offset) * w[c]. */
+__attribute__((always_inline)) static inline void tap4(const int8_t *x, const int8_t *w, uint32_t offset2,
+                                                       int32_t a[4])
 {
-    const mcusim_conv_params *p = &params->conv;
-    const int32_t in_w = input_dims->w, ch = input_dims->c;
-    const uint32_t offset2 = ((uint32_t)p->input_offset << 16) | ((uint32_t)p->input_offset & 0xFFFFu);
-    for (int32_t ky = win->ky0; ky < win->ky1; ky++) {
-        const int32_t y = win->y0 + ky * p->dilation_h;
-        for (int32_t kx = win->kx0; kx < win->kx1; kx++) {
-            const int32_t x = win->x0 + kx * p->dilation_w;
-            const uint32_t xs = mcusim_read_u32(win->image + (y * in_w + x) * ch + o);
-            const uint32_t ws = mcusim_read_u32(filter + (ky * k_w + kx) * ch + o);
-            const uint32_t x02 = mcusim_sadd16(mcusim_sxtb16(xs), offset2);
-            const uint32_t x13 = mcusim_sadd16(mcusim_sxtb16_ror8(xs), offset2);
-            const uint32_t w02 = mcusim_sxtb16(ws), w13 = mcusim_sxtb16_ror8(ws);
-            acc[0] = mcusim_smlabb(x02, w02, acc[0]);
-            acc[2] = mcusim_smlatt(x02, w02, acc[2]);
-            acc[1] = mcusim_smlabb(x13, w13, acc[1]);
-            acc[3] = mcusim_smlatt(x13, w13, acc[3]);
+    const uint32_t xs = mcusim_read_u32(x), ws = mcusim_read_u32(w);
+    const uint32_t x02 = mcusim_sxtab16(offset2, xs), x13 = mcusim_sxtab16_ror8(offset2, xs);
+    const uint32_t w02 = mcusim_sxtb16(ws), w13 = mcusim_sxtb16_ror8(ws);
+    a[0] = mcusim_smlabb(x02, w02, a[0]);
+    a[2] = mcusim_smlatt(x02, w02, a[2]);
+    a[1] = mcusim_smlabb(x13, w13, a[1]);
+    a[3] = mcusim_smlatt(x13, w13, a[3]);
+}
+
+/* Where a pixel's window lies: `rows` x `cols` taps inside the input, a tap `step_x` (input) / `ch`
+ * (filter) bytes after the previous one in its row, a row `step_y` / `filter_step_y` bytes after the
+ * previous row's end; `row` = in_w * ch. */
+typedef struct {
+    int32_t rows, cols, step_x, step_y, ch, filter_step_y, row;
+    uint32_t offset2; /* the input offset in both halfwords */
+} window_geometry;
+
+/* The taps of four channels of a window (x, w at its first tap) into acc. The window cores are not
+ * inlined, so that the four accumulators and the pointers have the registers to themselves, and
+ * not scheduled (GCC's scheduler hoists the loads and spills them). */
+typedef void window_core(const int8_t *x, const int8_t *w, const window_geometry *g, int32_t acc[4]);
+
+/* Any window. */
+__attribute__((noinline, optimize("no-schedule-insns"))) static void window_4(const int8_t *x, const int8_t *w,
+                                                                              const window_geometry *g,
+                                                                              int32_t acc[4])
+{
+    int32_t a[4] = {acc[0], acc[1], acc[2], acc[3]};
+    const int32_t cols = g->cols, step_x = g->step_x, ch = g->ch;
+    const uint32_t offset2 = g->offset2;
+    for (int32_t ky = 0; ky < g->rows; ky++, x += g->step_y, w += g->filter_step_y) {
+        for (int32_t kx = 0; kx < cols; kx++, x += step_x, w += ch) {
+            tap4(x, w, offset2, a);
         }
     }
+    acc[0] = a[0], acc[1] = a[1], acc[2] = a[2], acc[3] = a[3];
+}
+
+/* A whole 3 x 3 window at dilation 1, unrolled. */
+__attribute__((noinline, optimize("no-schedule-insns"))) static void window3x3_4(const int8_t *x, const int8_t *w,
+                                                                                 const window_geometry *g,
+                                                                                 int32_t acc[4])
+{
+    int32_t a[4] = {acc[0], acc[1], acc[2], acc[3]};
+    const int32_t ch = g->ch, row = g->row;
+    const uint32_t offset2 = g->offset2;
+#pragma GCC unroll 3
+    for (int32_t ky = 0; ky < 3; ky++, x += row, w += 3 * ch) {
+        tap4(x, w, offset2, a);
+        tap4(x + ch, w + ch, offset2, a);
+        tap4(x + 2 * ch, w + 2 * ch, offset2, a);
+    }
+    acc[0] = a[0], acc[1] = a[1], acc[2] = a[2], acc[3] = a[3];
+}
+
+/* Output channels [0, 4 * (C / 4)) of one pixel (depth multiplier 1), four at a time: the bias, the
+ * window's taps (window3x3_4 where the whole window of a 3 x 3, dilation 1 kernel is inside the
+ * input, window_4 otherwise), the output stage stored as one word. Returns the channels done. */
+__attribute__((noinline)) static int32_t pixel4(const mcusim_conv_params *p, const mcusim_per_channel_quant *quant,
+                                                const mcusim_window *win, int32_t in_w, int32_t ch,
+                                                const int8_t *filter, int32_t k_h, int32_t k_w, const int32_t *bias,
+                                                int8_t *out)
+{
+    const int32_t rows = win->ky1 - win->ky0, cols = win->kx1 - win->kx0, step_x = p->dilation_w * ch;
+    const window_geometry g = {rows, cols, step_x, p->dilation_h * in_w * ch - cols * step_x, ch, (k_w - cols) * ch,
+                               in_w * ch, mcusim_offset2(p->input_offset)};
+    window_core *core = k_h == 3 && k_w == 3 && rows == 3 && cols == 3 && p->dilation_h == 1 && p->dilation_w == 1
+                            ? window3x3_4 : window_4;
+    const int8_t *x = win->image + ((win->y0 + win->ky0 * p->dilation_h) * in_w + win->x0 +
+                                    win->kx0 * p->dilation_w) * ch;
+    const int8_t *w = filter + (win->ky0 * k_w + win->kx0) * ch;
+    int32_t o = 0;
+    for (; o + 4 <= ch; o += 4) {
+        int32_t a[4];
+#pragma GCC unroll 4
+        for (int32_t i = 0; i < 4; i++) {
+            a[i] = bias ? bias[o + i] : 0;
+        }
+        core(x + o, w + o, &g, a);
+        uint32_t word = 0; /* one store: none between the output stage's loads */
+#pragma GCC unroll 4
+        for (int32_t i = 0; i < 4; i++) {
+            word |= (uint32_t)(uint8_t)mcusim_output_s8(a[i], quant, o + i, p->output_offset, p->act_min,
+                                                         p->act_max) << (8 * i);
+        }
+        mcusim_write_u32(out + o, word);
+    }
+    return o;
 }
 #endif
 
@@ -57,15 +129,8 @@ mcusim_status mcusim_depthwise_conv2d_s8(const mcusim_dw_conv_params *params, co
                 int8_t *out = output + ((n * out_h + oy) * out_w + ox) * out_ch;
                 int32_t o = 0;
 #if MCUSIM_DSP
-                for (; mult == 1 && o + 4 <= out_ch; o += 4) {
-                    int32_t acc[4];
-                    for (int32_t i = 0; i < 4; i++) {
-                        acc[i] = bias ? bias[o + i] : 0;
-                    }
-                    accumulate4(params, &win, input_dims, filter, k_w, o, acc);
-                    for (int32_t i = 0; i < 4; i++) {
-                        out[o + i] = mcusim_output_s8(acc[i], quant, o + i, p->output_offset, p->act_min, p->act_max);
-                    }
+                if (mult == 1) {
+                    o = pixel4(p, quant, &win, in_w, ch, filter, k_h, k_w, bias, out);
                 }
 #endif
                 for (; o < out_ch; o++) {

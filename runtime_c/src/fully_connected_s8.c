@@ -1,7 +1,9 @@
 /*
  * mcusim_fully_connected_s8: int8 fully connected layer with per-output-channel requantization.
  * Contract and legal ranges: runtime_c/include/mcusim_nn.h. Reference: models/ops/fully_connected.py.
- * Each output is one dot product over K (mcusim_dot_s8: plain, or SMLAD under MCUSIM_DSP).
+ * Rows two at a time against output channels two at a time (mcusim_fc_matrix, mcusim_nn_support.h:
+ * each input word is widened once per pair of channels, each filter word once per pair of rows;
+ * SMLAD under MCUSIM_DSP).
  */
 #include "mcusim_nn_support.h"
 
@@ -13,9 +15,6 @@ mcusim_status mcusim_fully_connected_s8(const mcusim_fc_params *params, const mc
     if (!mcusim_fc_args_ok(params, input_dims, filter_dims, output_dims)) {
         return MCUSIM_ARG_ERROR;
     }
-    const int32_t depth = input_dims->c, channels = filter_dims->n;
-    for (int32_t b = 0; b < input_dims->n; b++) {
-        mcusim_fc_row(params, quant, input + b * depth, depth, filter, bias, channels, output + b * channels);
-    }
+    mcusim_fc_matrix(params, quant, input, input_dims->n, input_dims->c, filter, bias, filter_dims->n, output);
     return MCUSIM_OK;
 }

@@ -24,23 +24,11 @@ mcusim_status mcusim_sparse_conv2d_s8(const mcusim_sparse_conv_params *params, c
         return MCUSIM_ARG_ERROR;
     }
     int8_t column[k_h * k_w * ch];
-    const int8_t outside = (int8_t)-p->input_offset;
     for (int32_t n = 0; n < input_dims->n; n++) {
         const int8_t *image = input + n * in_h * in_w * ch;
         for (int32_t oy = 0; oy < out_h; oy++) {
             for (int32_t ox = 0; ox < out_w; ox++) {
-                int8_t *tap = column;
-                for (int32_t ky = 0; ky < k_h; ky++) {
-                    const int32_t y = oy * p->stride_h - p->pad_h + ky * p->dilation_h;
-                    for (int32_t kx = 0; kx < k_w; kx++, tap += ch) {
-                        const int32_t x = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
-                        if (y < 0 || y >= in_h || x < 0 || x >= in_w) {
-                            memset(tap, outside, (size_t)ch);
-                        } else {
-                            memcpy(tap, image + (y * in_w + x) * ch, (size_t)ch);
-                        }
-                    }
-                }
+                mcusim_im2col_s8(p, image, in_h, in_w, ch, k_h, k_w, oy, ox, column);
                 mcusim_sparse_rows(&params->sparse, filter, k_h * k_w * ch, out_ch, column, 0, 1, p->input_offset,
                                    bias, quant, p->output_offset, p->act_min, p->act_max,
                                    output + ((n * out_h + oy) * out_w + ox) * out_ch);

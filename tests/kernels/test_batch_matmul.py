@@ -43,3 +43,13 @@ def case(lhs, rhs_t, p):
 
 
 TWINS = [Twin("batch_matmul", case, cases(), cases(max_batch=2, max_rows=6, max_depth=24))]
+
+
+def test_row_blocks_equal_reference(host_kernels):
+    """More lhs rows than one block of row shares (MCUSIM_BMM_ROWS = 32 in batch_matmul_s8.c), an odd
+    last row and column, K not a multiple of 4."""
+    rng = np.random.default_rng(0)
+    lhs, rhs_t = rng.integers(-128, 128, (2, 70, 13), np.int8), rng.integers(-128, 128, (2, 7, 13), np.int8)
+    p = BatchMatmulParams.from_quantization(0.02, -128, 0.03, 127, 0.5, 3)
+    c = case(lhs, rhs_t, p)
+    np.testing.assert_array_equal(c.run(host_kernels), c.expected)

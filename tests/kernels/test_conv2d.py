@@ -73,3 +73,20 @@ def case(x, w, bias, p):
 
 
 TWINS = [Twin("conv2d", case, cases(), cases(max_size=6, max_channels=6, max_kernel=3))]
+
+
+@pytest.mark.parametrize("shape, kernel, stride, pad", [
+    ((2, 5, 3, 8), (1, 1), (1, 1), (0, 0)),      # pointwise: the pixels as fully connected rows
+    ((1, 5, 7, 3), (3, 3), (1, 1), (1, 1)),      # im2col: an odd pixel count, an odd channel count
+    ((1, 3, 4, 2050), (1, 2), (1, 1), (0, 0)),   # direct: K = 4100 taps, beyond MCUSIM_CONV_MAX_COLUMN
+])
+def test_each_path_equals_reference(host_kernels, shape, kernel, stride, pad):
+    """The kernel's three paths (conv2d_s8.c), each on a shape that takes it, odd output channels."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(-128, 128, shape, np.int8)
+    w = rng.integers(-127, 128, (5, *kernel, shape[3]), np.int8)
+    out_hw = [(size + 2 * p - k) // s + 1 for size, k, s, p in zip(shape[1:3], kernel, stride, pad)]
+    p = Conv2DParams(-5, 3, np.full(5, 1 << 30, np.int32), np.full(5, -9, np.int32), *out_hw, stride, pad)
+    bias = rng.integers(-5000, 5000, 5).astype(np.int32)
+    case = Case(conv2d_call(x.shape, w, bias, p), conv2d_s8(x, w, bias, p), {"input": x})
+    np.testing.assert_array_equal(case.run(host_kernels), case.expected)

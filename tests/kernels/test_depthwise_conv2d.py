@@ -109,3 +109,27 @@ TWINS = [
     Twin("depthwise_conv2d_inplace", lambda *c: case(*c, in_place=True), same_size_cases(),
          same_size_cases(max_size=5, max_channels=5), in_place=True),
 ]
+
+
+@pytest.mark.parametrize("shape, kernel, stride, dilation, mult", [
+    ((1, 6, 7, 9), (3, 3), (1, 1), (1, 1), 1),   # 3 x 3: whole windows inside (unrolled), border windows, a tail
+    ((2, 7, 6, 8), (3, 3), (2, 2), (1, 1), 1),   # strided
+    ((1, 7, 7, 4), (3, 3), (1, 1), (2, 2), 1),   # dilated: no unrolled window
+    ((1, 6, 5, 5), (5, 3), (1, 1), (1, 1), 1),   # another kernel size
+    ((1, 5, 5, 3), (3, 3), (1, 1), (1, 1), 2),   # depth multiplier 2: the plain loop
+])
+def test_each_path_equals_reference(host_kernels, shape, kernel, stride, dilation, mult):
+    """The DSP path's window cores (depthwise_conv2d_s8.c), each on a shape that takes it, SAME padding."""
+    rng = np.random.default_rng(0)
+    out_ch = shape[3] * mult
+    x = rng.integers(-128, 128, shape, np.int8)
+    w = rng.integers(-127, 128, (1, *kernel, out_ch), np.int8)
+    pad = tuple((k - 1) * d // 2 for k, d in zip(kernel, dilation))
+    out_hw = [(size + 2 * p - (k - 1) * d - 1) // s + 1 for size, k, s, d, p in zip(shape[1:3], kernel, stride,
+                                                                                     dilation, pad)]
+    p = DepthwiseConv2DParams(-5, 3, rng.integers(1 << 30, (1 << 31) - 1, out_ch).astype(np.int32),
+                              rng.integers(-10, -6, out_ch).astype(np.int32), *out_hw, stride, pad, dilation,
+                              depth_multiplier=mult)
+    bias = rng.integers(-5000, 5000, out_ch).astype(np.int32)
+    case = Case(depthwise_conv2d_call(x.shape, w, bias, p), depthwise_conv2d_s8(x, w, bias, p), {"input": x})
+    np.testing.assert_array_equal(case.run(host_kernels), case.expected)
