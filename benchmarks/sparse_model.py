@@ -5,7 +5,7 @@ graph pruned after training at the same sparsity without fine-tuning (models.spa
 which shows what fine-tuning buys.
 
     python benchmarks/sparse_model.py [--dense tinyformer-fmnist] [--sparse tinyformer-fmnist-sparse]
-                                      [--board stm32f746] [--limit N]
+                                      [--board stm32f746] [--limit N] [--memory-opts sparse-flash]
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from mcusim.boards import get_board
 from mcusim.models import datasets, zoo
-from mcusim.models.deploy import deploy
+from mcusim.models.deploy import MemoryOptions, deploy
 from mcusim.models.evaluate import accuracy, random_inputs
 from mcusim.models.graph import Graph
 from mcusim.models.runner import BoardRunner
@@ -34,6 +34,8 @@ def main() -> None:
     ap.add_argument("--sparse", default="tinyformer-fmnist-sparse")
     ap.add_argument("--board", default="stm32f746")
     ap.add_argument("--limit", type=int, help="test images (default: all 10,000)")
+    ap.add_argument("--memory-opts", default="sparse-flash",
+                    help="deployment options (default: %(default)s, every smaller stream stored sparse)")
     args = ap.parse_args()
     board = get_board(args.board)
     x, y = datasets.load("fashion-mnist", "test")
@@ -46,7 +48,7 @@ def main() -> None:
     print(f"{'model':48} {'zeros':>6} {'sparse layers':>13} {'accuracy':>8} {'ms':>8} {'SRAM':>8} {'flash':>9} "
           f"{'model blob':>10}")
     for label, graph in rows:
-        deployment = deploy(graph)
+        deployment = deploy(graph, MemoryOptions.parse(args.memory_opts))
         runner = BoardRunner(deployment, board)
         _, m = runner.run(random_inputs(graph, np.random.default_rng(0)))
         layers = [call.kernel for step in deployment.steps for call in step.calls]

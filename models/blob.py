@@ -84,6 +84,10 @@ class Call:
     def output(self) -> Arena:
         return self.args[-1]
 
+    def words(self, index: int) -> tuple[int, ...]:
+        """The int32 values of constant argument `index` (parameters, dims)."""
+        return tuple(int(v) for v in np.frombuffer(self.args[index].data, np.int32))
+
 
 @dataclass(frozen=True)
 class Step:

@@ -63,8 +63,14 @@ class MemoryOptions:
         arena, or the plain schedule if none is smaller. 0: off.
     sparse_weights: TinyFormer's adaptive sparse storage (models/sparse.py), on unless "dense-weights"
         is given: a fully connected, conv or depthwise layer whose filter is smaller block run-length
-        encoded (at its best block size) is stored so and runs the sparse kernel on the stream. A layer
+        encoded (at its best block size), and sparse enough that the sparse kernel is the faster
+        (models/sparse.py BREAK_EVEN), is stored so and runs the sparse kernel on the stream. A layer
         that runs in place or as a patch embedding keeps its dense filter.
+    sparse_for_flash: "sparse-flash": store every filter sparse whose stream is smaller, faster or
+        not (TinyFormer's flash-optimal choice).
+    scratch: the kernels may take scratch memory on the stack for speed (conv2d's im2col columns,
+        softmax's exp table: models/ops SCRATCH, reported per step); "no-scratch" lowers to the
+        kernels that take none (conv2d_direct, softmax), the memory-optimal and slower choice.
     """
 
     token_overwrite: bool = False
@@ -74,9 +80,11 @@ class MemoryOptions:
     patches: int = 0
     patch_stage: str | None = None
     sparse_weights: bool = True
+    sparse_for_flash: bool = False
+    scratch: bool = True
 
     NAMES = ("token-overwrite", "inplace-depthwise", "patch-embed[=HxW]", "patch-based[=N[@TENSOR]]", "head-tail",
-             "greedy-by-size", "dense-weights")
+             "greedy-by-size", "dense-weights", "sparse-flash", "no-scratch")
 
     @classmethod
     def parse(cls, text: str) -> "MemoryOptions":
@@ -95,6 +103,10 @@ class MemoryOptions:
                 options = dataclasses.replace(options, inplace_depthwise=True)
             elif name == "dense-weights" and not value:
                 options = dataclasses.replace(options, sparse_weights=False)
+            elif name == "sparse-flash" and not value:
+                options = dataclasses.replace(options, sparse_for_flash=True)
+            elif name == "no-scratch" and not value:
+                options = dataclasses.replace(options, scratch=False)
             elif name in ("head-tail", "greedy-by-size") and not value:
                 options = dataclasses.replace(options, planner=name.replace("-", "_"))
             elif name == "patch-based":
@@ -125,6 +137,10 @@ class MemoryOptions:
             parts.append(f"patch-based{count}{'@' + self.patch_stage if self.patch_stage else ''}")
         if not self.sparse_weights:
             parts.append("dense-weights")
+        if self.sparse_for_flash:
+            parts.append("sparse-flash")
+        if not self.scratch:
+            parts.append("no-scratch")
         return ",".join(parts) or "none"
 
 

@@ -8,11 +8,14 @@ calls (models/blob.py, as the deployment lowers them) on either:
     kernels.read(address, dtype, shape) kernels.call(name, *int args) -> int (r0 / return value)
     kernels.pointers([addresses]) -> an array of pointers of the backend's width
     with kernels.scratch(): ...        everything put or allocated inside is released after
+
+    scratch_size(kernels, call) -> the kernel's own statement of its scratch bytes (mcusim_nn.h)
 """
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import re
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +23,14 @@ import numpy as np
 from mcusim.boards import Board
 from mcusim.elf import ElfImage
 from mcusim.emulator import Emulator
-from mcusim.toolchain import RUNTIME_C, build, build_host_library
+from mcusim.toolchain import INCLUDE, RUNTIME_C, build, build_host_library
 
-from .blob import Arena, Call, Quant
+from .blob import Arena, Call, Const, Quant
 
 SOURCES = sorted((RUNTIME_C / "src").glob("*_s8.c"))
-FUNCTIONS = [f"mcusim_{path.stem}" for path in SOURCES]
+# the kernels that state a scratch size (mcusim_<kernel>_s8_scratch_size in mcusim_nn.h)
+SCRATCH_KERNELS = sorted(re.findall(r"int32_t mcusim_(\w+)_s8_scratch_size\(", (INCLUDE / "mcusim_nn.h").read_text()))
+FUNCTIONS = [f"mcusim_{path.stem}" for path in SOURCES] + [f"mcusim_{k}_s8_scratch_size" for k in SCRATCH_KERNELS]
 
 
 class _Kernels:
@@ -152,3 +157,14 @@ def execute(kernels, calls, accesses: list | None = None, out_dtype=np.int8, **i
         for trace in traces:
             accesses.extend(trace)
         return kernels.read(buffers[out], out_dtype, out_shape)
+
+
+def scratch_size(kernels, call: Call) -> int:
+    """mcusim_<kernel>_s8_scratch_size on the call's arguments (data pointers NULL: it reads none);
+    0 for a kernel that states none."""
+    if call.kernel not in SCRATCH_KERNELS:
+        return 0
+    with kernels.scratch():
+        args = [kernels.put(np.frombuffer(a.data or b"\0", np.uint8)) if isinstance(a, Const) else 0
+                for a in call.args]
+        return kernels.call(f"mcusim_{call.kernel}_s8_scratch_size", *args)

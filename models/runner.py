@@ -6,7 +6,8 @@ and DSP option), the model blob in flash after the firmware, the arena at the st
 
 Measurement, per step (one graph op), all in the emulator:
 - cycles and instructions of the executor's call (the kernel calls plus the step's dispatch);
-- stack peak: the stack is painted before the call and read after (Emulator.call);
+- stack peak: the stack is painted before the call and read after (Emulator.call); it holds the
+  scratch memory the step's kernels state (models/ops.scratch_size), reported beside it;
 - arena peak: before the step the host paints every arena byte no live buffer holds (what the plan
   says is free); after it, the highest arena word that no longer holds the paint. A step that writes
   any painted word outside its own outputs raises DeployError (a kernel writing out of bounds, or a
@@ -31,6 +32,7 @@ from mcusim.trace import write_trace
 
 from .deploy import Deployment, DeployError
 from .kernels import SOURCES
+from .ops import scratch_size
 
 EXECUTOR = RUNTIME_C / "executor" / "mcusim_graph.c"
 ENTRY = "mcusim_graph_run"
@@ -53,6 +55,7 @@ class StepMeasurement:
     cycles: int
     instructions: int
     stack_peak: int
+    scratch: int  # of the stack peak: the largest scratch a kernel of the step states
     arena_peak: int
     sram_peak: int
 
@@ -204,8 +207,9 @@ class BoardRunner:
         words = np.flatnonzero(touched)
         extent = 4 * int(words[-1] + 1) if words.size else 0
         stats = emu.last_call
-        return StepMeasurement(step.name, step.kind, stats.cycles, stats.instructions, stats.stack_peak, extent,
-                               emu.sizes.static_ram + stats.stack_peak + extent)
+        scratch = max((scratch_size(call) for call in step.calls), default=0)
+        return StepMeasurement(step.name, step.kind, stats.cycles, stats.instructions, stats.stack_peak, scratch,
+                               extent, emu.sizes.static_ram + stats.stack_peak + extent)
 
 
 def _runs(indices: np.ndarray):
@@ -221,11 +225,11 @@ def _runs(indices: np.ndarray):
 def report(m: Measurement, top: int | None = None) -> str:
     """The human-readable measurement: one row per step (the `top` costliest, or all), then totals."""
     rows = m.ops if top is None else sorted(m.ops, key=lambda op: -op.cycles)[:top]
-    lines = [f"{'op':36} {'kind':16} {'cycles':>12} {'ms':>8} {'stack':>6} {'arena':>8} {'SRAM':>8}"]
+    lines = [f"{'op':36} {'kind':16} {'cycles':>12} {'ms':>8} {'stack':>6} {'scratch':>7} {'arena':>8} {'SRAM':>8}"]
     us = 1e3 / m.board.clock_hz
     for op in rows:
         lines.append(f"{op.name[-36:]:36} {op.kind:16} {op.cycles:>12,} {op.cycles * us:>8.3f} {op.stack_peak:>6,} "
-                     f"{op.arena_peak:>8,} {op.sram_peak:>8,}")
+                     f"{op.scratch:>7,} {op.arena_peak:>8,} {op.sram_peak:>8,}")
     if top is not None and top < len(m.ops):
         lines.append(f"({len(m.ops) - top} cheaper steps not shown)")
     b = m.board

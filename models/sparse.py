@@ -115,13 +115,26 @@ def decode_filter(kind: str, sparse: SparseWeights, shape: tuple[int, ...]) -> n
 CANDIDATE_BLOCKS = (1, 2, 3, 4)  # the pruning geometries: 2 or 4 along inputs, 3 along a 3-wide kernel
 
 
-def choose(kind: str, weights: np.ndarray) -> SparseWeights | None:
+# The share of a filter's blocks that a stream may keep and still run faster than the dense kernel,
+# per layer kind and block size (the kernel's cost per kept block over the dense kernel's per block):
+# measured on the STM32F746 model, DSP kernels, by benchmarks/sparse_weights.py against the dense
+# kernels of issue 17 (FC 65x128>64, conv 3x3 and 1x1, depthwise 3x3; the smaller break-even of the
+# two convs). Block sizes not listed take the kind's smallest.
+BREAK_EVEN = {"fully_connected": {2: 0.11, 4: 0.17}, "conv2d": {2: 0.10, 4: 0.12}, "depthwise_conv2d": {3: 0.05}}
+
+
+def choose(kind: str, weights: np.ndarray, for_speed: bool = True) -> SparseWeights | None:
     """The smallest encoding of a layer's filter over the block sizes that divide its rows, or None
-    when no stream is smaller than the dense filter (adaptive storage)."""
+    when no stream is smaller than the dense filter (adaptive storage) or, for_speed, when the
+    smallest keeps more blocks than BREAK_EVEN (the sparse kernel would be the slower)."""
     matrix = filter_rows(kind, weights)
     sizes = {b: encoded_size(matrix, b) for b in CANDIDATE_BLOCKS if matrix.shape[1] % b == 0}
     block = min(sizes, key=lambda b: (sizes[b], -b))
-    return encode(matrix, block) if sizes[block] < matrix.size else None
+    kept = sizes[block] / (block + 1) / (matrix.size / block)  # stored blocks (padding ones too) / all
+    limits = BREAK_EVEN[kind]
+    if sizes[block] >= matrix.size or (for_speed and kept > limits.get(block, min(limits.values()))):
+        return None
+    return encode(matrix, block)
 
 
 def compression_ratio(sparsity: float, block: int) -> float:

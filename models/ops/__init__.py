@@ -2,7 +2,8 @@
 
 Each models/ops/<op>.py holds an op's attributes, validation, prepared parameters, numpy reference
 (the specification) and lowering to C kernel calls, and ends with `OPS = (OpDef(...), ...)`: the
-kinds it defines. The registry imports every module of this package once, on first use, so an op is
+kinds it defines. A module whose kernels take scratch memory also has `SCRATCH = {kernel: size}`,
+size(call) -> bytes, the twin of the kernel's mcusim_<kernel>_s8_scratch_size (runtime_c). The registry imports every module of this package once, on first use, so an op is
 added by adding its file (plus its C kernel in runtime_c/src and the header's kernel list):
 
     definition = op_def("conv2d")
@@ -77,6 +78,7 @@ class Lowering:
 
 
 _REGISTRY: dict[str, OpDef] = {}
+_SCRATCH: dict[str, Callable] = {}
 
 
 def registry() -> dict[str, OpDef]:
@@ -84,10 +86,25 @@ def registry() -> dict[str, OpDef]:
     if not _REGISTRY:
         found = {}
         for module in pkgutil.iter_modules(__path__):
-            for definition in getattr(importlib.import_module(f"{__name__}.{module.name}"), "OPS", ()):
+            loaded = importlib.import_module(f"{__name__}.{module.name}")
+            for definition in getattr(loaded, "OPS", ()):
                 found[definition.kind] = definition
+            _SCRATCH.update(getattr(loaded, "SCRATCH", {}))
         _REGISTRY.update(sorted(found.items()))
     return _REGISTRY
+
+
+def scratch_size(call) -> int:
+    """The bytes of scratch memory (on the stack) that a kernel call takes; 0 for most kernels."""
+    registry()
+    size = _SCRATCH.get(call.kernel)
+    return size(call) if size else 0
+
+
+def scratch_kernels() -> set[str]:
+    """The kernels that take scratch memory."""
+    registry()
+    return set(_SCRATCH)
 
 
 def op_def(kind: str) -> OpDef | None:

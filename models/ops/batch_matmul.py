@@ -78,3 +78,7 @@ def _batch_safe(graph: Graph, op: Op) -> bool:
 
 
 OPS = (OpDef("batch_matmul", BatchMatmulAttrs, _validate, _run, _prepare, _lower, ("batch_matmul",), _batch_safe),)
+
+
+BMM_ROWS = 32  # batch_matmul_s8.c's MCUSIM_BMM_ROWS
+SCRATCH = {"batch_matmul": lambda call: 4 * BMM_ROWS}  # the lhs rows' shares

@@ -148,11 +148,12 @@ def unary(reference):
 
 def sparse_stream(lowering: Lowering) -> SparseWeights | None:
     """The weighted op's filter block run-length encoded (models/sparse.py), where the deployment
-    stores it so (MemoryOptions.sparse_weights, and the stream is smaller than the dense filter), else
-    None. A layer run in place keeps its dense filter."""
-    if not lowering.options.sparse_weights or lowering.in_place:
+    stores it so (MemoryOptions.sparse_weights: the stream is smaller than the dense filter and, unless
+    sparse_for_flash, sparse enough to be faster), else None. A layer run in place keeps its dense filter."""
+    options = lowering.options
+    if not options.sparse_weights or lowering.in_place:
         return None
-    return choose(lowering.op.kind, lowering.tensor(1).data)
+    return choose(lowering.op.kind, lowering.tensor(1).data, for_speed=not options.sparse_for_flash)
 
 
 # ---- elementwise add and mul -----------------------------------------------------------------------

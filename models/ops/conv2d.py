@@ -96,10 +96,11 @@ def conv2d_s8(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, p: Conv2DPa
     return output_stage(acc, p.multiplier, p.shift, p.output_offset, p.act_min, p.act_max, "conv2d")
 
 
-def conv2d_call(x_shape, w: np.ndarray, bias: np.ndarray | None, p: Conv2DParams, *, x: Arena = IN,
-                y: Arena = OUT) -> Call:
-    return weighted("conv2d", p.c_params(), p, x_shape, x, w.shape, const(w), const(bias),
-                    (x_shape[0], p.out_h, p.out_w, w.shape[0]), y)
+def conv2d_call(x_shape, w: np.ndarray, bias: np.ndarray | None, p: Conv2DParams, *, direct: bool = False,
+                x: Arena = IN, y: Arena = OUT) -> Call:
+    """direct: conv2d_direct_s8.c, which takes no scratch memory (conv2d_s8.c's im2col path does)."""
+    return weighted("conv2d_direct" if direct else "conv2d", p.c_params(), p, x_shape, x, w.shape, const(w),
+                    const(bias), (x_shape[0], p.out_h, p.out_w, w.shape[0]), y)
 
 
 def _validate(graph: Graph, op: Op, where: str) -> None:
@@ -141,8 +142,23 @@ def _lower(lowering: Lowering) -> tuple[Call, ...]:
     stream = sparse_stream(lowering)
     if stream is not None:
         return (sparse_conv2d_call(x.shape, stream, w.shape, bias, p, **operands),)
-    return (conv2d_call(x.shape, w.data, bias, p, **operands),)
+    return (conv2d_call(x.shape, w.data, bias, p, direct=not lowering.options.scratch, **operands),)
 
 
 OPS = (OpDef("conv2d", Conv2DAttrs, _validate, run_windowed(conv2d_s8), _prepare, _lower,
-             ("conv2d", "patch_embed", "sparse_conv2d")),)
+             ("conv2d", "conv2d_direct", "patch_embed", "sparse_conv2d")),)
+
+
+CONV_MAX_COLUMN, CONV_CHANNEL_BLOCK = 4096, 32  # conv2d_s8.c's MCUSIM_CONV_MAX_COLUMN, _CHANNEL_BLOCK
+
+
+def _conv2d_scratch(call: Call) -> int:
+    """conv2d_s8.c: the im2col path's two columns and block of sums; the pointwise and direct paths none."""
+    stride_h, stride_w, pad_h, pad_w = call.words(0)[2:6]
+    (_, h, w, c), (_, kh, kw, _), (_, oh, ow, _) = call.words(2), call.words(4), call.words(7)
+    if (kh, kw, stride_h, stride_w, pad_h, pad_w, oh, ow) == (1, 1, 1, 1, 0, 0, h, w):
+        return 0
+    return 2 * kh * kw * c + 4 * CONV_CHANNEL_BLOCK if kh * kw * c <= CONV_MAX_COLUMN else 0
+
+
+SCRATCH = {"conv2d": _conv2d_scratch}

@@ -83,3 +83,6 @@ def _lower(lowering: Lowering) -> tuple[Call, ...]:
 
 OPS = (OpDef("depthwise_conv2d", DepthwiseConv2DAttrs, _validate, run_windowed(depthwise_conv2d_s8), _prepare,
              _lower, ("depthwise_conv2d", "depthwise_conv2d_inplace", "sparse_depthwise_conv2d")),)
+
+
+SCRATCH = {"depthwise_conv2d_inplace": lambda call: call.words(2)[1] * call.words(2)[2]}  # a channel's H x W plane

@@ -88,3 +88,6 @@ def _lower(lowering: Lowering) -> tuple[Call, ...]:
 
 OPS = (OpDef("fully_connected", FullyConnectedAttrs, _validate, _run, _prepare, _lower,
              ("fully_connected", "fully_connected_inplace", "sparse_fully_connected")),)
+
+
+SCRATCH = {"fully_connected_inplace": lambda call: call.words(4)[0]}  # the row of O outputs

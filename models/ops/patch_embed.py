@@ -68,3 +68,13 @@ def scratch_bytes(kernel: tuple[int, int], sub: tuple[int, int], channels: int, 
     sub-window, and the int32 partial sums when the patch is decomposed."""
     partial = 4 * out_channels if tuple(sub) != tuple(kernel) else 0
     return 2 * sub[0] * sub[1] * channels + partial
+
+
+def _patch_embed_scratch(call: Call) -> int:
+    """patch_embed_s8.c: an int16 column of one sub-kernel, and O int32 partial sums if decomposed."""
+    sub_h, sub_w = call.words(0)[2:4]
+    (_, _, _, c), (o, kh, kw, _) = call.words(2), call.words(4)
+    return 2 * sub_h * sub_w * c + 4 * (o if (kh // sub_h) * (kw // sub_w) > 1 else 1)
+
+
+SCRATCH = {"patch_embed": _patch_embed_scratch}

@@ -94,7 +94,11 @@ def _prepare(graph: Graph, op: Op) -> SoftmaxParams:
 
 def _lower(lowering: Lowering) -> tuple[Call, ...]:
     x, y = lowering.tensor(0), lowering.tensor(output=True)
-    return (softmax_call(x.shape, lowering.params, x=lowering.operand(x.name), y=Arena(y.name)),)
+    return (softmax_call(x.shape, lowering.params, lut=lowering.options.scratch, x=lowering.operand(x.name),
+                         y=Arena(y.name)),)
 
 
 OPS = (OpDef("softmax", SoftmaxAttrs, _validate, run_unary(softmax_s8), _prepare, _lower, ("softmax", "softmax_lut")),)
+
+
+SCRATCH = {"softmax_lut": lambda call: 256 * 4 + 8 * 4}  # the exp table and its bitmap

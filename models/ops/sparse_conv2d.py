@@ -21,3 +21,6 @@ def sparse_conv2d_call(x_shape, w: SparseWeights, shape: tuple[int, ...], bias: 
                        *, x: Arena = IN, y: Arena = OUT) -> Call:
     return weighted("sparse_conv2d", [*p.c_params(), w.block, w.blocks], p, x_shape, x, shape, Const(w.stream),
                     const(bias), (x_shape[0], p.out_h, p.out_w, shape[0]), y)
+
+
+SCRATCH = {"sparse_conv2d": lambda call: int(np.prod(call.words(4)[1:]))}  # the window's column: KH x KW x C

@@ -22,3 +22,7 @@ def sparse_depthwise_conv2d_call(x_shape, w: SparseWeights, shape: tuple[int, ..
                                  p: DepthwiseConv2DParams, *, x: Arena = IN, y: Arena = OUT) -> Call:
     return weighted("sparse_depthwise_conv2d", [*p.c_params(), w.block, w.blocks], p, x_shape, x, shape,
                     Const(w.stream), const(bias), (x_shape[0], p.out_h, p.out_w, shape[3]), y)
+
+
+# the window's column: C x KH x KW
+SCRATCH = {"sparse_depthwise_conv2d": lambda call: call.words(2)[3] * call.words(4)[1] * call.words(4)[2]}

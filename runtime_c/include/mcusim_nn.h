@@ -207,6 +207,24 @@ static inline int32_t mcusim_clamp(int32_t x, int32_t lo, int32_t hi)
 /* ---- kernels ---- */
 
 /*
+ * Scratch memory. A kernel that needs working memory takes it on the stack (where the measurement
+ * sees it: the stack is painted before each call) and states how much: mcusim_<kernel>_scratch_size,
+ * declared after the kernel, takes the kernel's own arguments (the data pointers are not read) and
+ * returns the bytes of its arrays for arguments the kernel accepts. Its twin is the op module's
+ * scratch function (models/ops: OpDef.scratch). Kernels without one take no scratch.
+ */
+#define MCUSIM_WEIGHTED_ARGS(params_type)                                                                  \
+    const params_type *params, const mcusim_per_channel_quant *quant, const mcusim_dims *input_dims,     \
+        const int8_t *input, const mcusim_dims *filter_dims, const int8_t *filter, const int32_t *bias, \
+        const mcusim_dims *output_dims, int8_t *output
+#define MCUSIM_UNARY_ARGS(params_type) \
+    const params_type *params, const mcusim_dims *input_dims, const int8_t *input, const mcusim_dims *output_dims, \
+        int8_t *output
+#define MCUSIM_BINARY_ARGS(params_type)                                                                        \
+    const params_type *params, const mcusim_dims *input1_dims, const int8_t *input1,                          \
+        const mcusim_dims *input2_dims, const int8_t *input2, const mcusim_dims *output_dims, int8_t *output
+
+/*
  * output[b][o] = clamp(requant(bias[o] + sum_k (input[b][k] + input_offset) * filter[o][k],
  *                              quant.multiplier[o], quant.shift[o]) + output_offset, act_min, act_max)
  * input_dims:  n = batches (>= 1), h = w = 1, c = K (accumulation depth, [1, 65535])
@@ -229,6 +247,7 @@ mcusim_status mcusim_fully_connected_inplace_s8(const mcusim_fc_params *params, 
                                                 const mcusim_dims *input_dims, const int8_t *input,
                                                 const mcusim_dims *filter_dims, const int8_t *filter,
                                                 const int32_t *bias, const mcusim_dims *output_dims, int8_t *output);
+int32_t mcusim_fully_connected_inplace_s8_scratch_size(MCUSIM_WEIGHTED_ARGS(mcusim_fc_params));
 
 /*
  * output[n][y][x][o] = clamp(requant(bias[o] + sum_{ky,kx,c} (in(n, y*sh - ph + ky*dh, x*sw - pw + kx*dw, c)
@@ -239,13 +258,16 @@ mcusim_status mcusim_fully_connected_inplace_s8(const mcusim_fc_params *params, 
  * output_dims: N x OH x OW x O;            bias: O int32 values or NULL; the accumulator fits int32
  *              (|bias| + KH * KW * C * 255 * 127 < 2^31).
  * Up to MCUSIM_CONV_MAX_COLUMN taps (KH * KW * C) a convolution that is not pointwise runs by im2col
- * with 2 * KH * KW * C + 128 bytes of stack (models/ops/conv2d.py: conv2d_scratch_bytes); beyond, directly.
+ * with 2 * KH * KW * C + 128 bytes of stack (mcusim_conv2d_s8_scratch_size); beyond, directly.
  */
 #define MCUSIM_CONV_MAX_COLUMN 4096
 mcusim_status mcusim_conv2d_s8(const mcusim_conv_params *params, const mcusim_per_channel_quant *quant,
                                const mcusim_dims *input_dims, const int8_t *input,
                                const mcusim_dims *filter_dims, const int8_t *filter,
                                const int32_t *bias, const mcusim_dims *output_dims, int8_t *output);
+int32_t mcusim_conv2d_s8_scratch_size(MCUSIM_WEIGHTED_ARGS(mcusim_conv_params));
+/* conv2d without scratch: the contract above, computed directly (no im2col columns). */
+mcusim_status mcusim_conv2d_direct_s8(MCUSIM_WEIGHTED_ARGS(mcusim_conv_params));
 
 /*
  * patch_embed: conv2d with stride (KH, KW), no padding and no dilation, the same bits. Each output pixel
@@ -264,6 +286,7 @@ mcusim_status mcusim_patch_embed_s8(const mcusim_patch_embed_params *params, con
                                     const mcusim_dims *input_dims, const int8_t *input,
                                     const mcusim_dims *filter_dims, const int8_t *filter,
                                     const int32_t *bias, const mcusim_dims *output_dims, int8_t *output);
+int32_t mcusim_patch_embed_s8_scratch_size(MCUSIM_WEIGHTED_ARGS(mcusim_patch_embed_params));
 
 /*
  * Depthwise: output channel o = c * depth_multiplier + m reads input channel c only.
@@ -289,6 +312,7 @@ mcusim_status mcusim_depthwise_conv2d_inplace_s8(const mcusim_dw_conv_params *pa
                                                  const int8_t *input, const mcusim_dims *filter_dims,
                                                  const int8_t *filter, const int32_t *bias,
                                                  const mcusim_dims *output_dims, int8_t *output);
+int32_t mcusim_depthwise_conv2d_inplace_s8_scratch_size(MCUSIM_WEIGHTED_ARGS(mcusim_dw_conv_params));
 
 /*
  * Sparse weights: block run-length encoding (TinyFormer's SparseEngine; models/sparse.py). The filter
@@ -341,6 +365,7 @@ mcusim_status mcusim_sparse_conv2d_s8(const mcusim_sparse_conv_params *params, c
                                       const mcusim_dims *input_dims, const int8_t *input,
                                       const mcusim_dims *filter_dims, const int8_t *filter, const int32_t *bias,
                                       const mcusim_dims *output_dims, int8_t *output);
+int32_t mcusim_sparse_conv2d_s8_scratch_size(MCUSIM_WEIGHTED_ARGS(mcusim_sparse_conv_params));
 
 /*
  * depthwise_conv2d on a sparse filter: rows = C * M output channels, K = KH * KW in (ky, kx) order
@@ -353,6 +378,7 @@ mcusim_status mcusim_sparse_depthwise_conv2d_s8(const mcusim_sparse_dw_conv_para
                                                 const int8_t *input, const mcusim_dims *filter_dims,
                                                 const int8_t *filter, const int32_t *bias,
                                                 const mcusim_dims *output_dims, int8_t *output);
+int32_t mcusim_sparse_depthwise_conv2d_s8_scratch_size(MCUSIM_WEIGHTED_ARGS(mcusim_sparse_dw_conv_params));
 
 /*
  * Pooling over the window of output pixel (y, x): rows y*sh - ph .. + filter_h - 1, columns alike,
@@ -377,6 +403,7 @@ mcusim_status mcusim_softmax_s8(const mcusim_softmax_params *params, const mcusi
  * same legal ranges; 1056 bytes more stack. */
 mcusim_status mcusim_softmax_lut_s8(const mcusim_softmax_params *params, const mcusim_dims *input_dims,
                                     const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
+int32_t mcusim_softmax_lut_s8_scratch_size(MCUSIM_UNARY_ARGS(mcusim_softmax_params));
 
 /*
  * Elementwise binary ops on same-shaped tensors (no broadcasting): the three dims must hold the
@@ -415,6 +442,7 @@ mcusim_status mcusim_dequantize_s8(const mcusim_affine_params *params, const mcu
 mcusim_status mcusim_batch_matmul_s8(const mcusim_mul_params *params, const mcusim_dims *lhs_dims, const int8_t *lhs,
                                      const mcusim_dims *rhs_dims, const int8_t *rhs, const mcusim_dims *output_dims,
                                      int8_t *output);
+int32_t mcusim_batch_matmul_s8_scratch_size(MCUSIM_BINARY_ARGS(mcusim_mul_params));
 
 /*
  * out[o] = clamp(requant(sum_{i in span(o)} (in[i] + input_offset), multiplier, shift) + output_offset, -128, 127)
@@ -506,6 +534,7 @@ mcusim_status mcusim_gelu_sigmoid_s8(const mcusim_gelu_sigmoid_params *params, c
     X(23, depthwise_conv2d_inplace, WEIGHTED) \
     X(24, sparse_fully_connected, WEIGHTED) \
     X(25, sparse_conv2d, WEIGHTED)        \
-    X(26, sparse_depthwise_conv2d, WEIGHTED)
+    X(26, sparse_depthwise_conv2d, WEIGHTED) \
+    X(27, conv2d_direct, WEIGHTED)
 
 #endif /* MCUSIM_NN_H */

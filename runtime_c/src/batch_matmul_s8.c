@@ -71,3 +71,8 @@ mcusim_status mcusim_batch_matmul_s8(const mcusim_mul_params *params, const mcus
     }
     return MCUSIM_OK;
 }
+
+int32_t mcusim_batch_matmul_s8_scratch_size(MCUSIM_BINARY_ARGS(mcusim_mul_params))
+{
+    return 4 * MCUSIM_BMM_ROWS; /* the row shares */
+}

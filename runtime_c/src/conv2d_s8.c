@@ -11,43 +11,24 @@
  *   multiplied with two filter rows at a time by the 2 x 2 core (mcusim_dot_2x2_s8), the input
  *   offset's share o * sum_k w of each filter row summed once per block of output channels;
  *   scratch on the stack: 2 K bytes of columns and 4 MCUSIM_CONV_CHANNEL_BLOCK bytes of sums
- *   (models/ops/conv2d.py: conv2d_scratch_bytes);
- * - direct (a larger K): per pixel, channel and tap one dot product over C (mcusim_dot_s8), taps
- *   outside the input skipped.
+ *   (mcusim_conv2d_s8_scratch_size);
+ * - direct (a larger K): mcusim_conv2d_direct_s8, no scratch (the deployment's no-scratch option
+ *   lowers every conv there).
  */
 #include "mcusim_nn_support.h"
 
 #define MCUSIM_CONV_CHANNEL_BLOCK 32
 
-static void conv_direct(const mcusim_conv_params *p, const mcusim_per_channel_quant *quant, const mcusim_dims *in,
-                        const int8_t *input, const mcusim_dims *filter_dims, const int8_t *filter,
-                        const int32_t *bias, const mcusim_dims *out, int8_t *output)
+enum conv_path { POINTWISE, IM2COL, DIRECT };
+
+static enum conv_path conv_path(const mcusim_conv_params *p, const mcusim_dims *in, const mcusim_dims *filter,
+                                const mcusim_dims *out)
 {
-    const int32_t in_h = in->h, in_w = in->w, ch = in->c, k_h = filter_dims->h, k_w = filter_dims->w;
-    const int32_t out_ch = filter_dims->n;
-    for (int32_t n = 0; n < in->n; n++) {
-        const int8_t *image = input + n * in_h * in_w * ch;
-        for (int32_t oy = 0; oy < out->h; oy++) {
-            for (int32_t ox = 0; ox < out->w; ox++) {
-                mcusim_window win = {image, 0, 0, 0, 0, 0, 0};
-                mcusim_window_at(p, k_h, k_w, in_h, in_w, oy, ox, &win);
-                for (int32_t o = 0; o < out_ch; o++) {
-                    const int8_t *kernel = filter + o * k_h * k_w * ch;
-                    int32_t acc = bias ? bias[o] : 0;
-                    for (int32_t ky = win.ky0; ky < win.ky1; ky++) {
-                        const int32_t y = win.y0 + ky * p->dilation_h;
-                        for (int32_t kx = win.kx0; kx < win.kx1; kx++) {
-                            const int32_t x = win.x0 + kx * p->dilation_w;
-                            acc = mcusim_dot_s8(image + (y * in_w + x) * ch, kernel + (ky * k_w + kx) * ch, ch,
-                                                p->input_offset, acc);
-                        }
-                    }
-                    output[((n * out->h + oy) * out->w + ox) * out_ch + o] =
-                        mcusim_output_s8(acc, quant, o, p->output_offset, p->act_min, p->act_max);
-                }
-            }
-        }
+    if (filter->h == 1 && filter->w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
+        out->h == in->h && out->w == in->w) {
+        return POINTWISE;
     }
+    return filter->h * filter->w * in->c <= MCUSIM_CONV_MAX_COLUMN ? IM2COL : DIRECT;
 }
 
 /* Output channels [first, first + count) of one or two pixels whose columns are col, col + K. */
@@ -122,16 +103,23 @@ mcusim_status mcusim_conv2d_s8(const mcusim_conv_params *params, const mcusim_pe
         return MCUSIM_ARG_ERROR;
     }
     const mcusim_conv_params *p = params;
-    const int32_t depth = filter_dims->h * filter_dims->w * input_dims->c;
-    if (filter_dims->h == 1 && filter_dims->w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 &&
-        p->pad_w == 0 && output_dims->h == input_dims->h && output_dims->w == input_dims->w) {
+    switch (conv_path(p, input_dims, filter_dims, output_dims)) {
+    case POINTWISE: {
         const mcusim_fc_params fc = {p->input_offset, p->output_offset, p->act_min, p->act_max};
-        mcusim_fc_matrix(&fc, quant, input, input_dims->n * input_dims->h * input_dims->w, depth, filter, bias,
-                         filter_dims->n, output);
-    } else if (depth <= MCUSIM_CONV_MAX_COLUMN) {
-        conv_im2col(p, quant, input_dims, input, filter_dims, filter, bias, output_dims, output);
-    } else {
-        conv_direct(p, quant, input_dims, input, filter_dims, filter, bias, output_dims, output);
+        mcusim_fc_matrix(&fc, quant, input, input_dims->n * input_dims->h * input_dims->w, input_dims->c, filter,
+                         bias, filter_dims->n, output);
+        break;
+    }
+    case IM2COL: conv_im2col(p, quant, input_dims, input, filter_dims, filter, bias, output_dims, output); break;
+    case DIRECT: mcusim_conv2d_direct_s8(p, quant, input_dims, input, filter_dims, filter, bias, output_dims, output); break;
     }
     return MCUSIM_OK;
+}
+
+int32_t mcusim_conv2d_s8_scratch_size(MCUSIM_WEIGHTED_ARGS(mcusim_conv_params))
+{
+    const int32_t depth = filter_dims->h * filter_dims->w * input_dims->c;
+    return conv_path(params, input_dims, filter_dims, output_dims) == IM2COL
+               ? 2 * depth + 4 * MCUSIM_CONV_CHANNEL_BLOCK /* two columns, the block's sums */
+               : 0;
 }

@@ -45,3 +45,8 @@ mcusim_status mcusim_depthwise_conv2d_inplace_s8(const mcusim_dw_conv_params *pa
     }
     return MCUSIM_OK;
 }
+
+int32_t mcusim_depthwise_conv2d_inplace_s8_scratch_size(MCUSIM_WEIGHTED_ARGS(mcusim_dw_conv_params))
+{
+    return input_dims->h * input_dims->w; /* one channel's plane */
+}

@@ -41,3 +41,8 @@ mcusim_status mcusim_fully_connected_inplace_s8(const mcusim_fc_params *params, 
     }
     return MCUSIM_OK;
 }
+
+int32_t mcusim_fully_connected_inplace_s8_scratch_size(MCUSIM_WEIGHTED_ARGS(mcusim_fc_params))
+{
+    return filter_dims->n; /* the row of O outputs */
+}

@@ -99,3 +99,10 @@ mcusim_status mcusim_patch_embed_s8(const mcusim_patch_embed_params *params, con
     }
     return MCUSIM_OK;
 }
+
+int32_t mcusim_patch_embed_s8_scratch_size(MCUSIM_WEIGHTED_ARGS(mcusim_patch_embed_params))
+{
+    const int32_t sub_h = params->sub_h, sub_w = params->sub_w, out_ch = filter_dims->n;
+    const int32_t decomposed = (filter_dims->h / sub_h) * (filter_dims->w / sub_w) > 1;
+    return 2 * sub_h * sub_w * input_dims->c + 4 * (decomposed ? out_ch : 1); /* column, partial sums */
+}

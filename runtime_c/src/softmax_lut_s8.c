@@ -55,3 +55,8 @@ mcusim_status mcusim_softmax_lut_s8(const mcusim_softmax_params *params, const m
     }
     return MCUSIM_OK;
 }
+
+int32_t mcusim_softmax_lut_s8_scratch_size(MCUSIM_UNARY_ARGS(mcusim_softmax_params))
+{
+    return 256 * 4 + 8 * 4; /* the table and its bitmap */
+}

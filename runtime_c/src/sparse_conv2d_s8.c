@@ -37,3 +37,8 @@ mcusim_status mcusim_sparse_conv2d_s8(const mcusim_sparse_conv_params *params, c
     }
     return MCUSIM_OK;
 }
+
+int32_t mcusim_sparse_conv2d_s8_scratch_size(MCUSIM_WEIGHTED_ARGS(mcusim_sparse_conv_params))
+{
+    return filter_dims->h * filter_dims->w * input_dims->c; /* the window's column */
+}

@@ -48,3 +48,8 @@ mcusim_status mcusim_sparse_depthwise_conv2d_s8(const mcusim_sparse_dw_conv_para
     }
     return MCUSIM_OK;
 }
+
+int32_t mcusim_sparse_depthwise_conv2d_s8_scratch_size(MCUSIM_WEIGHTED_ARGS(mcusim_sparse_dw_conv_params))
+{
+    return input_dims->c * filter_dims->h * filter_dims->w; /* the window's column */
+}

@@ -61,18 +61,23 @@ def test_padding_matches_tflite(args, expected):
     assert padding(*args) == expected
 
 
-def test_kernel_rejects_bad_geometry(host_kernels):
+@pytest.mark.parametrize("direct", [False, True])
+def test_kernel_rejects_bad_geometry(host_kernels, direct):
     x, w = np.zeros((1, 4, 4, 2), np.int8), np.zeros((1, 3, 3, 2), np.int8)
     p = Conv2DParams(0, 0, np.array([1 << 30], np.int32), np.array([0], np.int32), 2, 2, stride=(0, 1))
     with pytest.raises(ValueError, match="status -1"):
-        execute(host_kernels, conv2d_call(x.shape, w, None, p), input=x)
+        execute(host_kernels, conv2d_call(x.shape, w, None, p, direct=direct), input=x)
 
 
-def case(x, w, bias, p):
-    return Case(conv2d_call(x.shape, w, bias, p), conv2d_s8(x, w, bias, p), {"input": x})
+def twin(direct: bool) -> Twin:
+    """conv2d_s8 (pointwise, im2col or direct by shape) or conv2d_direct_s8 (no scratch)."""
+    def case(x, w, bias, p):
+        return Case(conv2d_call(x.shape, w, bias, p, direct=direct), conv2d_s8(x, w, bias, p), {"input": x})
+
+    return Twin("conv2d_direct" if direct else "conv2d", case, cases(), cases(max_size=6, max_channels=6, max_kernel=3))
 
 
-TWINS = [Twin("conv2d", case, cases(), cases(max_size=6, max_channels=6, max_kernel=3))]
+TWINS = [twin(False), twin(True)]
 
 
 @pytest.mark.parametrize("shape, kernel, stride, pad", [

@@ -76,3 +76,40 @@ def twin(op: str) -> Twin:
 
 
 TWINS = [twin(op) for op in sorted(OPS)]
+
+
+# Raw add parameters at the ends of the legal ranges (and a few beyond the fast form of add_s8.c:
+# a negative multiplier, an output shift > 0), for the kernel's paths: the four-at-a-time DSP step,
+# the n % 4 tail, the plain step, the direct loop.
+_ADD_EXTREMES = [
+    AddParams(128, 128, 127, 20, (1 << 31) - 1, 0, (1 << 31) - 1, 0, (1 << 31) - 1, 0),
+    AddParams(-127, -127, -128, 20, 1 << 30, 0, 1 << 30, -1, (1 << 31) - 1, -31, -100, 100),
+    AddParams(3, -7, 1, 20, 1 << 30, -1, 1234567890, -31, 1 << 30, -17, 0, 127),
+    AddParams(-128 + 1, 128, 5, 0, 1, 0, (1 << 31) - 1, -3, (1 << 31) - 1, 0),
+    AddParams(17, -3, -20, 15, 1 << 30, 0, 1 << 30, -2, 1 << 30, -13, -5, 5),
+    AddParams(0, 0, 0, 16, 0, 0, 1 << 30, 0, 0, 0),
+    AddParams(64, -64, 0, 20, 1 << 30, 0, 1 << 30, 0, 1 << 30, -20),
+    AddParams(64, -64, 3, 20, -(1 << 30), 0, 1 << 30, 0, -(1 << 31), 2),  # the direct loop
+]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 8, 9, 16, 33, 1001])
+@pytest.mark.parametrize("p", _ADD_EXTREMES, ids=range(len(_ADD_EXTREMES)))
+def test_add_each_path_equals_reference(host_kernels, n, p):
+    """add_s8.c's paths on every element count mod 4, extreme offsets, multipliers and shifts."""
+    rng = np.random.default_rng(n)
+    a, b = rng.integers(-128, 128, n, np.int8), rng.integers(-128, 128, n, np.int8)
+    a[:2], b[:2] = (-128, 127)[: min(n, 2)], (127, -128)[: min(n, 2)]
+    case = Case(add_call(a.shape, p), add_s8(a, b, p), {"input": a, "input2": b})
+    np.testing.assert_array_equal(case.run(host_kernels), case.expected)
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("p", _ADD_EXTREMES, ids=range(len(_ADD_EXTREMES)))
+def test_add_each_path_equals_reference_emulated(emulated_kernels, p):
+    """The same on the cores (SMMLAR, SXTAB16 and the word store on the DSP path), 4k + 0..3 elements."""
+    for n in (1, 3, 8, 37):
+        rng = np.random.default_rng(n)
+        a, b = rng.integers(-128, 128, n, np.int8), rng.integers(-128, 128, n, np.int8)
+        case = Case(add_call(a.shape, p), add_s8(a, b, p), {"input": a, "input2": b})
+        np.testing.assert_array_equal(case.run(emulated_kernels), case.expected)

@@ -202,32 +202,40 @@ def test_export_c_builds_with_make_and_computes_the_same(tmp_path, capsys):
     assert int(lines["cycles"]) == pytest.approx(m.cycles, rel=0.02)
 
 
+SPARSE_FLASH = MemoryOptions.parse("sparse-flash")
+
+
 def test_sparse_weights_are_stored_only_where_smaller(zoo_graphs):
-    """Dense filters stay dense; block-pruned ones run the sparse kernels from a smaller blob, and
-    dense-weights turns that off."""
+    """Dense filters stay dense; block-pruned ones run the sparse kernels from a smaller blob where
+    they are also faster (by default) or wherever smaller (sparse-flash), and dense-weights turns
+    that off."""
     graph = zoo_graphs["tinyformer-fmnist"]
     dense = deploy(graph)
     assert not any(kernel.startswith("sparse_") for kernel in _kernels(dense))
     pruned = prune_graph(graph, 0.7)
-    sparse = deploy(pruned)
+    assert not any(k.startswith("sparse_") for k in _kernels(deploy(pruned)))  # 70 %: slower than dense
+    assert "sparse_fully_connected" in _kernels(deploy(prune_graph(graph, 0.95)))
+    sparse = deploy(pruned, SPARSE_FLASH)
     assert {"sparse_fully_connected", "sparse_conv2d", "sparse_depthwise_conv2d"} <= _kernels(sparse)
     assert len(sparse.blob) < 0.6 * len(dense.blob)
     assert not any(k.startswith("sparse_") for k in _kernels(deploy(pruned, MemoryOptions.parse("dense-weights"))))
     assert str(MemoryOptions.parse("dense-weights,token-overwrite")) == "token-overwrite,dense-weights"
+    assert str(MemoryOptions.parse("no-scratch,sparse-flash")) == "sparse-flash,no-scratch"
 
 
 @toolchain
 @pytest.mark.parametrize("board, dsp", [("stm32f427", False), ("stm32f427", True), ("stm32f746", True)])
 @pytest.mark.parametrize("name", ["tinyformer-fmnist", "cnn-fmnist", "vit-fmnist-lowrank"])
 def test_block_pruned_models_run_bit_exact_on_the_sparse_kernels(zoo_graphs, name, board, dsp):
-    runner, m = _run_and_compare(prune_graph(zoo_graphs[name], 0.7, block=2), MemoryOptions(), board, dsp=dsp)
+    runner, m = _run_and_compare(prune_graph(zoo_graphs[name], 0.7, block=2), SPARSE_FLASH, board, dsp=dsp)
     assert any(kernel.startswith("sparse_") for kernel in _kernels(runner.deployment))
     assert m.arena_peak == runner.deployment.plan.arena_size
 
 
 def test_the_shipped_pruned_tinyformer_is_stored_sparse():
-    """The shipped block-pruned TinyFormer deploys its pruned layers as streams: a far smaller blob."""
-    dense, pruned = (deploy(Graph.load(zoo.get(name).graph)) for name in ("tinyformer-fmnist",
-                                                                            "tinyformer-fmnist-sparse"))
+    """The shipped block-pruned TinyFormer deploys its pruned layers as streams under sparse-flash: a
+    far smaller blob."""
+    dense, pruned = (deploy(Graph.load(zoo.get(name).graph), SPARSE_FLASH) for name in ("tinyformer-fmnist",
+                                                                                          "tinyformer-fmnist-sparse"))
     assert {"sparse_fully_connected", "sparse_conv2d", "sparse_depthwise_conv2d"} <= _kernels(pruned)
     assert len(pruned.blob) < 0.6 * len(dense.blob)

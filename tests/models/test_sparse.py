@@ -59,13 +59,17 @@ def test_depthwise_rows_are_kernel_rows_per_channel():
 
 
 def test_adaptive_storage():
-    """A dense filter stays dense; a block-pruned one is stored sparse with its block size."""
+    """A dense filter stays dense; a block-pruned one is stored sparse with its block size where the
+    stream is smaller, and by default only where it also keeps few enough blocks to be faster."""
     rng = np.random.default_rng(0)
     weights = rng.integers(1, 127, (16, 64)).astype(np.int8)
     assert choose("fully_connected", weights) is None
     weights.reshape(-1, 4)[rng.random(256) < 0.7] = 0
-    sparse = choose("fully_connected", weights)
+    assert choose("fully_connected", weights) is None  # 30 % of the blocks kept: slower than dense
+    sparse = choose("fully_connected", weights, for_speed=False)
     assert sparse is not None and sparse.block == 4 and len(sparse.stream) < weights.size
+    weights.reshape(-1, 4)[rng.random(256) < 0.9] = 0  # about 3 % kept
+    assert choose("fully_connected", weights).block == 4
 
 
 def test_compression_ratio_matches_the_encoder_without_padding():
