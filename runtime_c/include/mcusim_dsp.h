@@ -98,6 +98,14 @@ static inline int32_t mcusim_smlatt(uint32_t a, uint32_t b, int32_t acc)
     return r;
 }
 
+/* SMMLAR: acc + the high word of a * b rounded, (a * b + 2^31) >> 32 (modulo 2^32). */
+static inline int32_t mcusim_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+
 #else
 
 static inline uint32_t mcusim_pack16(int32_t lo, int32_t hi)
@@ -144,6 +152,11 @@ static inline int32_t mcusim_smlabb(uint32_t a, uint32_t b, int32_t acc)
 static inline int32_t mcusim_smlatt(uint32_t a, uint32_t b, int32_t acc)
 {
     return (int32_t)((uint32_t)acc + (uint32_t)((int16_t)(a >> 16) * (int16_t)(b >> 16)));
+}
+
+static inline int32_t mcusim_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(int32_t)(((int64_t)a * b + (1ll << 31)) >> 32));
 }
 
 #endif /* __ARM_FEATURE_DSP */

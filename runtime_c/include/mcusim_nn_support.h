@@ -36,16 +36,63 @@ static inline int32_t mcusim_dot_s8(const int8_t *x, const int8_t *w, int32_t k,
     return acc;
 }
 
-/* mcusim_requantize for a multiplier in [0, 2^31 - 1] (mcusim_per_channel_quant's range), where
- * SaturatingRoundingDoublingHighMul cannot saturate: the same value without that test, and without a
- * branch on the shift's sign (left = max(shift, 0), right = left - shift; a right shift of 0 rounds
- * nothing). The output stage of every weighted kernel, so worth its few cycles. */
+/* requant for a multiplier in [0, 2^31 - 1] where nothing is prepared (each output a new channel):
+ * the general formula without SRDHM's saturation test (m >= 0) and without a branch on the shift's
+ * sign (a right shift of 0 rounds nothing); fewer operations than preparing the fast form. */
 static inline int32_t mcusim_requantize_channel(int32_t x, int32_t multiplier, int32_t shift)
 {
     const int32_t left = shift & ~(shift >> 31), right = left - shift;
     const int32_t scaled = (int32_t)((uint32_t)x << left);
     return mcusim_rounding_divide_by_pot((int32_t)(((int64_t)scaled * multiplier + (1ll << 30)) >> 31), right);
 }
+
+/*
+ * A requantization, TFLite's MultiplyByQuantizedMultiplier for a multiplier in [0, 2^31 - 1]
+ * (mcusim_per_channel_quant's range), prepared once per channel:
+ *   requant(x) = RoundingDivideByPOT(SRDHM(x << left, m), right), left = max(shift, 0), right = max(-shift, 0).
+ * Where a2 = 2 (x << left) fits int32, it is one multiply-high and three single-cycle operations:
+ *   SRDHM(a, m) = (a m + 2^30) >> 31 = (a2 m + 2^31) >> 32 (SMMULR), and |SRDHM| < 2^30;
+ *   RoundingDivideByPOT(y, e) = (y + 2^e / 2 - [y < 0 and e > 0]) >> e (half away from zero, no
+ *   overflow for |y| < 2^30); y < 0 only where a2 < 0 (m >= 0), and where a2 < 0 but y = 0 the
+ *   -1 changes nothing ((2^e / 2 - 1) >> e = 0 for e > 0).
+ * SMMLAR adds 2^e / 2 in the multiply. Otherwise (a large accumulator with a left shift) the general
+ * formula, which cannot saturate for m >= 0 either. Both give TFLite's bits.
+ */
+typedef struct {
+    int32_t multiplier; /* [0, 2^31 - 1] */
+    int32_t left;       /* max(shift, 0) */
+    int32_t right;      /* max(-shift, 0) */
+    int32_t half;       /* 2^right / 2 */
+    int32_t negative;   /* -1 where right > 0, else 0 */
+} mcusim_requant;
+
+static inline mcusim_requant mcusim_requant_of(int32_t multiplier, int32_t shift)
+{
+    const int32_t left = shift & ~(shift >> 31), right = left - shift;
+    const mcusim_requant q = {multiplier, left, right, (int32_t)((1u << right) >> 1), -(right > 0)};
+    return q;
+}
+
+/* requant of a with a2 = 2 a given (the fast form: a2 fits int32). */
+static inline int32_t mcusim_requant_doubled(const mcusim_requant *q, int32_t a2)
+{
+#if MCUSIM_DSP
+    const int32_t y = mcusim_smmlar(a2, q->multiplier, q->half);
+#else
+    const int32_t y = q->half + (int32_t)(((int64_t)a2 * q->multiplier + (1ll << 31)) >> 32);
+#endif
+    return (y + ((a2 >> 31) & q->negative)) >> q->right;
+}
+
+static inline int32_t mcusim_requant_apply(const mcusim_requant *q, int32_t x)
+{
+    const int32_t a2 = (int32_t)((uint32_t)x << (q->left + 1));
+    if (__builtin_expect((a2 >> (q->left + 1)) == x, 1)) {
+        return mcusim_requant_doubled(q, a2);
+    }
+    return mcusim_requantize_channel(x, q->multiplier, q->left - q->right);
+}
+
 
 /* The per-channel output stage: requantize, add the output offset, clamp to the activation range. */
 static inline int8_t mcusim_output_s8(int32_t acc, const mcusim_per_channel_quant *quant, int32_t channel,
@@ -204,20 +251,24 @@ static inline void mcusim_fc_matrix(const mcusim_fc_params *params, const mcusim
         mcusim_fc_row(params, quant, x, depth, filter, bias, channels, out);
         return;
     }
+    const int32_t zero = params->output_offset, lo = params->act_min, hi = params->act_max;
     int32_t o = 0;
     for (; o + 2 <= channels; o += 2) {
         const int8_t *w = filter + o * depth;
         const int32_t b0 = bias ? bias[o] : 0, b1 = bias ? bias[o + 1] : 0;
         const int32_t s0 = mcusim_mla_wrap(b0, offset, mcusim_sum_s8(w, depth));
         const int32_t s1 = mcusim_mla_wrap(b1, offset, mcusim_sum_s8(w + depth, depth));
+        const mcusim_requant q0 = mcusim_requant_of(quant->multiplier[o], quant->shift[o]);
+        const mcusim_requant q1 = mcusim_requant_of(quant->multiplier[o + 1], quant->shift[o + 1]);
         int32_t r = 0;
         for (; r + 2 <= rows; r += 2) {
             int32_t acc[4] = {s0, s1, s0, s1};
             mcusim_dot_2x2_s8(x + r * depth, w, depth, depth, acc);
-            out[r * channels + o] = mcusim_fc_output(params, quant, o, acc[0]);
-            out[r * channels + o + 1] = mcusim_fc_output(params, quant, o + 1, acc[1]);
-            out[(r + 1) * channels + o] = mcusim_fc_output(params, quant, o, acc[2]);
-            out[(r + 1) * channels + o + 1] = mcusim_fc_output(params, quant, o + 1, acc[3]);
+            int8_t *y = out + r * channels + o;
+            y[0] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q0, acc[0]) + zero, lo, hi);
+            y[1] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q1, acc[1]) + zero, lo, hi);
+            y[channels] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q0, acc[2]) + zero, lo, hi);
+            y[channels + 1] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q1, acc[3]) + zero, lo, hi);
         }
         if (r < rows) {
             int32_t acc[2] = {b0, b1};
@@ -384,8 +435,8 @@ static inline void mcusim_pool_window(const mcusim_pool_params *p, const mcusim_
 static inline void mcusim_tap_range(int32_t start, int32_t dilation, int32_t taps, int32_t size, int32_t *lo,
                                     int32_t *hi)
 {
-    const int32_t first = start < 0 ? (dilation - 1 - start) / dilation : 0;
-    const int32_t end = size > start ? (size - start + dilation - 1) / dilation : 0;
+    const int32_t first = start >= 0 ? 0 : dilation == 1 ? -start : (dilation - 1 - start) / dilation;
+    const int32_t end = size <= start ? 0 : dilation == 1 ? size - start : (size - start + dilation - 1) / dilation;
     const int32_t last = end < taps ? end : taps;
     *lo = first;
     *hi = last > first ? last : first;

@@ -5,18 +5,11 @@
  *   v_i = requant((x_i + offset_i) << left_shift, multiplier_i, shift_i)     (shift_i <= 0)
  *   out = clamp(requant(v_1 + v_2, output_multiplier, output_shift) + output_offset, act_min, act_max)
  *
- * requant(a, m, shift <= 0) = RoundingDivideByPOT(SRDHM(a, m), e), e = -shift. Within the legal
- * ranges the magnitudes are small: |x + offset| <= 255, so |a| < 2^28, |v_i| < 2^28, |v_1 + v_2| <
- * 2^29. That gives, for a multiplier m >= 0 (QuantizeMultiplier's range, [0, 2^31 - 1]):
- *  - SRDHM(a, m) = (a * m + 2^30) >> 31 = (2a * m + 2^31) >> 32 (SMMULR of 2a, which fits int32;
- *    a is never INT32_MIN, so SRDHM cannot saturate);
- *  - RoundingDivideByPOT(y, e) = (y + r - [y < 0 and e > 0]) >> e with r = 2^e / 2 (half away from
- *    zero, no overflow: |y| < 2^29, r <= 2^30). The sign of y may be taken from 2a: m >= 0 gives
- *    y <= 0 where a < 0, and for y = 0 the -1 changes nothing ((r - 1) >> e = 0 for e > 0).
- * So each of the three requantizations is one multiply-high with the rounding constant added
- * (SMMLAR: r + SMMULR(2a, m)), an AND and an ADD for the sign and an arithmetic shift, without a
- * branch; the sum v_1 + v_2 cannot wrap. All per-call values (2^e / 2, the sign masks, the doubled
- * left shift, the offsets) are set up once in an add_plan.
+ * Within the legal ranges the magnitudes are small: |x + offset| <= 255, so |a| < 2^28 (left_shift
+ * <= 20), |v_i| < 2^28, |v_1 + v_2| < 2^29: twice each fits int32, so each of the three
+ * requantizations takes the fast form of mcusim_requant (mcusim_nn_support.h: SMMLAR, an AND, an
+ * ADD and a shift, no branch), and the sum cannot wrap. The per-call values are set up once in an
+ * add_plan.
  * Plain path: one element a step. DSP path (MCUSIM_DSP=1): four elements a step, one word read per
  * input; SXTAB16 widens bytes (0, 2) and (1, 3) into halfwords with the input offset added, each
  * halfword is moved into place by one shift (and a mask), the four clamped outputs are stored as one
@@ -26,49 +19,17 @@
  */
 #include "mcusim_nn_support.h"
 
-/* One requantization of the fast form: multiplier m >= 0, e = -shift in [0, 31]. */
 typedef struct {
-    int32_t multiplier;
-    int32_t round;    /* 2^e / 2 */
-    int32_t negative; /* -1 where e > 0 (take 1 off negative values), else 0 */
-    int32_t right;    /* e */
-} add_stage;
-
-typedef struct {
-    add_stage in1, in2, out;
+    mcusim_requant in1, in2, out;
     int32_t offset1, offset2, left; /* input offsets; left = left_shift + 1 (the doubling for SMMULR) */
     int32_t output_offset, act_min, act_max;
 } add_plan;
 
-static inline add_stage add_stage_of(int32_t multiplier, int32_t shift)
-{
-    const add_stage s = {multiplier, (int32_t)((1u << -shift) >> 1), shift < 0 ? -1 : 0, -shift};
-    return s;
-}
-
-/* r + SMMULR(a2, m) = r + (a2 * m + 2^31) >> 32: SMMLAR on the DSP path, int64 in plain C. */
-static inline int32_t add_mul_high(int32_t a2, int32_t m, int32_t r)
-{
-#if MCUSIM_DSP && defined(__ARM_FEATURE_DSP)
-    int32_t y;
-    __asm__("smmlar %0, %1, %2, %3" : "=r"(y) : "r"(a2), "r"(m), "r"(r));
-    return y;
-#else
-    return r + (int32_t)(((int64_t)a2 * m + (1ll << 31)) >> 32);
-#endif
-}
-
-/* requant(a, m, shift) for a2 = 2a (the fast form of the header comment). */
-static inline int32_t add_requant(int32_t a2, const add_stage *s)
-{
-    return (add_mul_high(a2, s->multiplier, s->round) + ((a2 >> 31) & s->negative)) >> s->right;
-}
-
 /* One output from a2_i = (x_i + offset_i) << (left_shift + 1). */
 static inline int32_t add_one(int32_t a2_1, int32_t a2_2, const add_plan *p)
 {
-    const int32_t sum = add_requant(a2_1, &p->in1) + add_requant(a2_2, &p->in2);
-    const int32_t out = add_requant(sum * 2, &p->out) + p->output_offset;
+    const int32_t sum = mcusim_requant_doubled(&p->in1, a2_1) + mcusim_requant_doubled(&p->in2, a2_2);
+    const int32_t out = mcusim_requant_doubled(&p->out, sum * 2) + p->output_offset;
     return mcusim_clamp(out, p->act_min, p->act_max);
 }
 
@@ -114,16 +75,17 @@ __attribute__((always_inline)) static inline void add_quads(const add_plan *p, c
         const int32_t b[4] = {add_low(b02, left), add_low(b13, left), add_high(b02, left), add_high(b13, left)};
 #pragma GCC unroll 4
         for (int k = 0; k < 4; k++) {
-            v[k] = add_requant(v[k], &p->in1);
+            v[k] = mcusim_requant_doubled(&p->in1, v[k]);
         }
 #pragma GCC unroll 4
         for (int k = 0; k < 4; k++) {
-            v[k] += add_requant(b[k], &p->in2);
+            v[k] += mcusim_requant_doubled(&p->in2, b[k]);
         }
         uint32_t word = 0;
 #pragma GCC unroll 4
         for (int k = 0; k < 4; k++) {
-            const int32_t y = mcusim_clamp(add_requant(v[k] * 2, &p->out) + p->output_offset, p->act_min, p->act_max);
+            const int32_t y = mcusim_clamp(mcusim_requant_doubled(&p->out, v[k] * 2) + p->output_offset, p->act_min,
+                                           p->act_max);
             word |= ((uint32_t)y & 0xFFu) << (8 * k);
         }
         mcusim_write_u32(output + i, word);
@@ -171,9 +133,9 @@ mcusim_status mcusim_add_s8(const mcusim_add_params *params, const mcusim_dims *
         add_direct(params, input1, input2, output, n);
         return MCUSIM_OK;
     }
-    const add_plan plan = {add_stage_of(params->input1_multiplier, params->input1_shift),
-                           add_stage_of(params->input2_multiplier, params->input2_shift),
-                           add_stage_of(params->output_multiplier, params->output_shift),
+    const add_plan plan = {mcusim_requant_of(params->input1_multiplier, params->input1_shift),
+                           mcusim_requant_of(params->input2_multiplier, params->input2_shift),
+                           mcusim_requant_of(params->output_multiplier, params->output_shift),
                            params->input1_offset,
                            params->input2_offset,
                            params->left_shift + 1,

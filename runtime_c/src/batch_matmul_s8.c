@@ -13,10 +13,15 @@
 
 #define MCUSIM_BMM_ROWS 32 /* lhs rows per block: 128 bytes of stack */
 
-static inline int8_t output_s8(const mcusim_mul_params *params, int32_t acc)
+/* The output stage: the call's one requantization, prepared once, the offset, the clamp. */
+typedef struct {
+    mcusim_requant q;
+    int32_t offset, lo, hi;
+} output_stage;
+
+static inline int8_t output_s8(const output_stage *s, int32_t acc)
 {
-    acc = mcusim_requantize_channel(acc, params->output_multiplier, params->output_shift);
-    return (int8_t)mcusim_clamp(mcusim_add_wrap(acc, params->output_offset), params->act_min, params->act_max);
+    return (int8_t)mcusim_clamp(mcusim_add_wrap(mcusim_requant_apply(&s->q, acc), s->offset), s->lo, s->hi);
 }
 
 mcusim_status mcusim_batch_matmul_s8(const mcusim_mul_params *params, const mcusim_dims *lhs_dims, const int8_t *lhs,
@@ -30,6 +35,8 @@ mcusim_status mcusim_batch_matmul_s8(const mcusim_mul_params *params, const mcus
         return MCUSIM_ARG_ERROR;
     }
     const int32_t oa = params->input1_offset, ob = params->input2_offset;
+    const output_stage stage = {mcusim_requant_of(params->output_multiplier, params->output_shift),
+                                params->output_offset, params->act_min, params->act_max};
     int32_t row_share[MCUSIM_BMM_ROWS]; /* ob * sum_k (a + oa) of the block's lhs rows */
     for (int32_t b = 0; b < batches; b++) {
         const int8_t *r = rhs + b * cols * depth;
@@ -49,22 +56,22 @@ mcusim_status mcusim_batch_matmul_s8(const mcusim_mul_params *params, const mcus
                     int32_t acc[4] = {row_share[m] + s0, row_share[m] + s1, row_share[m + 1] + s0,
                                       row_share[m + 1] + s1};
                     mcusim_dot_2x2_s8(a + m * depth, w, depth, depth, acc);
-                    out[m * cols + n] = output_s8(params, acc[0]);
-                    out[m * cols + n + 1] = output_s8(params, acc[1]);
-                    out[(m + 1) * cols + n] = output_s8(params, acc[2]);
-                    out[(m + 1) * cols + n + 1] = output_s8(params, acc[3]);
+                    out[m * cols + n] = output_s8(&stage, acc[0]);
+                    out[m * cols + n + 1] = output_s8(&stage, acc[1]);
+                    out[(m + 1) * cols + n] = output_s8(&stage, acc[2]);
+                    out[(m + 1) * cols + n + 1] = output_s8(&stage, acc[3]);
                 }
                 if (m < block) {
                     int32_t acc[2] = {row_share[m], row_share[m]};
                     mcusim_dot_1x2_s8(a + m * depth, w, depth, depth, oa, acc);
-                    out[m * cols + n] = output_s8(params, acc[0]);
-                    out[m * cols + n + 1] = output_s8(params, acc[1]);
+                    out[m * cols + n] = output_s8(&stage, acc[0]);
+                    out[m * cols + n + 1] = output_s8(&stage, acc[1]);
                 }
             }
             for (; n < cols; n++) {
                 for (int32_t m = 0; m < block; m++) {
                     out[m * cols + n] =
-                        output_s8(params, mcusim_dot_s8(a + m * depth, r + n * depth, depth, oa, row_share[m]));
+                        output_s8(&stage, mcusim_dot_s8(a + m * depth, r + n * depth, depth, oa, row_share[m]));
                 }
             }
         }

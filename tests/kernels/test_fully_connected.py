@@ -100,3 +100,19 @@ TWINS = [
          cases(max_batches=6, max_depth=20, max_channels=20), cases(max_batches=4, max_depth=12, max_channels=12),
          in_place=True),
 ]
+
+
+@pytest.mark.parametrize("multiplier, shift, bias", [
+    (1 << 30, -1, 0), (1 << 30, -3, 5), ((1 << 31) - 1, -31, 1 << 20),  # exact halves of both signs
+    ((1 << 30) + 1, 0, 0),                                               # no right shift
+    ((1 << 31) - 1, 12, 1 << 20), (1 << 30, 30, 1 << 16),               # the doubled left shift overflows
+])
+def test_requantization_forms_equal_reference(host_kernels, multiplier, shift, bias):
+    """The output stage's fast and general forms (mcusim_requant in mcusim_nn_support.h): 256 rows of
+    one input (every int8 value) against filters +1 and -1, so that the sums take every parity around
+    the bias, and biases large enough that the general form runs."""
+    x = np.arange(-128, 128).astype(np.int8).reshape(256, 1)
+    w = np.array([[1], [-1]], np.int8)
+    p = FullyConnectedParams(0, 0, np.full(2, multiplier, np.int32), np.full(2, shift, np.int32))
+    c = case(x, w, np.array([bias, -bias], np.int32), p)
+    np.testing.assert_array_equal(c.run(host_kernels), c.expected)
