@@ -140,10 +140,11 @@ static inline int32_t mcusim_sum_s8(const int8_t *x, int32_t k)
  * DSP path, four k a step: four loads, eight SXTB16, eight SMLAD for 16 MACs; the tail and the plain
  * path one value at a time. The zero points are the callers' (as start values: sum_i (x + o) w =
  * sum_i x w + o sum_i w), which leaves the loop the registers of the four accumulators, two pointers,
- * the stride and its end. Not inlined, so that the loop has the core's registers to itself.
+ * the stride and its end. Not inlined, so that the loop has the core's registers to itself, and not
+ * scheduled: GCC's scheduler hoists the loads and then spills a register.
  */
-__attribute__((noinline)) static void mcusim_dot_2x2_s8(const int8_t *x, const int8_t *w, int32_t stride,
-                                                        int32_t k, int32_t acc[4])
+__attribute__((noinline, optimize("no-schedule-insns"))) static void
+mcusim_dot_2x2_s8(const int8_t *x, const int8_t *w, int32_t stride, int32_t k, int32_t acc[4])
 {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     int32_t i = 0;
@@ -186,8 +187,8 @@ __attribute__((noinline)) static void mcusim_dot_2x2_s8(const int8_t *x, const i
  * DSP path, four k a step: three loads, two SXTAB16 (the offset added in the widening), four SXTB16
  * and four SMLAD for 8 MACs.
  */
-__attribute__((noinline)) static void mcusim_dot_1x2_s8(const int8_t *x, const int8_t *w, int32_t stride,
-                                                        int32_t k, int32_t input_offset, int32_t acc[2])
+__attribute__((noinline)) static void
+mcusim_dot_1x2_s8(const int8_t *x, const int8_t *w, int32_t stride, int32_t k, int32_t input_offset, int32_t acc[2])
 {
     int32_t a0 = acc[0], a1 = acc[1];
     int32_t i = 0;
@@ -476,25 +477,65 @@ static inline int32_t mcusim_window_sum(const mcusim_conv_params *p, const mcusi
     return acc;
 }
 
+/* n bytes from src to dst (no overlap), a word at a time: the short copies of im2col cost less than
+ * a call of memcpy (which GCC turns such loops into unless the caller is built with
+ * no-tree-loop-distribute-patterns, as mcusim_im2col_s8 is). */
+static inline void mcusim_copy_s8(int8_t *dst, const int8_t *src, int32_t n)
+{
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        mcusim_write_u32(dst + i, mcusim_read_u32(src + i));
+    }
+    for (; i < n; i++) {
+        dst[i] = src[i];
+    }
+}
+
+/* n bytes of value at dst, a word at a time. */
+static inline void mcusim_fill_s8(int8_t *dst, int8_t value, int32_t n)
+{
+    const uint32_t word = (uint8_t)value * 0x01010101u;
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        mcusim_write_u32(dst + i, word);
+    }
+    for (; i < n; i++) {
+        dst[i] = value;
+    }
+}
+
 /*
  * im2col of one output pixel (oy, ox) of `image` (H x W x C): its window in the filter's (ky, kx, c)
  * order, KH * KW * C bytes into `column`; taps outside the input hold -input_offset (the input zero
- * point, in [-128, 127]), so that they add nothing to sum (x + input_offset) * w.
+ * point, in [-128, 127]), so that they add nothing to sum (x + input_offset) * w. At dilation 1 a
+ * kernel row's taps inside the input are contiguous in the image: one copy a row.
  */
-static inline void mcusim_im2col_s8(const mcusim_conv_params *p, const int8_t *image, int32_t in_h, int32_t in_w,
-                                    int32_t ch, int32_t k_h, int32_t k_w, int32_t oy, int32_t ox, int8_t *column)
+__attribute__((noinline, optimize("no-tree-loop-distribute-patterns"))) static void mcusim_im2col_s8(
+    const mcusim_conv_params *p, const int8_t *image, int32_t in_h, int32_t in_w, int32_t ch, int32_t k_h,
+    int32_t k_w, int32_t oy, int32_t ox, int8_t *column)
 {
     const int8_t outside = (int8_t)-p->input_offset;
-    for (int32_t ky = 0; ky < k_h; ky++) {
-        const int32_t y = oy * p->stride_h - p->pad_h + ky * p->dilation_h;
-        for (int32_t kx = 0; kx < k_w; kx++, column += ch) {
-            const int32_t x = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
-            if (y < 0 || y >= in_h || x < 0 || x >= in_w) {
-                memset(column, outside, (size_t)ch);
-            } else {
-                memcpy(column, image + (y * in_w + x) * ch, (size_t)ch);
+    const int32_t x0 = ox * p->stride_w - p->pad_w, dilation_w = p->dilation_w, dilation_h = p->dilation_h;
+    const int32_t y0 = oy * p->stride_h - p->pad_h, row_bytes = k_w * ch;
+    int32_t kx0, kx1; /* the taps of a row inside the input */
+    mcusim_tap_range(x0, dilation_w, k_w, in_w, &kx0, &kx1);
+    const int32_t before = kx0 * ch, inside = (kx1 - kx0) * ch, after = row_bytes - before - inside;
+    for (int32_t ky = 0; ky < k_h; ky++, column += row_bytes) {
+        const int32_t y = y0 + ky * dilation_h;
+        if (y < 0 || y >= in_h || inside == 0) {
+            mcusim_fill_s8(column, outside, row_bytes);
+            continue;
+        }
+        const int8_t *row = image + (y * in_w + x0) * ch;
+        mcusim_fill_s8(column, outside, before);
+        if (dilation_w == 1) {
+            mcusim_copy_s8(column + before, row + before, inside);
+        } else {
+            for (int32_t kx = kx0; kx < kx1; kx++) {
+                mcusim_copy_s8(column + kx * ch, row + kx * dilation_w * ch, ch);
             }
         }
+        mcusim_fill_s8(column + before + inside, outside, after);
     }
 }
 
