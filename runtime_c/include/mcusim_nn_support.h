@@ -143,8 +143,8 @@ static inline int32_t mcusim_sum_s8(const int8_t *x, int32_t k)
  * the stride and its end. Not inlined, so that the loop has the core's registers to itself, and not
  * scheduled: GCC's scheduler hoists the loads and then spills a register.
  */
-__attribute__((noinline, optimize("no-schedule-insns"))) static void
-mcusim_dot_2x2_s8(const int8_t *x, const int8_t *w, int32_t stride, int32_t k, int32_t acc[4])
+__attribute__((always_inline)) static inline void mcusim_dot_2x2_body(const int8_t *x, const int8_t *w,
+                                                                    int32_t stride, int32_t k, int32_t acc[4])
 {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     int32_t i = 0;
@@ -179,6 +179,12 @@ mcusim_dot_2x2_s8(const int8_t *x, const int8_t *w, int32_t stride, int32_t k, i
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
+}
+
+__attribute__((noinline, optimize("no-schedule-insns"))) static void
+mcusim_dot_2x2_s8(const int8_t *x, const int8_t *w, int32_t stride, int32_t k, int32_t acc[4])
+{
+    mcusim_dot_2x2_body(x, w, stride, k, acc);
 }
 
 /*
@@ -237,6 +243,24 @@ static inline void mcusim_fc_row(const mcusim_fc_params *params, const mcusim_pe
     }
 }
 
+/* The row pairs of one channel pair of mcusim_fc_matrix: the 2 x 2 core inlined, its sums started at
+ * s0, s1 and requantized by q; returns the rows done. */
+__attribute__((noinline, optimize("no-schedule-insns"))) static int32_t
+mcusim_fc_row_pairs(const int8_t *x, int32_t rows, int32_t depth, const int8_t *w, int32_t s0, int32_t s1,
+                    const mcusim_requant q[2], int32_t zero, int32_t lo, int32_t hi, int32_t channels, int8_t *out)
+{
+    int32_t r = 0;
+    for (; r + 2 <= rows; r += 2, x += 2 * depth, out += 2 * channels) {
+        int32_t acc[4] = {s0, s1, s0, s1};
+        mcusim_dot_2x2_body(x, w, depth, depth, acc);
+        out[0] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q[0], acc[0]) + zero, lo, hi);
+        out[1] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q[1], acc[1]) + zero, lo, hi);
+        out[channels] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q[0], acc[2]) + zero, lo, hi);
+        out[channels + 1] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q[1], acc[3]) + zero, lo, hi);
+    }
+    return r;
+}
+
 /*
  * fully_connected of `rows` rows of x (`depth` apart) into out (`channels` apart): channel pairs in
  * the outer loop, each filter pair's sums taken once (the input offset's share, o * sum_k w), and
@@ -261,16 +285,8 @@ static inline void mcusim_fc_matrix(const mcusim_fc_params *params, const mcusim
         const int32_t s1 = mcusim_mla_wrap(b1, offset, mcusim_sum_s8(w + depth, depth));
         const mcusim_requant q0 = mcusim_requant_of(quant->multiplier[o], quant->shift[o]);
         const mcusim_requant q1 = mcusim_requant_of(quant->multiplier[o + 1], quant->shift[o + 1]);
-        int32_t r = 0;
-        for (; r + 2 <= rows; r += 2) {
-            int32_t acc[4] = {s0, s1, s0, s1};
-            mcusim_dot_2x2_s8(x + r * depth, w, depth, depth, acc);
-            int8_t *y = out + r * channels + o;
-            y[0] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q0, acc[0]) + zero, lo, hi);
-            y[1] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q1, acc[1]) + zero, lo, hi);
-            y[channels] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q0, acc[2]) + zero, lo, hi);
-            y[channels + 1] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q1, acc[3]) + zero, lo, hi);
-        }
+        const mcusim_requant q[2] = {q0, q1};
+        const int32_t r = mcusim_fc_row_pairs(x, rows, depth, w, s0, s1, q, zero, lo, hi, channels, out + o);
         if (r < rows) {
             int32_t acc[2] = {b0, b1};
             mcusim_dot_1x2_s8(x + r * depth, w, depth, depth, offset, acc);
@@ -510,7 +526,7 @@ static inline void mcusim_fill_s8(int8_t *dst, int8_t value, int32_t n)
  * point, in [-128, 127]), so that they add nothing to sum (x + input_offset) * w. At dilation 1 a
  * kernel row's taps inside the input are contiguous in the image: one copy a row.
  */
-__attribute__((noinline, optimize("no-tree-loop-distribute-patterns"))) static void mcusim_im2col_s8(
+__attribute__((noinline, unused, optimize("no-tree-loop-distribute-patterns"))) static void mcusim_im2col_s8(
     const mcusim_conv_params *p, const int8_t *image, int32_t in_h, int32_t in_w, int32_t ch, int32_t k_h,
     int32_t k_w, int32_t oy, int32_t ox, int8_t *column)
 {
