@@ -140,8 +140,10 @@ static inline int32_t mcusim_sum_s8(const int8_t *x, int32_t k)
  * DSP path, four k a step: four loads, eight SXTB16, eight SMLAD for 16 MACs; the tail and the plain
  * path one value at a time. The zero points are the callers' (as start values: sum_i (x + o) w =
  * sum_i x w + o sum_i w), which leaves the loop the registers of the four accumulators, two pointers,
- * the stride and its end. Not inlined, so that the loop has the core's registers to itself, and not
- * scheduled: GCC's scheduler hoists the loads and then spills a register.
+ * the stride and its end. Inlined only into functions that do little else around it (the loops
+ * over row or channel pairs, mcusim_dot_2x2_s8 for the rest), so that the loop has the core's
+ * registers to itself, and those are not scheduled: GCC's scheduler hoists the loads and then
+ * spills a register.
  */
 __attribute__((always_inline)) static inline void mcusim_dot_2x2_body(const int8_t *x, const int8_t *w,
                                                                     int32_t stride, int32_t k, int32_t acc[4])
@@ -264,7 +266,7 @@ mcusim_fc_row_pairs(const int8_t *x, int32_t rows, int32_t depth, const int8_t *
 /*
  * fully_connected of `rows` rows of x (`depth` apart) into out (`channels` apart): channel pairs in
  * the outer loop, each filter pair's sums taken once (the input offset's share, o * sum_k w), and
- * row pairs through mcusim_dot_2x2_s8; an odd last row by mcusim_dot_1x2_s8, an odd last channel by
+ * row pairs through mcusim_fc_row_pairs; an odd last row by mcusim_dot_1x2_s8, an odd last channel by
  * mcusim_dot_s8. No scratch memory.
  */
 static inline void mcusim_fc_matrix(const mcusim_fc_params *params, const mcusim_per_channel_quant *quant,

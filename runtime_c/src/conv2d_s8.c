@@ -8,7 +8,7 @@
  *   rows of a fully connected layer (mcusim_fc_matrix), no copy, no scratch;
  * - im2col (K = KH * KW * C <= MCUSIM_CONV_MAX_COLUMN): two output pixels' windows are copied into
  *   two int8 columns (taps outside the input hold the input zero point, adding nothing), then
- *   multiplied with two filter rows at a time by the 2 x 2 core (mcusim_dot_2x2_s8), the input
+ *   multiplied with two filter rows at a time by the 2 x 2 core (mcusim_dot_2x2_body), the input
  *   offset's share o * sum_k w of each filter row summed once per block of output channels;
  *   scratch on the stack: 2 K bytes of columns and 4 MCUSIM_CONV_CHANNEL_BLOCK bytes of sums
  *   (mcusim_conv2d_s8_scratch_size);
@@ -31,6 +31,27 @@ static enum conv_path conv_path(const mcusim_conv_params *p, const mcusim_dims *
     return filter->h * filter->w * in->c <= MCUSIM_CONV_MAX_COLUMN ? IM2COL : DIRECT;
 }
 
+/* The channel pairs of [first, first + count) for two pixels (columns col, col + K): the 2 x 2 core
+ * inlined, started at the block's sums. Returns the channels done. */
+__attribute__((noinline, optimize("no-schedule-insns"))) static int32_t
+pairs_of_two_pixels(const mcusim_conv_params *p, const mcusim_per_channel_quant *quant, const int8_t *col,
+                    int32_t depth, const int8_t *filter, const int32_t *sums, int32_t first, int32_t count,
+                    int32_t out_ch, int8_t *out)
+{
+    const int32_t zero = p->output_offset, lo = p->act_min, hi = p->act_max;
+    int32_t i = 0;
+    for (; i + 2 <= count; i += 2) {
+        const int32_t o = first + i;
+        int32_t acc[4] = {sums[i], sums[i + 1], sums[i], sums[i + 1]};
+        mcusim_dot_2x2_body(col, filter + o * depth, depth, depth, acc);
+        out[out_ch + o] = mcusim_output_s8(acc[2], quant, o, zero, lo, hi);
+        out[out_ch + o + 1] = mcusim_output_s8(acc[3], quant, o + 1, zero, lo, hi);
+        out[o] = mcusim_output_s8(acc[0], quant, o, zero, lo, hi);
+        out[o + 1] = mcusim_output_s8(acc[1], quant, o + 1, zero, lo, hi);
+    }
+    return i;
+}
+
 /* Output channels [first, first + count) of one or two pixels whose columns are col, col + K. */
 static void conv_columns(const mcusim_conv_params *p, const mcusim_per_channel_quant *quant, const int8_t *col,
                          int32_t pixels, int32_t depth, const int8_t *filter, const int32_t *bias,
@@ -38,19 +59,13 @@ static void conv_columns(const mcusim_conv_params *p, const mcusim_per_channel_q
 {
     const int32_t zero = p->output_offset, lo = p->act_min, hi = p->act_max, offset = p->input_offset;
     int32_t i = 0;
-    for (; i + 2 <= count; i += 2) {
-        const int32_t o = first + i;
-        const int8_t *w = filter + o * depth;
-        if (pixels == 2) {
-            int32_t acc[4] = {sums[i], sums[i + 1], sums[i], sums[i + 1]};
-            mcusim_dot_2x2_s8(col, w, depth, depth, acc);
-            out[out_ch + o] = mcusim_output_s8(acc[2], quant, o, zero, lo, hi);
-            out[out_ch + o + 1] = mcusim_output_s8(acc[3], quant, o + 1, zero, lo, hi);
-            out[o] = mcusim_output_s8(acc[0], quant, o, zero, lo, hi);
-            out[o + 1] = mcusim_output_s8(acc[1], quant, o + 1, zero, lo, hi);
-        } else {
+    if (pixels == 2) {
+        i = pairs_of_two_pixels(p, quant, col, depth, filter, sums, first, count, out_ch, out);
+    } else {
+        for (; i + 2 <= count; i += 2) {
+            const int32_t o = first + i;
             int32_t acc[2] = {bias ? bias[o] : 0, bias ? bias[o + 1] : 0};
-            mcusim_dot_1x2_s8(col, w, depth, depth, offset, acc);
+            mcusim_dot_1x2_s8(col, filter + o * depth, depth, depth, offset, acc);
             out[o] = mcusim_output_s8(acc[0], quant, o, zero, lo, hi);
             out[o + 1] = mcusim_output_s8(acc[1], quant, o + 1, zero, lo, hi);
         }
