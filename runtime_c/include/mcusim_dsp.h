@@ -98,6 +98,29 @@ static inline int32_t mcusim_smlatt(uint32_t a, uint32_t b, int32_t acc)
     return r;
 }
 
+/* SSAT #8: x saturated to [-128, 127]. */
+static inline int32_t mcusim_ssat8(int32_t x)
+{
+    int32_t r;
+    __asm__("ssat %0, #8, %1" : "=r"(r) : "r"(x));
+    return r;
+}
+
+/* Byte-wise signed max / min of four int8 lanes: SSUB8 sets a GE flag per lane, SEL picks by them. */
+static inline uint32_t mcusim_max8(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("ssub8 %0, %1, %2\n\tsel %0, %1, %2" : "=&r"(r) : "r"(a), "r"(b) : "cc");
+    return r;
+}
+
+static inline uint32_t mcusim_min8(uint32_t a, uint32_t b)
+{
+    uint32_t r;
+    __asm__("ssub8 %0, %1, %2\n\tsel %0, %2, %1" : "=&r"(r) : "r"(a), "r"(b) : "cc");
+    return r;
+}
+
 /* SMMLAR: acc + the high word of a * b rounded, (a * b + 2^31) >> 32 (modulo 2^32). */
 static inline int32_t mcusim_smmlar(int32_t a, int32_t b, int32_t acc)
 {
@@ -157,6 +180,31 @@ static inline int32_t mcusim_smlatt(uint32_t a, uint32_t b, int32_t acc)
 static inline int32_t mcusim_smmlar(int32_t a, int32_t b, int32_t acc)
 {
     return (int32_t)((uint32_t)acc + (uint32_t)(int32_t)(((int64_t)a * b + (1ll << 31)) >> 32));
+}
+
+static inline int32_t mcusim_ssat8(int32_t x)
+{
+    return x < -128 ? -128 : x > 127 ? 127 : x;
+}
+
+static inline uint32_t mcusim_lanes8(uint32_t a, uint32_t b, int want_max)
+{
+    uint32_t r = 0;
+    for (int i = 0; i < 32; i += 8) {
+        const int8_t x = (int8_t)(a >> i), y = (int8_t)(b >> i);
+        r |= (uint32_t)(uint8_t)((x >= y) == want_max ? x : y) << i;
+    }
+    return r;
+}
+
+static inline uint32_t mcusim_max8(uint32_t a, uint32_t b)
+{
+    return mcusim_lanes8(a, b, 1);
+}
+
+static inline uint32_t mcusim_min8(uint32_t a, uint32_t b)
+{
+    return mcusim_lanes8(a, b, 0);
 }
 
 #endif /* __ARM_FEATURE_DSP */

@@ -183,7 +183,7 @@ __attribute__((always_inline)) static inline void mcusim_dot_2x2_body(const int8
     acc[3] = a11;
 }
 
-__attribute__((noinline, optimize("no-schedule-insns"))) static void
+__attribute__((noinline, unused, optimize("no-schedule-insns"))) static void
 mcusim_dot_2x2_s8(const int8_t *x, const int8_t *w, int32_t stride, int32_t k, int32_t acc[4])
 {
     mcusim_dot_2x2_body(x, w, stride, k, acc);

@@ -8,8 +8,10 @@
  * DSP path (MCUSIM_DSP=1, depth multiplier 1): four channels per step. One word of input and one of
  * filter per tap, walked by pointer; SXTAB16 splits channels (0, 2) and (1, 3) into halfwords with
  * the input offset added, and SMLABB / SMLATT add the bottom / top products to their channel's
- * accumulator. Remaining
- * channels, and depth multipliers above 1, take the plain loop. Integer sums: both paths agree.
+ * accumulator (a whole 3 x 3 window unrolled, clipped rows of 2 or 3 taps too). The four outputs
+ * are saturated to int8 (SSAT), packed into a word and clamped to the activation range lane-wise
+ * (SSUB8 + SEL). Remaining channels, and depth multipliers above 1, take the plain loop. Integer
+ * sums: both paths agree.
  */
 #include "mcusim_nn_support.h"
 
@@ -49,6 +51,19 @@ __attribute__((noinline, optimize("no-schedule-insns"))) static void window_4(co
     const int32_t cols = g->cols, step_x = g->step_x, ch = g->ch;
     const uint32_t offset2 = g->offset2;
     for (int32_t ky = 0; ky < g->rows; ky++, x += g->step_y, w += g->filter_step_y) {
+        if (cols == 3) { /* the rows of a 3 x 3 kernel, whole or clipped at a side, unrolled */
+            tap4(x, w, offset2, a);
+            tap4(x + step_x, w + ch, offset2, a);
+            tap4(x + 2 * step_x, w + 2 * ch, offset2, a);
+            x += 3 * step_x, w += 3 * ch;
+            continue;
+        }
+        if (cols == 2) {
+            tap4(x, w, offset2, a);
+            tap4(x + step_x, w + ch, offset2, a);
+            x += 2 * step_x, w += 2 * ch;
+            continue;
+        }
         for (int32_t kx = 0; kx < cols; kx++, x += step_x, w += ch) {
             tap4(x, w, offset2, a);
         }
@@ -89,6 +104,7 @@ __attribute__((noinline)) static int32_t pixel4(const mcusim_conv_params *p, con
     const int8_t *x = win->image + ((win->y0 + win->ky0 * p->dilation_h) * in_w + win->x0 +
                                     win->kx0 * p->dilation_w) * ch;
     const int8_t *w = filter + (win->ky0 * k_w + win->kx0) * ch;
+    const uint32_t lo4 = (uint8_t)p->act_min * 0x01010101u, hi4 = (uint8_t)p->act_max * 0x01010101u;
     int32_t o = 0;
     for (; o + 4 <= ch; o += 4) {
         int32_t a[4];
@@ -97,13 +113,14 @@ __attribute__((noinline)) static int32_t pixel4(const mcusim_conv_params *p, con
             a[i] = bias ? bias[o + i] : 0;
         }
         core(x + o, w + o, &g, a);
-        uint32_t word = 0; /* one store: none between the output stage's loads */
+        uint32_t word = 0; /* int8 lanes, clamped to the activation range all four at once */
 #pragma GCC unroll 4
         for (int32_t i = 0; i < 4; i++) {
-            word |= (uint32_t)(uint8_t)mcusim_output_s8(a[i], quant, o + i, p->output_offset, p->act_min,
-                                                         p->act_max) << (8 * i);
+            const int32_t v = mcusim_add_wrap(mcusim_requantize_channel(a[i], quant->multiplier[o + i],
+                                                                        quant->shift[o + i]), p->output_offset);
+            word |= (uint32_t)(uint8_t)mcusim_ssat8(v) << (8 * i);
         }
-        mcusim_write_u32(out + o, word);
+        mcusim_write_u32(out + o, mcusim_min8(mcusim_max8(word, lo4), hi4));
     }
     return o;
 }
