@@ -90,4 +90,11 @@ OPS = (OpDef("fully_connected", FullyConnectedAttrs, _validate, _run, _prepare, 
              ("fully_connected", "fully_connected_inplace", "sparse_fully_connected")),)
 
 
-SCRATCH = {"fully_connected_inplace": lambda call: call.words(4)[0]}  # the row of O outputs
+def _inplace_scratch(call: Call) -> int:
+    """fully_connected_inplace_s8.c: a block of up to 8 tokens' outputs within 2,048 bytes (one token
+    at least, all at most)."""
+    tokens, channels = call.words(2)[0], call.words(4)[0]
+    return min(tokens, max(1, min(8, 2048 // channels))) * channels
+
+
+SCRATCH = {"fully_connected_inplace": _inplace_scratch}

@@ -240,7 +240,8 @@ mcusim_status mcusim_fully_connected_s8(const mcusim_fc_params *params, const mc
 /*
  * fully_connected with token overwriting: the same bits, computed in place. output must equal input:
  * a buffer of n * max(K, O) bytes that holds the [n, K] input densely on entry and the [n, O] output
- * densely on return. O <= MCUSIM_INPLACE_MAX_CHANNELS (a stack row of O bytes); ranges otherwise as above.
+ * densely on return. O <= MCUSIM_INPLACE_MAX_CHANNELS; a stack block of up to 8 tokens' outputs, at
+ * most max(2048, O) bytes (mcusim_fully_connected_inplace_s8_scratch_size); ranges otherwise as above.
  */
 #define MCUSIM_INPLACE_MAX_CHANNELS 1024
 mcusim_status mcusim_fully_connected_inplace_s8(const mcusim_fc_params *params, const mcusim_per_channel_quant *quant,

@@ -116,3 +116,17 @@ def test_requantization_forms_equal_reference(host_kernels, multiplier, shift, b
     p = FullyConnectedParams(0, 0, np.full(2, multiplier, np.int32), np.full(2, shift, np.int32))
     c = case(x, w, np.array([bias, -bias], np.int32), p)
     np.testing.assert_array_equal(c.run(host_kernels), c.expected)
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("tokens, depth, channels", [(19, 330, 300), (19, 260, 300)])  # O <= K, O > K
+def test_inplace_blocks_of_tokens(emulated_kernels, tokens, depth, channels):
+    """Token overwriting in several blocks of tokens (fully_connected_inplace_s8.c: 2,048 bytes hold
+    six tokens of 300 outputs), both directions: the reference's bits, no byte read after written."""
+    rng = np.random.default_rng(0)
+    x, w = rng.integers(-128, 128, (tokens, depth), np.int8), rng.integers(-127, 128, (channels, depth), np.int8)
+    p = FullyConnectedParams(-3, 5, np.full(channels, 1 << 30, np.int32), np.full(channels, -9, np.int32))
+    c = case(x, w, rng.integers(-5000, 5000, channels).astype(np.int32), p, in_place=True)
+    accesses = []
+    np.testing.assert_array_equal(c.run(emulated_kernels, accesses), c.expected)
+    assert reads_after_writes(accesses) == []
