@@ -9,6 +9,12 @@
 #include "mcusim_dsp.h"
 #include "mcusim_nn.h"
 
+/* The input offset in both halfwords, for SXTAB16. */
+static inline uint32_t mcusim_offset2(int32_t input_offset)
+{
+    return ((uint32_t)input_offset << 16) | ((uint32_t)input_offset & 0xFFFFu);
+}
+
 /*
  * acc + sum_{i<k} (x[i] + input_offset) * w[i], exact in int32 within the kernels' legal ranges.
  * Plain path: one product per step. DSP path (MCUSIM_DSP=1): four k at a time. SXTB16 splits four
@@ -20,7 +26,7 @@ static inline int32_t mcusim_dot_s8(const int8_t *x, const int8_t *w, int32_t k,
 {
     int32_t i = 0;
 #if MCUSIM_DSP
-    const uint32_t offset2 = ((uint32_t)input_offset << 16) | ((uint32_t)input_offset & 0xFFFFu);
+    const uint32_t offset2 = mcusim_offset2(input_offset);
     for (; i + 4 <= k; i += 4) {
         uint32_t xs = mcusim_read_u32(x + i);
         uint32_t ws = mcusim_read_u32(w + i);
@@ -103,12 +109,6 @@ static inline int8_t mcusim_output_s8(int32_t acc, const mcusim_per_channel_quan
     return (int8_t)mcusim_clamp(acc, act_min, act_max);
 }
 
-/* The input offset in both halfwords, for SXTAB16. */
-static inline uint32_t mcusim_offset2(int32_t input_offset)
-{
-    return ((uint32_t)input_offset << 16) | ((uint32_t)input_offset & 0xFFFFu);
-}
-
 /* a + b * c in wrapping int32 arithmetic (the accumulators' start values and corrections). */
 static inline int32_t mcusim_mla_wrap(int32_t a, int32_t b, int32_t c)
 {
@@ -189,6 +189,18 @@ mcusim_dot_2x2_s8(const int8_t *x, const int8_t *w, int32_t stride, int32_t k, i
     mcusim_dot_2x2_body(x, w, stride, k, acc);
 }
 
+/* The 2 x 2 core in a loop over row or channel pairs: inlined on the DSP path (its loop then has the
+ * registers), called on the plain path (whose byte loop needs them all). */
+__attribute__((always_inline)) static inline void mcusim_dot_2x2(const int8_t *x, const int8_t *w, int32_t stride,
+                                                                int32_t k, int32_t acc[4])
+{
+#if MCUSIM_DSP
+    mcusim_dot_2x2_body(x, w, stride, k, acc);
+#else
+    mcusim_dot_2x2_s8(x, w, stride, k, acc);
+#endif
+}
+
 /*
  * One input row against two filter rows w, w + stride, the offset applied to the input:
  *   acc[c] += sum_{i<k} (x[i] + input_offset) * w[c * stride + i].
@@ -254,7 +266,7 @@ mcusim_fc_row_pairs(const int8_t *x, int32_t rows, int32_t depth, const int8_t *
     int32_t r = 0;
     for (; r + 2 <= rows; r += 2, x += 2 * depth, out += 2 * channels) {
         int32_t acc[4] = {s0, s1, s0, s1};
-        mcusim_dot_2x2_body(x, w, depth, depth, acc);
+        mcusim_dot_2x2(x, w, depth, depth, acc);
         out[0] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q[0], acc[0]) + zero, lo, hi);
         out[1] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q[1], acc[1]) + zero, lo, hi);
         out[channels] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q[0], acc[2]) + zero, lo, hi);
@@ -340,7 +352,7 @@ __attribute__((always_inline)) static inline int32_t mcusim_block_dot(const int8
 {
 #if MCUSIM_DSP
     if (block == 2) {
-        const uint32_t offset2 = ((uint32_t)input_offset << 16) | ((uint32_t)input_offset & 0xFFFFu);
+        const uint32_t offset2 = mcusim_offset2(input_offset);
         const uint32_t xs = mcusim_read_u16(x), ws = mcusim_read_u16(w);
         return mcusim_smlad(mcusim_sadd16(mcusim_sxtb16(xs | xs << 8), offset2), mcusim_sxtb16(ws | ws << 8), acc);
     }

@@ -8,7 +8,7 @@
  *   rows of a fully connected layer (mcusim_fc_matrix), no copy, no scratch;
  * - im2col (K = KH * KW * C <= MCUSIM_CONV_MAX_COLUMN): two output pixels' windows are copied into
  *   two int8 columns (taps outside the input hold the input zero point, adding nothing), then
- *   multiplied with two filter rows at a time by the 2 x 2 core (mcusim_dot_2x2_body), the input
+ *   multiplied with two filter rows at a time by the 2 x 2 core (mcusim_dot_2x2), the input
  *   offset's share o * sum_k w of each filter row summed once per block of output channels;
  *   scratch on the stack: 2 K bytes of columns and 4 MCUSIM_CONV_CHANNEL_BLOCK bytes of sums
  *   (mcusim_conv2d_s8_scratch_size);
@@ -43,7 +43,7 @@ pairs_of_two_pixels(const mcusim_conv_params *p, const mcusim_per_channel_quant 
     for (; i + 2 <= count; i += 2) {
         const int32_t o = first + i;
         int32_t acc[4] = {sums[i], sums[i + 1], sums[i], sums[i + 1]};
-        mcusim_dot_2x2_body(col, filter + o * depth, depth, depth, acc);
+        mcusim_dot_2x2(col, filter + o * depth, depth, depth, acc);
         out[out_ch + o] = mcusim_output_s8(acc[2], quant, o, zero, lo, hi);
         out[out_ch + o + 1] = mcusim_output_s8(acc[3], quant, o + 1, zero, lo, hi);
         out[o] = mcusim_output_s8(acc[0], quant, o, zero, lo, hi);

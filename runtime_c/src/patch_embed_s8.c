@@ -18,7 +18,7 @@ static void widen_s8(const int8_t *x, int32_t n, int32_t input_offset, int16_t *
 {
     int32_t i = 0;
 #if MCUSIM_DSP
-    const uint32_t offset2 = ((uint32_t)input_offset << 16) | ((uint32_t)input_offset & 0xFFFFu);
+    const uint32_t offset2 = mcusim_offset2(input_offset);
     for (; i + 4 <= n; i += 4) {
         const uint32_t xs = mcusim_read_u32(x + i);
         mcusim_write_u32(column + i, mcusim_sadd16(mcusim_sxtb16(xs), offset2));
