@@ -152,22 +152,26 @@ __attribute__((always_inline)) static inline void mcusim_dot_2x2_body(const int8
     int32_t i = 0;
 #if MCUSIM_DSP
     for (; i + 4 <= k; i += 4) {
-        const uint32_t xa = mcusim_read_u32(x + i), xb = mcusim_read_u32(x + stride + i);
-        const uint32_t xa02 = mcusim_sxtb16(xa), xb02 = mcusim_sxtb16(xb);
-        const uint32_t xa13 = mcusim_sxtb16_ror8(xa), xb13 = mcusim_sxtb16_ror8(xb);
-        uint32_t v = mcusim_read_u32(w + i), h = mcusim_sxtb16(v);
-        a00 = mcusim_smlad(xa02, h, a00);
-        a10 = mcusim_smlad(xb02, h, a10);
-        h = mcusim_sxtb16_ror8(v);
-        a00 = mcusim_smlad(xa13, h, a00);
-        a10 = mcusim_smlad(xb13, h, a10);
-        v = mcusim_read_u32(w + stride + i);
-        h = mcusim_sxtb16(v);
-        a01 = mcusim_smlad(xa02, h, a01);
-        a11 = mcusim_smlad(xb02, h, a11);
-        h = mcusim_sxtb16_ror8(v);
-        a01 = mcusim_smlad(xa13, h, a01);
-        a11 = mcusim_smlad(xb13, h, a11);
+        /* In an order the Cortex-M7 pairs better: SMLADs after independent SXTB16s or loads. */
+        const uint32_t xb = mcusim_read_u32(x + stride + i), xa = mcusim_read_u32(x + i);
+        const uint32_t va = mcusim_read_u32(w + i);
+        const uint32_t xa02 = mcusim_sxtb16(xa);
+        const uint32_t ha = mcusim_sxtb16(va);
+        const uint32_t xb02 = mcusim_sxtb16(xb);
+        a00 = mcusim_smlad(xa02, ha, a00);
+        const uint32_t xa13 = mcusim_sxtb16_ror8(xa);
+        a10 = mcusim_smlad(xb02, ha, a10);
+        const uint32_t ha13 = mcusim_sxtb16_ror8(va);
+        const uint32_t xb13 = mcusim_sxtb16_ror8(xb);
+        a00 = mcusim_smlad(xa13, ha13, a00);
+        const uint32_t vb = mcusim_read_u32(w + stride + i);
+        a10 = mcusim_smlad(xb13, ha13, a10);
+        const uint32_t hb = mcusim_sxtb16(vb);
+        const uint32_t hb13 = mcusim_sxtb16_ror8(vb);
+        a01 = mcusim_smlad(xa02, hb, a01);
+        a11 = mcusim_smlad(xb02, hb, a11);
+        a01 = mcusim_smlad(xa13, hb13, a01);
+        a11 = mcusim_smlad(xb13, hb13, a11);
     }
 #endif
     for (; i < k; i++) {
