@@ -89,22 +89,14 @@ __attribute__((noinline, optimize("no-schedule-insns"))) static void window3x3_4
 }
 
 /* Output channels [0, 4 * (C / 4)) of one pixel (depth multiplier 1), four at a time: the bias, the
- * window's taps (window3x3_4 where the whole window of a 3 x 3, dilation 1 kernel is inside the
- * input, window_4 otherwise), the output stage stored as one word. Returns the channels done. */
+ * window's taps by `core` (x, w at the window's first tap), the output stage stored as one word.
+ * Returns the channels done. */
 __attribute__((noinline)) static int32_t pixel4(const mcusim_conv_params *p, const mcusim_per_channel_quant *quant,
-                                                const mcusim_window *win, int32_t in_w, int32_t ch,
-                                                const int8_t *filter, int32_t k_h, int32_t k_w, const int32_t *bias,
-                                                int8_t *out)
+                                                const window_geometry *g, window_core *core, const int8_t *x,
+                                                const int8_t *w, const int32_t *bias, int8_t *out)
 {
-    const int32_t rows = win->ky1 - win->ky0, cols = win->kx1 - win->kx0, step_x = p->dilation_w * ch;
-    const window_geometry g = {rows, cols, step_x, p->dilation_h * in_w * ch - cols * step_x, ch, (k_w - cols) * ch,
-                               in_w * ch, mcusim_offset2(p->input_offset)};
-    window_core *core = k_h == 3 && k_w == 3 && rows == 3 && cols == 3 && p->dilation_h == 1 && p->dilation_w == 1
-                            ? window3x3_4 : window_4;
-    const int8_t *x = win->image + ((win->y0 + win->ky0 * p->dilation_h) * in_w + win->x0 +
-                                    win->kx0 * p->dilation_w) * ch;
-    const int8_t *w = filter + (win->ky0 * k_w + win->kx0) * ch;
     const uint32_t lo4 = (uint8_t)p->act_min * 0x01010101u, hi4 = (uint8_t)p->act_max * 0x01010101u;
+    const int32_t ch = g->ch;
     int32_t o = 0;
     for (; o + 4 <= ch; o += 4) {
         int32_t a[4];
@@ -112,7 +104,7 @@ __attribute__((noinline)) static int32_t pixel4(const mcusim_conv_params *p, con
         for (int32_t i = 0; i < 4; i++) {
             a[i] = bias ? bias[o + i] : 0;
         }
-        core(x + o, w + o, &g, a);
+        core(x + o, w + o, g, a);
         uint32_t word = 0; /* int8 lanes, clamped to the activation range all four at once */
 #pragma GCC unroll 4
         for (int32_t i = 0; i < 4; i++) {
@@ -123,6 +115,39 @@ __attribute__((noinline)) static int32_t pixel4(const mcusim_conv_params *p, con
         mcusim_write_u32(out + o, mcusim_min8(mcusim_max8(word, lo4), hi4));
     }
     return o;
+}
+
+/* The DSP path (depth multiplier 1): channels [0, 4 * (C / 4)) of every pixel by pixel4, the window's
+ * geometry and core worked out again only where the input clips the window differently (at the
+ * borders). Returns the channels done. */
+static int32_t channels4(const mcusim_conv_params *p, const mcusim_per_channel_quant *quant, const mcusim_dims *in,
+                         const int8_t *input, const mcusim_dims *filter_dims, const int8_t *filter,
+                         const int32_t *bias, const mcusim_dims *out, int8_t *output)
+{
+    const int32_t in_w = in->w, ch = in->c, k_h = filter_dims->h, k_w = filter_dims->w;
+    const int unrollable = k_h == 3 && k_w == 3 && p->dilation_h == 1 && p->dilation_w == 1;
+    window_geometry g = {-1, -1, 0, 0, ch, 0, in_w * ch, mcusim_offset2(p->input_offset)};
+    window_core *core = window_4;
+    int32_t done = 0;
+    for (int32_t n = 0; n < in->n; n++) {
+        mcusim_window win = {.image = input + n * in->h * in_w * ch};
+        for (int32_t oy = 0; oy < out->h; oy++) {
+            for (int32_t ox = 0; ox < out->w; ox++) {
+                mcusim_window_at(p, k_h, k_w, in->h, in_w, oy, ox, &win);
+                const int32_t rows = win.ky1 - win.ky0, cols = win.kx1 - win.kx0;
+                if (rows != g.rows || cols != g.cols) {
+                    g.rows = rows, g.cols = cols, g.step_x = p->dilation_w * ch;
+                    g.step_y = p->dilation_h * in_w * ch - cols * g.step_x, g.filter_step_y = (k_w - cols) * ch;
+                    core = unrollable && rows == 3 && cols == 3 ? window3x3_4 : window_4;
+                }
+                const int8_t *x = win.image + ((win.y0 + win.ky0 * p->dilation_h) * in_w + win.x0 +
+                                               win.kx0 * p->dilation_w) * ch;
+                done = pixel4(p, quant, &g, core, x, filter + (win.ky0 * k_w + win.kx0) * ch, bias,
+                              output + ((n * out->h + oy) * out->w + ox) * ch);
+            }
+        }
+    }
+    return done;
 }
 #endif
 
@@ -138,19 +163,22 @@ mcusim_status mcusim_depthwise_conv2d_s8(const mcusim_dw_conv_params *params, co
     if (!mcusim_dw_args_ok(params, input_dims, filter_dims, output_dims)) {
         return MCUSIM_ARG_ERROR;
     }
+    int32_t done = 0; /* the channels the DSP path computed */
+#if MCUSIM_DSP
+    if (mult == 1) {
+        done = channels4(p, quant, input_dims, input, filter_dims, filter, bias, output_dims, output);
+    }
+#endif
+    if (done == out_ch) {
+        return MCUSIM_OK;
+    }
     for (int32_t n = 0; n < input_dims->n; n++) {
         mcusim_window win = {.image = input + n * in_h * in_w * ch};
         for (int32_t oy = 0; oy < out_h; oy++) {
             for (int32_t ox = 0; ox < out_w; ox++) {
                 mcusim_window_at(p, k_h, k_w, in_h, in_w, oy, ox, &win);
                 int8_t *out = output + ((n * out_h + oy) * out_w + ox) * out_ch;
-                int32_t o = 0;
-#if MCUSIM_DSP
-                if (mult == 1) {
-                    o = pixel4(p, quant, &win, in_w, ch, filter, k_h, k_w, bias, out);
-                }
-#endif
-                for (; o < out_ch; o++) {
+                for (int32_t o = done; o < out_ch; o++) {
                     const int32_t acc = mcusim_window_sum(p, &win, in_w, ch, filter, k_w, out_ch, o / mult, o,
                                                           bias ? bias[o] : 0);
                     out[o] = mcusim_output_s8(acc, quant, o, p->output_offset, p->act_min, p->act_max);
