@@ -3,8 +3,9 @@
 Each models/ops/<op>.py holds an op's attributes, validation, prepared parameters, numpy reference
 (the specification) and lowering to C kernel calls, and ends with `OPS = (OpDef(...), ...)`: the
 kinds it defines. A module whose kernels take scratch memory also has `SCRATCH = {kernel: size}`,
-size(call) -> bytes, the twin of the kernel's mcusim_<kernel>_s8_scratch_size (runtime_c). The registry imports every module of this package once, on first use, so an op is
-added by adding its file (plus its C kernel in runtime_c/src and the header's kernel list):
+size(call) -> bytes, the twin of the kernel's mcusim_<kernel>_s8_scratch_size (runtime_c). The
+registry imports every module of this package once, on first use, so an op is added by adding its
+file (plus its C kernel in runtime_c/src and the header's kernel list):
 
     definition = op_def("conv2d")
     params = definition.prepare(graph, op)          # once per graph

@@ -125,8 +125,12 @@ mcusim_status mcusim_conv2d_s8(const mcusim_conv_params *params, const mcusim_pe
                          bias, filter_dims->n, output);
         break;
     }
-    case IM2COL: conv_im2col(p, quant, input_dims, input, filter_dims, filter, bias, output_dims, output); break;
-    case DIRECT: mcusim_conv2d_direct_s8(p, quant, input_dims, input, filter_dims, filter, bias, output_dims, output); break;
+    case IM2COL:
+        conv_im2col(p, quant, input_dims, input, filter_dims, filter, bias, output_dims, output);
+        break;
+    case DIRECT:
+        mcusim_conv2d_direct_s8(p, quant, input_dims, input, filter_dims, filter, bias, output_dims, output);
+        break;
     }
     return MCUSIM_OK;
 }

@@ -17,7 +17,7 @@ from mcusim.models.deploy import WHOLE, DeployError, MemoryOptions, canonical, d
 from mcusim.models.export import untrained_graph
 from mcusim.models.graph import Graph
 from mcusim.models.interpreter import run
-from mcusim.models.runner import BoardRunner
+from mcusim.models.runner import BoardRunner, report
 from mcusim.models.sparse import prune_graph
 from mcusim.models.tflite_import import import_tflite
 from mcusim.toolchain import RUNTIME_C
@@ -101,7 +101,23 @@ def test_zoo_models_run_bit_exact_and_measure_the_planned_arena(zoo_graphs, name
         assert m.lower_bound <= m.arena_peak
         assert len(m.ops) == len(m.markers) == len(runner.deployment.graph.ops)
         assert all(op.stack_peak > 0 and op.sram_peak == m.static + op.stack_peak + op.arena_peak for op in m.ops)
+        assert all(op.stack_peak >= op.scratch for op in m.ops)  # the stated scratch is on the measured stack
         assert m.flash_total == m.flash.total + len(runner.deployment.blob)
+
+
+@toolchain
+def test_scratch_is_reported_and_no_scratch_takes_none(zoo_graphs):
+    """The step's scratch (the softmax table, conv columns) beside its stack in the report; the
+    no-scratch option lowers to kernels that take none, the same bits."""
+    graph = zoo_graphs["tinyformer-fmnist"]
+    _, m = _run_and_compare(graph, MemoryOptions(), "stm32f746")
+    assert {op.kind for op in m.ops if op.scratch} >= {"softmax", "conv2d"}
+    assert "scratch" in report(m).splitlines()[0]
+    runner, lean = _run_and_compare(graph, MemoryOptions.parse("no-scratch"), "stm32f746")
+    kernels = {call.kernel for step in runner.deployment.steps for call in step.calls}
+    assert {"conv2d_direct", "softmax"} <= kernels and not {"conv2d", "softmax_lut"} & kernels
+    assert all(op.scratch == 0 for op in lean.ops if op.kind in ("softmax", "conv2d"))
+    assert lean.stack_peak < m.stack_peak
 
 
 @toolchain
