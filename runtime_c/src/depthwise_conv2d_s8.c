@@ -37,17 +37,17 @@ typedef struct {
     uint32_t offset2; /* the input offset in both halfwords */
 } window_geometry;
 
-/* The taps of four channels of a window (x, w at its first tap) into acc. The window cores are not
- * inlined, so that the four accumulators and the pointers have the registers to themselves, and
- * not scheduled (GCC's scheduler hoists the loads and spills them). */
-typedef void window_core(const int8_t *x, const int8_t *w, const window_geometry *g, int32_t acc[4]);
+/* The taps of four channels of a window (x, w at its first tap), started at start[], into acc. The
+ * window cores are not inlined, so that the four accumulators and the pointers have the registers
+ * to themselves, and not scheduled (GCC's scheduler hoists the loads and spills them). */
+typedef void window_core(const int8_t *x, const int8_t *w, const window_geometry *g, const int32_t start[4],
+                         int32_t acc[4]);
 
 /* Any window. */
-__attribute__((noinline, optimize("no-schedule-insns"))) static void window_4(const int8_t *x, const int8_t *w,
-                                                                              const window_geometry *g,
-                                                                              int32_t acc[4])
+__attribute__((noinline, optimize("no-schedule-insns"))) static void
+window_4(const int8_t *x, const int8_t *w, const window_geometry *g, const int32_t start[4], int32_t acc[4])
 {
-    int32_t a[4] = {acc[0], acc[1], acc[2], acc[3]};
+    int32_t a[4] = {start[0], start[1], start[2], start[3]};
     const int32_t cols = g->cols, step_x = g->step_x, ch = g->ch;
     const uint32_t offset2 = g->offset2;
     for (int32_t ky = 0; ky < g->rows; ky++, x += g->step_y, w += g->filter_step_y) {
@@ -72,11 +72,10 @@ __attribute__((noinline, optimize("no-schedule-insns"))) static void window_4(co
 }
 
 /* A whole 3 x 3 window at dilation 1, unrolled. */
-__attribute__((noinline, optimize("no-schedule-insns"))) static void window3x3_4(const int8_t *x, const int8_t *w,
-                                                                                 const window_geometry *g,
-                                                                                 int32_t acc[4])
+__attribute__((noinline, optimize("no-schedule-insns"))) static void
+window3x3_4(const int8_t *x, const int8_t *w, const window_geometry *g, const int32_t start[4], int32_t acc[4])
 {
-    int32_t a[4] = {acc[0], acc[1], acc[2], acc[3]};
+    int32_t a[4] = {start[0], start[1], start[2], start[3]};
     const int32_t ch = g->ch, row = g->row;
     const uint32_t offset2 = g->offset2;
 #pragma GCC unroll 3
@@ -99,12 +98,9 @@ __attribute__((noinline)) static int32_t pixel4(const mcusim_conv_params *p, con
     const int32_t ch = g->ch;
     int32_t o = 0;
     for (; o + 4 <= ch; o += 4) {
+        static const int32_t zeros[4] = {0, 0, 0, 0};
         int32_t a[4];
-#pragma GCC unroll 4
-        for (int32_t i = 0; i < 4; i++) {
-            a[i] = bias ? bias[o + i] : 0;
-        }
-        core(x + o, w + o, g, a);
+        core(x + o, w + o, g, bias ? bias + o : zeros, a);
         uint32_t word = 0; /* int8 lanes, clamped to the activation range all four at once */
 #pragma GCC unroll 4
         for (int32_t i = 0; i < 4; i++) {
