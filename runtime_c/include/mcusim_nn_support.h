@@ -271,10 +271,12 @@ mcusim_fc_row_pairs(const int8_t *x, int32_t rows, int32_t depth, const int8_t *
     for (; r + 2 <= rows; r += 2, x += 2 * depth, out += 2 * channels) {
         int32_t acc[4] = {s0, s1, s0, s1};
         mcusim_dot_2x2(x, w, depth, depth, acc);
-        out[0] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q[0], acc[0]) + zero, lo, hi);
-        out[1] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q[1], acc[1]) + zero, lo, hi);
-        out[channels] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q[0], acc[2]) + zero, lo, hi);
-        out[channels + 1] = (int8_t)mcusim_clamp(mcusim_requant_apply(&q[1], acc[3]) + zero, lo, hi);
+        /* a channel's two outputs together, the stores last: each channel's parameters loaded once */
+        const int32_t y0 = mcusim_clamp(mcusim_requant_apply(&q[0], acc[0]) + zero, lo, hi);
+        const int32_t y2 = mcusim_clamp(mcusim_requant_apply(&q[0], acc[2]) + zero, lo, hi);
+        const int32_t y1 = mcusim_clamp(mcusim_requant_apply(&q[1], acc[1]) + zero, lo, hi);
+        const int32_t y3 = mcusim_clamp(mcusim_requant_apply(&q[1], acc[3]) + zero, lo, hi);
+        out[0] = (int8_t)y0, out[1] = (int8_t)y1, out[channels] = (int8_t)y2, out[channels + 1] = (int8_t)y3;
     }
     return r;
 }

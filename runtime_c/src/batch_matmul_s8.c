@@ -56,10 +56,10 @@ mcusim_status mcusim_batch_matmul_s8(const mcusim_mul_params *params, const mcus
                     int32_t acc[4] = {row_share[m] + s0, row_share[m] + s1, row_share[m + 1] + s0,
                                       row_share[m + 1] + s1};
                     mcusim_dot_2x2_s8(a + m * depth, w, depth, depth, acc);
-                    out[m * cols + n] = output_s8(&stage, acc[0]);
-                    out[m * cols + n + 1] = output_s8(&stage, acc[1]);
-                    out[(m + 1) * cols + n] = output_s8(&stage, acc[2]);
-                    out[(m + 1) * cols + n + 1] = output_s8(&stage, acc[3]);
+                    const int8_t y0 = output_s8(&stage, acc[0]), y1 = output_s8(&stage, acc[1]);
+                    const int8_t y2 = output_s8(&stage, acc[2]), y3 = output_s8(&stage, acc[3]);
+                    int8_t *y = out + m * cols + n; /* the stores last: the stage's parameters loaded once */
+                    y[0] = y0, y[1] = y1, y[cols] = y2, y[cols + 1] = y3;
                 }
                 if (m < block) {
                     int32_t acc[2] = {row_share[m], row_share[m]};

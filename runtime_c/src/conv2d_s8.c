@@ -44,10 +44,12 @@ pairs_of_two_pixels(const mcusim_conv_params *p, const mcusim_per_channel_quant 
         const int32_t o = first + i;
         int32_t acc[4] = {sums[i], sums[i + 1], sums[i], sums[i + 1]};
         mcusim_dot_2x2(col, filter + o * depth, depth, depth, acc);
-        out[out_ch + o] = mcusim_output_s8(acc[2], quant, o, zero, lo, hi);
-        out[out_ch + o + 1] = mcusim_output_s8(acc[3], quant, o + 1, zero, lo, hi);
-        out[o] = mcusim_output_s8(acc[0], quant, o, zero, lo, hi);
-        out[o + 1] = mcusim_output_s8(acc[1], quant, o + 1, zero, lo, hi);
+        /* a channel's two outputs together, the stores last: each channel's parameters loaded once */
+        const int8_t y0 = mcusim_output_s8(acc[0], quant, o, zero, lo, hi);
+        const int8_t y2 = mcusim_output_s8(acc[2], quant, o, zero, lo, hi);
+        const int8_t y1 = mcusim_output_s8(acc[1], quant, o + 1, zero, lo, hi);
+        const int8_t y3 = mcusim_output_s8(acc[3], quant, o + 1, zero, lo, hi);
+        out[o] = y0, out[o + 1] = y1, out[out_ch + o] = y2, out[out_ch + o + 1] = y3;
     }
     return i;
 }
