@@ -114,8 +114,8 @@ __attribute__((noinline)) static int32_t pixel4(const mcusim_conv_params *p, con
 }
 
 /* The DSP path (depth multiplier 1): channels [0, 4 * (C / 4)) of every pixel by pixel4, the window's
- * geometry and core worked out again only where the input clips the window differently (at the
- * borders). Returns the channels done. */
+ * clipping worked out per row and at the columns near the borders, its geometry and core again only
+ * where the clipping changes. Returns the channels done. */
 static int32_t channels4(const mcusim_conv_params *p, const mcusim_per_channel_quant *quant, const mcusim_dims *in,
                          const int8_t *input, const mcusim_dims *filter_dims, const int8_t *filter,
                          const int32_t *bias, const mcusim_dims *out, int8_t *output)
@@ -124,12 +124,25 @@ static int32_t channels4(const mcusim_conv_params *p, const mcusim_per_channel_q
     const int unrollable = k_h == 3 && k_w == 3 && p->dilation_h == 1 && p->dilation_w == 1;
     window_geometry g = {-1, -1, 0, 0, ch, 0, in_w * ch, mcusim_offset2(p->input_offset)};
     window_core *core = window_4;
+    int32_t x_lo = 0; /* [x_lo, x_hi): the output columns whose windows the input does not clip */
+    while (x_lo < out->w && x_lo * p->stride_w - p->pad_w < 0) {
+        x_lo++;
+    }
+    int32_t x_hi = x_lo;
+    while (x_hi < out->w && x_hi * p->stride_w - p->pad_w + (k_w - 1) * p->dilation_w < in_w) {
+        x_hi++;
+    }
     int32_t done = 0;
     for (int32_t n = 0; n < in->n; n++) {
         mcusim_window win = {.image = input + n * in->h * in_w * ch};
         for (int32_t oy = 0; oy < out->h; oy++) {
+            mcusim_window_at(p, k_h, k_w, in->h, in_w, oy, 0, &win); /* the row's taps */
             for (int32_t ox = 0; ox < out->w; ox++) {
-                mcusim_window_at(p, k_h, k_w, in->h, in_w, oy, ox, &win);
+                if (ox >= x_lo && ox < x_hi) { /* the columns whose taps all lie inside: no clipping to work out */
+                    win.x0 = ox * p->stride_w - p->pad_w, win.kx0 = 0, win.kx1 = k_w;
+                } else {
+                    mcusim_window_at(p, k_h, k_w, in->h, in_w, oy, ox, &win);
+                }
                 const int32_t rows = win.ky1 - win.ky0, cols = win.kx1 - win.kx0;
                 if (rows != g.rows || cols != g.cols) {
                     g.rows = rows, g.cols = cols, g.step_x = p->dilation_w * ch;
