@@ -513,6 +513,73 @@ static inline int32_t mcusim_window_sum(const mcusim_conv_params *p, const mcusi
     return acc;
 }
 
+#define MCUSIM_DW_CHANNEL_TAPS 9 /* the kernels up to 3 x 3 take mcusim_dw_channel's fixed-tap loop */
+
+/* One depthwise image pass: an image of H x W x C, the filter [1, KH, KW, out_ch], the output's size. */
+typedef struct {
+    const mcusim_conv_params *p;
+    const int8_t *image;
+    int32_t in_h, in_w, ch;
+    const int8_t *filter;
+    int32_t k_h, k_w, out_ch;
+    int32_t out_h, out_w;
+} mcusim_dw_pass;
+
+/*
+ * Output channel o (reading input channel c) of every output pixel, into y, y_step bytes apart:
+ * the channel's requantization prepared once (mcusim_requant). A window the input does not clip,
+ * of a kernel of at most MCUSIM_DW_CHANNEL_TAPS taps, reads its taps at fixed offsets from its
+ * first one against the channel's taps held in a local array, from the start value bias + offset *
+ * sum w; the others sum by mcusim_window_sum. Both depthwise kernels' per-channel loop.
+ */
+__attribute__((noinline, unused)) static void mcusim_dw_channel(const mcusim_dw_pass *d,
+                                                                const mcusim_per_channel_quant *quant,
+                                                                const int32_t *bias, int32_t c, int32_t o, int8_t *y,
+                                                                int32_t y_step)
+{
+    const mcusim_conv_params *p = d->p;
+    const int32_t taps = d->k_h * d->k_w, b = bias ? bias[o] : 0;
+    const int fixed = taps <= MCUSIM_DW_CHANNEL_TAPS;
+    const mcusim_requant q = mcusim_requant_of(quant->multiplier[o], quant->shift[o]);
+    int32_t weight[MCUSIM_DW_CHANNEL_TAPS] = {0}, offset[MCUSIM_DW_CHANNEL_TAPS] = {0}, sum_w = 0;
+    for (int32_t t = 0; fixed && t < taps; t++) { /* the taps beyond the kernel's weigh 0 */
+        const int32_t ky = t / d->k_w, kx = t % d->k_w;
+        weight[t] = d->filter[t * d->out_ch + o];
+        offset[t] = (ky * p->dilation_h * d->in_w + kx * p->dilation_w) * d->ch;
+        sum_w += weight[t];
+    }
+    const int32_t start = mcusim_mla_wrap(b, p->input_offset, sum_w);
+    int32_t x_lo = 0; /* [x_lo, x_hi): the output columns whose windows the input does not clip */
+    while (x_lo < d->out_w && x_lo * p->stride_w - p->pad_w < 0) {
+        x_lo++;
+    }
+    int32_t x_hi = x_lo;
+    while (x_hi < d->out_w && x_hi * p->stride_w - p->pad_w + (d->k_w - 1) * p->dilation_w < d->in_w) {
+        x_hi++;
+    }
+    mcusim_window win = {.image = d->image};
+    for (int32_t oy = 0; oy < d->out_h; oy++) {
+        mcusim_window_at(p, d->k_h, d->k_w, d->in_h, d->in_w, oy, 0, &win); /* the row's taps */
+        const int whole_rows = fixed && win.ky1 - win.ky0 == d->k_h;
+        const int8_t *row = d->image + win.y0 * d->in_w * d->ch + c;
+        for (int32_t ox = 0; ox < d->out_w; ox++, y += y_step) {
+            int32_t acc;
+            if (whole_rows && ox >= x_lo && ox < x_hi) {
+                const int8_t *x = row + (ox * p->stride_w - p->pad_w) * d->ch;
+                acc = start;
+#pragma GCC unroll 9
+                for (int32_t t = 0; t < MCUSIM_DW_CHANNEL_TAPS; t++) {
+                    acc += x[offset[t]] * weight[t];
+                }
+            } else {
+                mcusim_window_at(p, d->k_h, d->k_w, d->in_h, d->in_w, oy, ox, &win);
+                acc = mcusim_window_sum(p, &win, d->in_w, d->ch, d->filter, d->k_w, d->out_ch, c, o, b);
+            }
+            *y = (int8_t)mcusim_clamp(mcusim_requant_apply(&q, acc) + p->output_offset, p->act_min, p->act_max);
+        }
+    }
+}
+
 /* n bytes from src to dst (no overlap), a word at a time: the short copies of im2col cost less than
  * a call of memcpy (which GCC turns such loops into unless the caller is built with
  * no-tree-loop-distribute-patterns, as mcusim_im2col_s8 is). */

@@ -5,7 +5,7 @@
  * Reference: models/ops/depthwise_conv2d.py.
  *
  * Channel by channel: every output pixel of channel c is computed into a stack plane of H * W bytes
- * from input channel c alone, then the plane is written over channel c. Output channel c reads only
+ * from input channel c alone (mcusim_dw_channel), then the plane is written over channel c. Output channel c reads only
  * input channel c (depth multiplier 1) and the output has the input's shape, so each write lands on
  * bytes already consumed. No DSP variant: per channel the taps are C bytes apart, with no adjacent
  * pairs for SMLAD; both builds run this loop.
@@ -28,16 +28,9 @@ mcusim_status mcusim_depthwise_conv2d_inplace_s8(const mcusim_dw_conv_params *pa
     int8_t plane[h * w]; /* H * W bytes of stack; MCUSIM_INPLACE_MAX_PLANE bounds it */
     for (int32_t n = 0; n < input_dims->n; n++) {
         int8_t *image = output + n * h * w * ch;
-        mcusim_window win = {.image = image};
+        const mcusim_dw_pass pass = {p, image, h, w, ch, filter, filter_dims->h, filter_dims->w, ch, h, w};
         for (int32_t c = 0; c < ch; c++) {
-            for (int32_t oy = 0; oy < h; oy++) {
-                for (int32_t ox = 0; ox < w; ox++) {
-                    mcusim_window_at(p, filter_dims->h, filter_dims->w, h, w, oy, ox, &win);
-                    const int32_t acc = mcusim_window_sum(p, &win, w, ch, filter, filter_dims->w, ch, c, c,
-                                                          bias ? bias[c] : 0);
-                    plane[oy * w + ox] = mcusim_output_s8(acc, quant, c, p->output_offset, p->act_min, p->act_max);
-                }
-            }
+            mcusim_dw_channel(&pass, quant, bias, c, c, plane, 1);
             for (int32_t i = 0; i < h * w; i++) {
                 image[i * ch + c] = plane[i];
             }

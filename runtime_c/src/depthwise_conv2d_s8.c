@@ -10,8 +10,9 @@
  * the input offset added, and SMLABB / SMLATT add the bottom / top products to their channel's
  * accumulator (a whole 3 x 3 window unrolled, clipped rows of 2 or 3 taps too). The four outputs
  * are saturated to int8 (SSAT), packed into a word and clamped to the activation range lane-wise
- * (SSUB8 + SEL). Remaining channels, and depth multipliers above 1, take the plain loop. Integer
- * sums: both paths agree.
+ * (SSUB8 + SEL). Remaining channels, depth multipliers above 1 and the plain path go channel by
+ * channel (mcusim_dw_channel: the requantization prepared once per channel, the taps of windows
+ * inside the input at fixed offsets). Integer sums: both paths agree.
  */
 #include "mcusim_nn_support.h"
 
@@ -182,17 +183,10 @@ mcusim_status mcusim_depthwise_conv2d_s8(const mcusim_dw_conv_params *params, co
         return MCUSIM_OK;
     }
     for (int32_t n = 0; n < input_dims->n; n++) {
-        mcusim_window win = {.image = input + n * in_h * in_w * ch};
-        for (int32_t oy = 0; oy < out_h; oy++) {
-            for (int32_t ox = 0; ox < out_w; ox++) {
-                mcusim_window_at(p, k_h, k_w, in_h, in_w, oy, ox, &win);
-                int8_t *out = output + ((n * out_h + oy) * out_w + ox) * out_ch;
-                for (int32_t o = done; o < out_ch; o++) {
-                    const int32_t acc = mcusim_window_sum(p, &win, in_w, ch, filter, k_w, out_ch, o / mult, o,
-                                                          bias ? bias[o] : 0);
-                    out[o] = mcusim_output_s8(acc, quant, o, p->output_offset, p->act_min, p->act_max);
-                }
-            }
+        const mcusim_dw_pass pass = {p, input + n * in_h * in_w * ch, in_h, in_w, ch, filter, k_h, k_w, out_ch, out_h,
+                                     out_w};
+        for (int32_t o = done; o < out_ch; o++) {
+            mcusim_dw_channel(&pass, quant, bias, o / mult, o, output + n * out_h * out_w * out_ch + o, out_ch);
         }
     }
     return MCUSIM_OK;
