@@ -99,7 +99,6 @@ static inline int32_t mcusim_requant_apply(const mcusim_requant *q, int32_t x)
     return mcusim_requantize_channel(x, q->multiplier, q->left - q->right);
 }
 
-
 /* The per-channel output stage: requantize, add the output offset, clamp to the activation range. */
 static inline int8_t mcusim_output_s8(int32_t acc, const mcusim_per_channel_quant *quant, int32_t channel,
                                       int32_t output_offset, int32_t act_min, int32_t act_max)
@@ -303,9 +302,8 @@ static inline void mcusim_fc_matrix(const mcusim_fc_params *params, const mcusim
         const int32_t b0 = bias ? bias[o] : 0, b1 = bias ? bias[o + 1] : 0;
         const int32_t s0 = mcusim_mla_wrap(b0, offset, mcusim_sum_s8(w, depth));
         const int32_t s1 = mcusim_mla_wrap(b1, offset, mcusim_sum_s8(w + depth, depth));
-        const mcusim_requant q0 = mcusim_requant_of(quant->multiplier[o], quant->shift[o]);
-        const mcusim_requant q1 = mcusim_requant_of(quant->multiplier[o + 1], quant->shift[o + 1]);
-        const mcusim_requant q[2] = {q0, q1};
+        const mcusim_requant q[2] = {mcusim_requant_of(quant->multiplier[o], quant->shift[o]),
+                                     mcusim_requant_of(quant->multiplier[o + 1], quant->shift[o + 1])};
         const int32_t r = mcusim_fc_row_pairs(x, rows, depth, w, s0, s1, q, zero, lo, hi, channels, out + o);
         if (r < rows) {
             int32_t acc[2] = {b0, b1};
@@ -513,6 +511,22 @@ static inline int32_t mcusim_window_sum(const mcusim_conv_params *p, const mcusi
     return acc;
 }
 
+/* The output columns [*lo, *hi) whose windows of k_w taps the input (in_w wide) does not clip. */
+static inline void mcusim_unclipped_columns(const mcusim_conv_params *p, int32_t k_w, int32_t in_w, int32_t out_w,
+                                            int32_t *lo, int32_t *hi)
+{
+    int32_t first = 0;
+    while (first < out_w && first * p->stride_w - p->pad_w < 0) {
+        first++;
+    }
+    int32_t last = first;
+    while (last < out_w && last * p->stride_w - p->pad_w + (k_w - 1) * p->dilation_w < in_w) {
+        last++;
+    }
+    *lo = first;
+    *hi = last;
+}
+
 #define MCUSIM_DW_CHANNEL_TAPS 9 /* the kernels up to 3 x 3 take mcusim_dw_channel's fixed-tap loop */
 
 /* One depthwise image pass: an image of H x W x C, the filter [1, KH, KW, out_ch], the output's size. */
@@ -549,14 +563,8 @@ __attribute__((noinline, unused)) static void mcusim_dw_channel(const mcusim_dw_
         sum_w += weight[t];
     }
     const int32_t start = mcusim_mla_wrap(b, p->input_offset, sum_w);
-    int32_t x_lo = 0; /* [x_lo, x_hi): the output columns whose windows the input does not clip */
-    while (x_lo < d->out_w && x_lo * p->stride_w - p->pad_w < 0) {
-        x_lo++;
-    }
-    int32_t x_hi = x_lo;
-    while (x_hi < d->out_w && x_hi * p->stride_w - p->pad_w + (d->k_w - 1) * p->dilation_w < d->in_w) {
-        x_hi++;
-    }
+    int32_t x_lo, x_hi;
+    mcusim_unclipped_columns(p, d->k_w, d->in_w, d->out_w, &x_lo, &x_hi);
     mcusim_window win = {.image = d->image};
     for (int32_t oy = 0; oy < d->out_h; oy++) {
         mcusim_window_at(p, d->k_h, d->k_w, d->in_h, d->in_w, oy, 0, &win); /* the row's taps */

@@ -53,8 +53,9 @@ mcusim_status mcusim_batch_matmul_s8(const mcusim_mul_params *params, const mcus
                 const int32_t s0 = oa * mcusim_sum_s8(w, depth), s1 = oa * mcusim_sum_s8(w + depth, depth);
                 int32_t m = 0;
                 for (; m + 2 <= block; m += 2) {
-                    int32_t acc[4] = {row_share[m] + s0, row_share[m] + s1, row_share[m + 1] + s0,
-                                      row_share[m + 1] + s1};
+                    /* wrapping adds: a row's and a column's shares together may leave int32, the whole sum not */
+                    int32_t acc[4] = {mcusim_add_wrap(row_share[m], s0), mcusim_add_wrap(row_share[m], s1),
+                                      mcusim_add_wrap(row_share[m + 1], s0), mcusim_add_wrap(row_share[m + 1], s1)};
                     mcusim_dot_2x2_s8(a + m * depth, w, depth, depth, acc);
                     const int8_t y0 = output_s8(&stage, acc[0]), y1 = output_s8(&stage, acc[1]);
                     const int8_t y2 = output_s8(&stage, acc[2]), y3 = output_s8(&stage, acc[3]);

@@ -125,14 +125,8 @@ static int32_t channels4(const mcusim_conv_params *p, const mcusim_per_channel_q
     const int unrollable = k_h == 3 && k_w == 3 && p->dilation_h == 1 && p->dilation_w == 1;
     window_geometry g = {-1, -1, 0, 0, ch, 0, in_w * ch, mcusim_offset2(p->input_offset)};
     window_core *core = window_4;
-    int32_t x_lo = 0; /* [x_lo, x_hi): the output columns whose windows the input does not clip */
-    while (x_lo < out->w && x_lo * p->stride_w - p->pad_w < 0) {
-        x_lo++;
-    }
-    int32_t x_hi = x_lo;
-    while (x_hi < out->w && x_hi * p->stride_w - p->pad_w + (k_w - 1) * p->dilation_w < in_w) {
-        x_hi++;
-    }
+    int32_t x_lo, x_hi;
+    mcusim_unclipped_columns(p, k_w, in_w, out->w, &x_lo, &x_hi);
     int32_t done = 0;
     for (int32_t n = 0; n < in->n; n++) {
         mcusim_window win = {.image = input + n * in->h * in_w * ch};
