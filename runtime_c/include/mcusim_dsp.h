@@ -33,6 +33,13 @@ static inline void mcusim_write_u32(void *p, uint32_t v)
     memcpy(p, &v, 4);
 }
 
+/* Write the low 2 bytes of v to any alignment. */
+static inline void mcusim_write_u16(void *p, uint32_t v)
+{
+    const uint16_t h = (uint16_t)v;
+    memcpy(p, &h, 2);
+}
+
 #if defined(__ARM_FEATURE_DSP)
 
 /* SXTB16: sign-extend bytes 0 and 2 of x into two halfwords. */

@@ -52,6 +52,27 @@ static inline int32_t mcusim_requantize_channel(int32_t x, int32_t multiplier, i
     return mcusim_rounding_divide_by_pot((int32_t)(((int64_t)scaled * multiplier + (1ll << 30)) >> 31), right);
 }
 
+/* requant in the fast form below (mcusim_requant) with its terms computed in place, for a multiplier in
+ * [0, 2^31 - 1] and an x with a2 = 2 (x << left) inside int32 (the caller's precondition, e.g. from
+ * mcusim_requant_is_fast); the rounding term 2^right / 2 - [a2 < 0 and right > 0] is
+ * (2^right + (a2 >> 31)) >> 1, logically shifted (right <= 31). */
+static inline int32_t mcusim_requantize_fast(int32_t x, int32_t multiplier, int32_t shift)
+{
+    const int32_t left = shift & ~(shift >> 31), right = left - shift;
+    const int32_t a2 = (int32_t)((uint32_t)x << (left + 1));
+    const int32_t rounding = (int32_t)(((1u << right) + (uint32_t)(a2 >> 31)) >> 1);
+    return mcusim_smmlar(a2, multiplier, rounding) >> right;
+}
+
+/* Whether every accumulator bias + sum of `taps` products (x + input_offset) w, |x + input_offset| <=
+ * 255, |w| <= 128, meets mcusim_requantize_fast's precondition: |acc| < 2^(30 - left). */
+static inline int mcusim_requant_is_fast(int32_t bias, int32_t taps, int32_t shift)
+{
+    const int32_t left = shift & ~(shift >> 31);
+    const int64_t bound = (bias < 0 ? -(int64_t)bias : (int64_t)bias) + (int64_t)taps * 255 * 128;
+    return bound < (int64_t)1 << (30 - left);
+}
+
 /*
  * A requantization, TFLite's MultiplyByQuantizedMultiplier for a multiplier in [0, 2^31 - 1]
  * (mcusim_per_channel_quant's range), prepared once per channel:
@@ -97,6 +118,25 @@ static inline int32_t mcusim_requant_apply(const mcusim_requant *q, int32_t x)
         return mcusim_requant_doubled(q, a2);
     }
     return mcusim_requantize_channel(x, q->multiplier, q->left - q->right);
+}
+
+/* v in four int8 lanes (an activation bound for mcusim_pack4_s8). */
+static inline uint32_t mcusim_lanes4(int32_t v)
+{
+    return (uint8_t)v * 0x01010101u;
+}
+
+/* The output stage of four requantized values y as the int8 lanes of a word (y[0] lowest): the output
+ * offset added, saturated to int8 (SSAT), packed, clamped to the activation range lane-wise (SSUB8 +
+ * SEL; lo4, hi4 from mcusim_lanes4). */
+static inline uint32_t mcusim_pack4_s8(const int32_t y[4], int32_t offset, uint32_t lo4, uint32_t hi4)
+{
+    uint32_t word = 0;
+#pragma GCC unroll 4
+    for (int32_t i = 0; i < 4; i++) {
+        word |= (uint32_t)(uint8_t)mcusim_ssat8(mcusim_add_wrap(y[i], offset)) << (8 * i);
+    }
+    return mcusim_min8(mcusim_max8(word, lo4), hi4);
 }
 
 /* The per-channel output stage: requantize, add the output offset, clamp to the activation range. */
@@ -261,21 +301,33 @@ static inline void mcusim_fc_row(const mcusim_fc_params *params, const mcusim_pe
 }
 
 /* The row pairs of one channel pair of mcusim_fc_matrix: the 2 x 2 core inlined, its sums started at
- * s0, s1 and requantized by q; returns the rows done. */
+ * s0, s1 and requantized by q (the fast form without its test where `fast`: every sum meets its
+ * precondition); a row pair's four outputs packed into a word by mcusim_pack4_s8 and stored as two
+ * halfwords. Returns the rows done. */
 __attribute__((noinline, optimize("no-schedule-insns"))) static int32_t
 mcusim_fc_row_pairs(const int8_t *x, int32_t rows, int32_t depth, const int8_t *w, int32_t s0, int32_t s1,
-                    const mcusim_requant q[2], int32_t zero, int32_t lo, int32_t hi, int32_t channels, int8_t *out)
+                    const mcusim_requant q[2], int32_t fast, int32_t zero, uint32_t lo4, uint32_t hi4,
+                    int32_t channels, int8_t *out)
 {
     int32_t r = 0;
     for (; r + 2 <= rows; r += 2, x += 2 * depth, out += 2 * channels) {
         int32_t acc[4] = {s0, s1, s0, s1};
         mcusim_dot_2x2(x, w, depth, depth, acc);
-        /* a channel's two outputs together, the stores last: each channel's parameters loaded once */
-        const int32_t y0 = mcusim_clamp(mcusim_requant_apply(&q[0], acc[0]) + zero, lo, hi);
-        const int32_t y2 = mcusim_clamp(mcusim_requant_apply(&q[0], acc[2]) + zero, lo, hi);
-        const int32_t y1 = mcusim_clamp(mcusim_requant_apply(&q[1], acc[1]) + zero, lo, hi);
-        const int32_t y3 = mcusim_clamp(mcusim_requant_apply(&q[1], acc[3]) + zero, lo, hi);
-        out[0] = (int8_t)y0, out[1] = (int8_t)y1, out[channels] = (int8_t)y2, out[channels + 1] = (int8_t)y3;
+        if (fast) {
+#pragma GCC unroll 4
+            for (int32_t i = 0; i < 4; i++) {
+                const mcusim_requant *qi = &q[i & 1];
+                acc[i] = mcusim_requant_doubled(qi, (int32_t)((uint32_t)acc[i] << (qi->left + 1)));
+            }
+        } else {
+#pragma GCC unroll 4
+            for (int32_t i = 0; i < 4; i++) {
+                acc[i] = mcusim_requant_apply(&q[i & 1], acc[i]);
+            }
+        }
+        const uint32_t word = mcusim_pack4_s8(acc, zero, lo4, hi4);
+        mcusim_write_u16(out, word);
+        mcusim_write_u16(out + channels, word >> 16);
     }
     return r;
 }
@@ -295,7 +347,7 @@ static inline void mcusim_fc_matrix(const mcusim_fc_params *params, const mcusim
         mcusim_fc_row(params, quant, x, depth, filter, bias, channels, out);
         return;
     }
-    const int32_t zero = params->output_offset, lo = params->act_min, hi = params->act_max;
+    const uint32_t lo4 = mcusim_lanes4(params->act_min), hi4 = mcusim_lanes4(params->act_max);
     int32_t o = 0;
     for (; o + 2 <= channels; o += 2) {
         const int8_t *w = filter + o * depth;
@@ -304,7 +356,10 @@ static inline void mcusim_fc_matrix(const mcusim_fc_params *params, const mcusim
         const int32_t s1 = mcusim_mla_wrap(b1, offset, mcusim_sum_s8(w + depth, depth));
         const mcusim_requant q[2] = {mcusim_requant_of(quant->multiplier[o], quant->shift[o]),
                                      mcusim_requant_of(quant->multiplier[o + 1], quant->shift[o + 1])};
-        const int32_t r = mcusim_fc_row_pairs(x, rows, depth, w, s0, s1, q, zero, lo, hi, channels, out + o);
+        const int32_t fast = mcusim_requant_is_fast(b0, depth, quant->shift[o]) &
+                             mcusim_requant_is_fast(b1, depth, quant->shift[o + 1]);
+        const int32_t r = mcusim_fc_row_pairs(x, rows, depth, w, s0, s1, q, fast, params->output_offset, lo4, hi4,
+                                              channels, out + o);
         if (r < rows) {
             int32_t acc[2] = {b0, b1};
             mcusim_dot_1x2_s8(x + r * depth, w, depth, depth, offset, acc);
@@ -628,6 +683,12 @@ __attribute__((noinline, unused, optimize("no-tree-loop-distribute-patterns"))) 
     const int8_t outside = (int8_t)-p->input_offset;
     const int32_t x0 = ox * p->stride_w - p->pad_w, dilation_w = p->dilation_w, dilation_h = p->dilation_h;
     const int32_t y0 = oy * p->stride_h - p->pad_h, row_bytes = k_w * ch;
+    if (dilation_w == 1 && x0 >= 0 && x0 + k_w <= in_w && y0 >= 0 && y0 + (k_h - 1) * dilation_h < in_h) {
+        for (int32_t ky = 0; ky < k_h; ky++, column += row_bytes) { /* a window inside: its rows' bytes */
+            mcusim_copy_s8(column, image + ((y0 + ky * dilation_h) * in_w + x0) * ch, row_bytes);
+        }
+        return;
+    }
     int32_t kx0, kx1; /* the taps of a row inside the input */
     mcusim_tap_range(x0, dilation_w, k_w, in_w, &kx0, &kx1);
     const int32_t before = kx0 * ch, inside = (kx1 - kx0) * ch, after = row_bytes - before - inside;

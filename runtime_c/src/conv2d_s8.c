@@ -32,24 +32,35 @@ static enum conv_path conv_path(const mcusim_conv_params *p, const mcusim_dims *
 }
 
 /* The channel pairs of [first, first + count) for two pixels (columns col, col + K): the 2 x 2 core
- * inlined, started at the block's sums. Returns the channels done. */
+ * inlined, started at the block's sums, requantized in the fast form without its test where `fast`
+ * (every sum meets its precondition), each pixel's two outputs stored as a halfword. Returns the
+ * channels done. */
 __attribute__((noinline, optimize("no-schedule-insns"))) static int32_t
 pairs_of_two_pixels(const mcusim_conv_params *p, const mcusim_per_channel_quant *quant, const int8_t *col,
-                    int32_t depth, const int8_t *filter, const int32_t *sums, int32_t first, int32_t count,
-                    int32_t out_ch, int8_t *out)
+                    int32_t depth, const int8_t *filter, const int32_t *sums, int32_t fast, int32_t first,
+                    int32_t count, int32_t out_ch, int8_t *out)
 {
-    const int32_t zero = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const uint32_t lo4 = mcusim_lanes4(p->act_min), hi4 = mcusim_lanes4(p->act_max);
     int32_t i = 0;
     for (; i + 2 <= count; i += 2) {
         const int32_t o = first + i;
         int32_t acc[4] = {sums[i], sums[i + 1], sums[i], sums[i + 1]};
         mcusim_dot_2x2(col, filter + o * depth, depth, depth, acc);
-        /* a channel's two outputs together, the stores last: each channel's parameters loaded once */
-        const int8_t y0 = mcusim_output_s8(acc[0], quant, o, zero, lo, hi);
-        const int8_t y2 = mcusim_output_s8(acc[2], quant, o, zero, lo, hi);
-        const int8_t y1 = mcusim_output_s8(acc[1], quant, o + 1, zero, lo, hi);
-        const int8_t y3 = mcusim_output_s8(acc[3], quant, o + 1, zero, lo, hi);
-        out[o] = y0, out[o + 1] = y1, out[out_ch + o] = y2, out[out_ch + o + 1] = y3;
+        const int32_t *m = quant->multiplier + o, *s = quant->shift + o;
+        if (fast) {
+#pragma GCC unroll 4
+            for (int32_t j = 0; j < 4; j++) {
+                acc[j] = mcusim_requantize_fast(acc[j], m[j & 1], s[j & 1]);
+            }
+        } else {
+#pragma GCC unroll 4
+            for (int32_t j = 0; j < 4; j++) {
+                acc[j] = mcusim_requantize_channel(acc[j], m[j & 1], s[j & 1]);
+            }
+        }
+        const uint32_t word = mcusim_pack4_s8(acc, p->output_offset, lo4, hi4);
+        mcusim_write_u16(out + o, word);
+        mcusim_write_u16(out + out_ch + o, word >> 16);
     }
     return i;
 }
@@ -57,12 +68,12 @@ pairs_of_two_pixels(const mcusim_conv_params *p, const mcusim_per_channel_quant 
 /* Output channels [first, first + count) of one or two pixels whose columns are col, col + K. */
 static void conv_columns(const mcusim_conv_params *p, const mcusim_per_channel_quant *quant, const int8_t *col,
                          int32_t pixels, int32_t depth, const int8_t *filter, const int32_t *bias,
-                         const int32_t *sums, int32_t first, int32_t count, int32_t out_ch, int8_t *out)
+                         const int32_t *sums, int32_t fast, int32_t first, int32_t count, int32_t out_ch, int8_t *out)
 {
     const int32_t zero = p->output_offset, lo = p->act_min, hi = p->act_max, offset = p->input_offset;
     int32_t i = 0;
     if (pixels == 2) {
-        i = pairs_of_two_pixels(p, quant, col, depth, filter, sums, first, count, out_ch, out);
+        i = pairs_of_two_pixels(p, quant, col, depth, filter, sums, fast, first, count, out_ch, out);
     } else {
         for (; i + 2 <= count; i += 2) {
             const int32_t o = first + i;
@@ -91,9 +102,11 @@ static void conv_im2col(const mcusim_conv_params *p, const mcusim_per_channel_qu
     int32_t sums[MCUSIM_CONV_CHANNEL_BLOCK];
     for (int32_t first = 0; first < out_ch; first += MCUSIM_CONV_CHANNEL_BLOCK) {
         const int32_t count = out_ch - first < MCUSIM_CONV_CHANNEL_BLOCK ? out_ch - first : MCUSIM_CONV_CHANNEL_BLOCK;
+        int32_t fast = 1; /* every channel of the block meets mcusim_requantize_fast's precondition */
         for (int32_t i = 0; i < count; i++) {
             const int32_t o = first + i;
             sums[i] = mcusim_mla_wrap(bias ? bias[o] : 0, p->input_offset, mcusim_sum_s8(filter + o * depth, depth));
+            fast &= mcusim_requant_is_fast(bias ? bias[o] : 0, depth, quant->shift[o]);
         }
         for (int32_t n = 0; n < in->n; n++) {
             const int8_t *image = input + n * in_h * in_w * ch;
@@ -104,7 +117,7 @@ static void conv_im2col(const mcusim_conv_params *p, const mcusim_per_channel_qu
                     mcusim_im2col_s8(p, image, in_h, in_w, ch, k_h, k_w, (px + x) / out->w, (px + x) % out->w,
                                      columns + x * depth);
                 }
-                conv_columns(p, quant, columns, two, depth, filter, bias, sums, first, count, out_ch,
+                conv_columns(p, quant, columns, two, depth, filter, bias, sums, fast, first, count, out_ch,
                              image_out + px * out_ch);
             }
         }

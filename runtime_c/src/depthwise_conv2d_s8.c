@@ -30,91 +30,111 @@ __attribute__((always_inline)) static inline void tap4(const int8_t *x, const in
     a[3] = mcusim_smlatt(x13, w13, a[3]);
 }
 
-/* Where a pixel's window lies: `rows` x `cols` taps inside the input, a tap `step_x` (input) / `ch`
- * (filter) bytes after the previous one in its row, a row `step_y` / `filter_step_y` bytes after the
- * previous row's end; `row` = in_w * ch. */
+/* One pixel's pass over its channels: where its window lies -- `rows` x `cols` taps inside the input,
+ * a tap `step_x` (input) / `ch` (filter) bytes after the previous one in its row, a row `step_y` /
+ * `filter_step_y` bytes after the previous row's end; `row` = in_w * ch -- and the output stage. */
 typedef struct {
     int32_t rows, cols, step_x, step_y, ch, filter_step_y, row;
     uint32_t offset2; /* the input offset in both halfwords */
+    const int32_t *bias, *multiplier, *shift;
+    int32_t output_offset;
+    uint32_t lo4, hi4; /* the activation range in four int8 lanes */
+    int32_t fast;      /* every channel's accumulators meet mcusim_requantize_fast's precondition */
 } window_geometry;
 
-/* The taps of four channels of a window (x, w at its first tap), started at start[], into acc. The
- * window cores are not inlined, so that the four accumulators and the pointers have the registers
- * to themselves, and not scheduled (GCC's scheduler hoists the loads and spills them). */
-typedef void window_core(const int8_t *x, const int8_t *w, const window_geometry *g, const int32_t start[4],
-                         int32_t acc[4]);
-
-/* Any window. */
-__attribute__((noinline, optimize("no-schedule-insns"))) static void
-window_4(const int8_t *x, const int8_t *w, const window_geometry *g, const int32_t start[4], int32_t acc[4])
+/* Output channels [o, o + 4) from their accumulators: requantized (the fast form where every
+ * channel's accumulators allow it, straight-line), offset, saturated to int8 (SSAT), packed into a
+ * word, clamped to the activation range lane-wise (SSUB8 + SEL), stored as one word. */
+__attribute__((always_inline)) static inline void output4(const window_geometry *g, const int32_t a[4], int32_t o,
+                                                          int8_t *out)
 {
-    int32_t a[4] = {start[0], start[1], start[2], start[3]};
-    const int32_t cols = g->cols, step_x = g->step_x, ch = g->ch;
-    const uint32_t offset2 = g->offset2;
-    for (int32_t ky = 0; ky < g->rows; ky++, x += g->step_y, w += g->filter_step_y) {
-        if (cols == 3) { /* the rows of a 3 x 3 kernel, whole or clipped at a side, unrolled */
-            tap4(x, w, offset2, a);
-            tap4(x + step_x, w + ch, offset2, a);
-            tap4(x + 2 * step_x, w + 2 * ch, offset2, a);
-            x += 3 * step_x, w += 3 * ch;
-            continue;
-        }
-        if (cols == 2) {
-            tap4(x, w, offset2, a);
-            tap4(x + step_x, w + ch, offset2, a);
-            x += 2 * step_x, w += 2 * ch;
-            continue;
-        }
-        for (int32_t kx = 0; kx < cols; kx++, x += step_x, w += ch) {
-            tap4(x, w, offset2, a);
-        }
-    }
-    acc[0] = a[0], acc[1] = a[1], acc[2] = a[2], acc[3] = a[3];
-}
-
-/* A whole 3 x 3 window at dilation 1, unrolled. */
-__attribute__((noinline, optimize("no-schedule-insns"))) static void
-window3x3_4(const int8_t *x, const int8_t *w, const window_geometry *g, const int32_t start[4], int32_t acc[4])
-{
-    int32_t a[4] = {start[0], start[1], start[2], start[3]};
-    const int32_t ch = g->ch, row = g->row;
-    const uint32_t offset2 = g->offset2;
-#pragma GCC unroll 3
-    for (int32_t ky = 0; ky < 3; ky++, x += row, w += 3 * ch) {
-        tap4(x, w, offset2, a);
-        tap4(x + ch, w + ch, offset2, a);
-        tap4(x + 2 * ch, w + 2 * ch, offset2, a);
-    }
-    acc[0] = a[0], acc[1] = a[1], acc[2] = a[2], acc[3] = a[3];
-}
-
-/* Output channels [0, 4 * (C / 4)) of one pixel (depth multiplier 1), four at a time: the bias, the
- * window's taps by `core` (x, w at the window's first tap), the output stage stored as one word.
- * Returns the channels done. */
-__attribute__((noinline)) static int32_t pixel4(const mcusim_conv_params *p, const mcusim_per_channel_quant *quant,
-                                                const window_geometry *g, window_core *core, const int8_t *x,
-                                                const int8_t *w, const int32_t *bias, int8_t *out)
-{
-    const uint32_t lo4 = (uint8_t)p->act_min * 0x01010101u, hi4 = (uint8_t)p->act_max * 0x01010101u;
-    const int32_t ch = g->ch;
-    int32_t o = 0;
-    for (; o + 4 <= ch; o += 4) {
-        static const int32_t zeros[4] = {0, 0, 0, 0};
-        int32_t a[4];
-        core(x + o, w + o, g, bias ? bias + o : zeros, a);
-        uint32_t word = 0; /* int8 lanes, clamped to the activation range all four at once */
+    int32_t y[4];
+    if (g->fast) {
 #pragma GCC unroll 4
         for (int32_t i = 0; i < 4; i++) {
-            const int32_t v = mcusim_add_wrap(mcusim_requantize_channel(a[i], quant->multiplier[o + i],
-                                                                        quant->shift[o + i]), p->output_offset);
-            word |= (uint32_t)(uint8_t)mcusim_ssat8(v) << (8 * i);
+            y[i] = mcusim_requantize_fast(a[i], g->multiplier[o + i], g->shift[o + i]);
         }
-        mcusim_write_u32(out + o, mcusim_min8(mcusim_max8(word, lo4), hi4));
+    } else {
+#pragma GCC unroll 4
+        for (int32_t i = 0; i < 4; i++) {
+            y[i] = mcusim_requantize_channel(a[i], g->multiplier[o + i], g->shift[o + i]);
+        }
+    }
+    mcusim_write_u32(out + o, mcusim_pack4_s8(y, g->output_offset, g->lo4, g->hi4));
+}
+
+/* The accumulators of channels [o, o + 4) before the taps: the bias, or 0. */
+__attribute__((always_inline)) static inline void start4(const window_geometry *g, int32_t o, int32_t a[4])
+{
+#pragma GCC unroll 4
+    for (int32_t i = 0; i < 4; i++) {
+        a[i] = g->bias ? g->bias[o + i] : 0;
+    }
+}
+
+/* Output channels [0, 4 * (C / 4)) of one pixel (depth multiplier 1), four at a time (x, w at the
+ * window's first tap, out at the pixel): the window's taps, the output stage. Returns the channels
+ * done. The cores are not inlined, so that the accumulators and pointers have the registers to
+ * themselves, and their taps not scheduled (GCC's scheduler hoists the loads and spills them). */
+typedef int32_t pixel_core(const int8_t *x, const int8_t *w, const window_geometry *g, int8_t *out);
+
+/* Any window. */
+__attribute__((noinline, optimize("no-schedule-insns", "no-ivopts"))) static int32_t
+pixel_4(const int8_t *x, const int8_t *w, const window_geometry *g, int8_t *out)
+{
+    const int32_t cols = g->cols, step_x = g->step_x, ch = g->ch;
+    const uint32_t offset2 = g->offset2;
+    int32_t o = 0;
+    for (; o + 4 <= ch; o += 4) {
+        int32_t a[4];
+        start4(g, o, a);
+        const int8_t *xt = x + o, *wt = w + o;
+        for (int32_t ky = 0; ky < g->rows; ky++, xt += g->step_y, wt += g->filter_step_y) {
+            if (cols == 3) { /* the rows of a 3 x 3 kernel, whole or clipped at a side, unrolled */
+                tap4(xt, wt, offset2, a);
+                tap4(xt + step_x, wt + ch, offset2, a);
+                tap4(xt + 2 * step_x, wt + 2 * ch, offset2, a);
+                xt += 3 * step_x, wt += 3 * ch;
+                continue;
+            }
+            if (cols == 2) {
+                tap4(xt, wt, offset2, a);
+                tap4(xt + step_x, wt + ch, offset2, a);
+                xt += 2 * step_x, wt += 2 * ch;
+                continue;
+            }
+            for (int32_t kx = 0; kx < cols; kx++, xt += step_x, wt += ch) {
+                tap4(xt, wt, offset2, a);
+            }
+        }
+        output4(g, a, o, out);
     }
     return o;
 }
 
-/* The DSP path (depth multiplier 1): channels [0, 4 * (C / 4)) of every pixel by pixel4, the window's
+/* A whole 3 x 3 window at dilation 1, unrolled. */
+__attribute__((noinline, optimize("no-schedule-insns", "no-ivopts"))) static int32_t
+pixel3x3_4(const int8_t *x, const int8_t *w, const window_geometry *g, int8_t *out)
+{
+    const int32_t ch = g->ch, row = g->row;
+    const uint32_t offset2 = g->offset2;
+    int32_t o = 0;
+    for (; o + 4 <= ch; o += 4) {
+        int32_t a[4];
+        start4(g, o, a);
+        const int8_t *xt = x + o, *wt = w + o;
+#pragma GCC unroll 3
+        for (int32_t ky = 0; ky < 3; ky++, xt += row, wt += 3 * ch) {
+            tap4(xt, wt, offset2, a);
+            tap4(xt + ch, wt + ch, offset2, a);
+            tap4(xt + 2 * ch, wt + 2 * ch, offset2, a);
+        }
+        output4(g, a, o, out);
+    }
+    return o;
+}
+
+/* The DSP path (depth multiplier 1): channels [0, 4 * (C / 4)) of every pixel by a pixel core, the window's
  * clipping worked out per row and at the columns near the borders, its geometry and core again only
  * where the clipping changes. Returns the channels done. */
 static int32_t channels4(const mcusim_conv_params *p, const mcusim_per_channel_quant *quant, const mcusim_dims *in,
@@ -123,8 +143,12 @@ static int32_t channels4(const mcusim_conv_params *p, const mcusim_per_channel_q
 {
     const int32_t in_w = in->w, ch = in->c, k_h = filter_dims->h, k_w = filter_dims->w;
     const int unrollable = k_h == 3 && k_w == 3 && p->dilation_h == 1 && p->dilation_w == 1;
-    window_geometry g = {-1, -1, 0, 0, ch, 0, in_w * ch, mcusim_offset2(p->input_offset)};
-    window_core *core = window_4;
+    window_geometry g = {-1, -1, 0, 0, ch, 0, in_w * ch, mcusim_offset2(p->input_offset), bias, quant->multiplier,
+                         quant->shift, p->output_offset, mcusim_lanes4(p->act_min), mcusim_lanes4(p->act_max), 1};
+    for (int32_t c = 0; c < ch; c++) {
+        g.fast &= mcusim_requant_is_fast(bias ? bias[c] : 0, k_h * k_w, quant->shift[c]);
+    }
+    pixel_core *core = pixel_4;
     int32_t x_lo, x_hi;
     mcusim_unclipped_columns(p, k_w, in_w, out->w, &x_lo, &x_hi);
     int32_t done = 0;
@@ -142,12 +166,11 @@ static int32_t channels4(const mcusim_conv_params *p, const mcusim_per_channel_q
                 if (rows != g.rows || cols != g.cols) {
                     g.rows = rows, g.cols = cols, g.step_x = p->dilation_w * ch;
                     g.step_y = p->dilation_h * in_w * ch - cols * g.step_x, g.filter_step_y = (k_w - cols) * ch;
-                    core = unrollable && rows == 3 && cols == 3 ? window3x3_4 : window_4;
+                    core = unrollable && rows == 3 && cols == 3 ? pixel3x3_4 : pixel_4;
                 }
                 const int8_t *x = win.image + ((win.y0 + win.ky0 * p->dilation_h) * in_w + win.x0 +
                                                win.kx0 * p->dilation_w) * ch;
-                done = pixel4(p, quant, &g, core, x, filter + (win.ky0 * k_w + win.kx0) * ch, bias,
-                              output + ((n * out->h + oy) * out->w + ox) * ch);
+                done = core(x, filter + (win.ky0 * k_w + win.kx0) * ch, &g, output + ((n * out->h + oy) * out->w + ox) * ch);
             }
         }
     }

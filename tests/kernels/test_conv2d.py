@@ -85,13 +85,16 @@ TWINS = [twin(False), twin(True)]
     ((1, 5, 7, 3), (3, 3), (1, 1), (1, 1)),      # im2col: an odd pixel count, an odd channel count
     ((1, 3, 4, 2050), (1, 2), (1, 1), (0, 0)),   # direct: K = 4100 taps, beyond MCUSIM_CONV_MAX_COLUMN
 ])
-def test_each_path_equals_reference(host_kernels, shape, kernel, stride, pad):
-    """The kernel's three paths (conv2d_s8.c), each on a shape that takes it, odd output channels."""
+@pytest.mark.parametrize("shift, bias_base", [(-9, 0), (-24, 1 << 30)])
+def test_each_path_equals_reference(host_kernels, shape, kernel, stride, pad, shift, bias_base):
+    """The kernel's three paths (conv2d_s8.c), each on a shape that takes it, odd output channels; the
+    output stage's fast form (small biases) and its general form (biases near 2^30: sums beyond the
+    fast form's reach, a right shift that brings them back into int8)."""
     rng = np.random.default_rng(0)
     x = rng.integers(-128, 128, shape, np.int8)
     w = rng.integers(-127, 128, (5, *kernel, shape[3]), np.int8)
     out_hw = [(size + 2 * p - k) // s + 1 for size, k, s, p in zip(shape[1:3], kernel, stride, pad)]
-    p = Conv2DParams(-5, 3, np.full(5, 1 << 30, np.int32), np.full(5, -9, np.int32), *out_hw, stride, pad)
-    bias = rng.integers(-5000, 5000, 5).astype(np.int32)
+    p = Conv2DParams(-5, 3, np.full(5, 1 << 30, np.int32), np.full(5, shift, np.int32), *out_hw, stride, pad)
+    bias = (rng.choice([-1, 1], 5) * (bias_base + rng.integers(0, 5000, 5))).astype(np.int32)
     case = Case(conv2d_call(x.shape, w, bias, p), conv2d_s8(x, w, bias, p), {"input": x})
     np.testing.assert_array_equal(case.run(host_kernels), case.expected)

@@ -118,8 +118,11 @@ TWINS = [
     ((1, 6, 5, 5), (5, 3), (1, 1), (1, 1), 1),   # another kernel size
     ((1, 5, 5, 3), (3, 3), (1, 1), (1, 1), 2),   # depth multiplier 2: the plain loop
 ])
-def test_each_path_equals_reference(host_kernels, shape, kernel, stride, dilation, mult):
-    """The DSP path's window cores (depthwise_conv2d_s8.c), each on a shape that takes it, SAME padding."""
+@pytest.mark.parametrize("shift, bias_base", [(-9, 0), (-24, 1 << 30)])
+def test_each_path_equals_reference(host_kernels, shape, kernel, stride, dilation, mult, shift, bias_base):
+    """The DSP path's pixel cores (depthwise_conv2d_s8.c), each on a shape that takes it, SAME padding;
+    the output stage's fast form (small biases) and its general form (biases near 2^30: sums beyond
+    the fast form's reach, a right shift that brings them back into int8)."""
     rng = np.random.default_rng(0)
     out_ch = shape[3] * mult
     x = rng.integers(-128, 128, shape, np.int8)
@@ -128,8 +131,7 @@ def test_each_path_equals_reference(host_kernels, shape, kernel, stride, dilatio
     out_hw = [(size + 2 * p - (k - 1) * d - 1) // s + 1 for size, k, s, d, p in zip(shape[1:3], kernel, stride,
                                                                                      dilation, pad)]
     p = DepthwiseConv2DParams(-5, 3, rng.integers(1 << 30, (1 << 31) - 1, out_ch).astype(np.int32),
-                              rng.integers(-10, -6, out_ch).astype(np.int32), *out_hw, stride, pad, dilation,
-                              depth_multiplier=mult)
-    bias = rng.integers(-5000, 5000, out_ch).astype(np.int32)
+                              np.full(out_ch, shift, np.int32), *out_hw, stride, pad, dilation, depth_multiplier=mult)
+    bias = (rng.choice([-1, 1], out_ch) * (bias_base + rng.integers(0, 5000, out_ch))).astype(np.int32)
     case = Case(depthwise_conv2d_call(x.shape, w, bias, p), depthwise_conv2d_s8(x, w, bias, p), {"input": x})
     np.testing.assert_array_equal(case.run(host_kernels), case.expected)
