@@ -121,7 +121,7 @@ CANDIDATE_BLOCKS = (1, 2, 3, 4)  # the pruning geometries: 2 or 4 along inputs, 
 # against the dense kernels of issue 17 (FC 65x64>128 and 65x128>64, conv 3x3 and 1x1: the smaller
 # break-even of each kind). Sparse depthwise is slower at every sparsity measured (its window column
 # costs more than the dense kernel's taps). Block sizes not listed take the kind's smallest.
-BREAK_EVEN = {"fully_connected": {2: 0.09, 4: 0.18}, "conv2d": {2: 0.05, 4: 0.12}, "depthwise_conv2d": {3: 0.0}}
+BREAK_EVEN = {"fully_connected": {2: 0.07, 4: 0.15}, "conv2d": {2: 0.02, 4: 0.07}, "depthwise_conv2d": {3: 0.0}}
 
 
 def choose(kind: str, weights: np.ndarray, for_speed: bool = True) -> SparseWeights | None:
