@@ -7,10 +7,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench soak graphs pruned traces supernets search debian-packages venv clean
+.PHONY: demo test bench soak fuzz graphs pruned traces supernets search debian-packages venv clean
 
 demo: debian-packages venv
-	$(BIN)/mcusim demo -o build/demo
+	$(BIN)/mcusim demo --force -o build/demo
 
 # The shipped int8 graphs (models/checkpoints/*.graph): PTQ of the shipped checkpoints, as recorded in
 # each graph's metadata. Rerun after retraining a checkpoint, then `make traces`.
@@ -33,7 +33,7 @@ supernets: venv
 # The architecture search behind the figures in docs/search.md: Fashion-MNIST, the STM32F746's SRAM and
 # flash and 200 ms, the best fine-tuned for 12 epochs; then the best graph checked on the board.
 search: debian-packages venv
-	$(BIN)/mcusim search --space mcuformer --board stm32f746 --latency-ms 200 --budget 120 --workers 2 --finetune 12 \
+	$(BIN)/mcusim search --space mcuformer --board stm32f746 --latency-ms 200 --budget 120 --workers 2 --finetune 12 --force \
 		-o build/search
 	$(BIN)/mcusim check build/search/best.graph --board stm32f746
 
@@ -50,6 +50,13 @@ test: debian-packages venv
 soak: debian-packages venv
 	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest tests/kernels -k host_equals --hypothesis-show-statistics -q
 	HYPOTHESIS_PROFILE=heavy $(BIN)/python -m pytest tests/kernels -k emulated_equals --hypothesis-show-statistics -q
+
+# The long mutation campaign of issue 21 (tests/fuzzing.py): 10,000 mutants per format (ELF, graph,
+# .tflite, search journal) through the command line, each outcome a person's (exit code, one line,
+# bounded time and memory); prints hypothesis' statistics. CI runs 40 per format.
+FUZZ_TESTS := tests/mcusim/test_fuzz_elf.py tests/models/test_fuzz_inputs.py tests/nas/test_fuzz_journal.py
+fuzz: debian-packages venv
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest $(FUZZ_TESTS) --hypothesis-show-statistics -q
 
 bench: debian-packages venv
 	$(BIN)/python benchmarks/emulation_speed.py

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -29,10 +30,12 @@ from importlib.metadata import entry_points
 
 from .boards import BOARDS, Board, get_board, UnknownBoard
 from .elf import ElfImage
-from .emulator import DEFAULT_MAX_INSTRUCTIONS, Emulator, ProfileEntry, RunResult
+from .emulator import (DEFAULT_MAX_INSTRUCTIONS, DEFAULT_TIMEOUT_S, MAX_INSTRUCTIONS, MAX_TIMEOUT_S, Emulator,
+                       ProfileEntry, RunResult)
 from .errors import EX_USAGE, McusimError, UsageError
 from .faults import FirmwareFault
-from .toolchain import DEFAULT_STACK, build
+from .files import output_file
+from .toolchain import DEFAULT_STACK, OPT_LEVELS, build
 from .trace import slices, write_trace
 
 def board(name: str) -> Board:
@@ -43,11 +46,11 @@ def board(name: str) -> Board:
         raise UsageError(str(e)) from None
 
 
-def _integer_from(least: int, name: str):
-    """An argparse type: an integer >= least; argparse names the type (`name`) in its error."""
+def _integer_from(least: int, name: str, most: int | None = None):
+    """An argparse type: an integer >= least (and <= most); argparse names the type (`name`) in its error."""
     def parse(text: str) -> int:
         value = int(text)
-        if value < least:
+        if value < least or (most is not None and value > most):
             raise ValueError(text)
         return value
 
@@ -57,6 +60,18 @@ def _integer_from(least: int, name: str):
 
 positive_int = _integer_from(1, "positive integer")
 non_negative_int = _integer_from(0, "non-negative integer")
+seed_int = _integer_from(0, "seed (0 to 2**32 - 1)", 2**32 - 1)  # what numpy's and torch's generators all take
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0 (not nan, not inf)."""
+    value = float(text)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(text)
+    return value
+
+
+positive_float.__name__ = "positive number"
 
 
 class _OldSpelling(argparse.Action):
@@ -108,7 +123,12 @@ def add_trace(p: argparse.ArgumentParser) -> None:
 
 
 def add_seed(p: argparse.ArgumentParser, what: str = "every random draw") -> None:
-    p.add_argument("--seed", type=int, default=0, metavar="N", help=f"seed of {what} (default: %(default)s)")
+    p.add_argument("--seed", type=seed_int, default=0, metavar="N", help=f"seed of {what} (default: %(default)s)")
+
+
+def add_force(p: argparse.ArgumentParser) -> None:
+    """--force: a command whose -o is a folder writes into a non-empty one, replacing its files."""
+    p.add_argument("--force", action="store_true", help="write into a non-empty output folder, replacing its files")
 
 
 def add_images(p: argparse.ArgumentParser, role: str, help: str, default: int | None = None,
@@ -165,7 +185,10 @@ def cmd_boards(args) -> int:
 
 def cmd_build(args) -> int:
     b = board(args.board)
-    out = build(args.sources, b, args.output, include_dirs=args.include, defines=args.define,
+    out = output_file(args.output, "-o", inputs=args.sources)
+    if args.stack_size % 8:
+        raise UsageError(f"--stack-size {args.stack_size}: not a multiple of 8 bytes")
+    out = build(args.sources, b, out, include_dirs=args.include, defines=args.define,
                 opt=args.opt, stack_size=args.stack_size)
     s = ElfImage(out).sizes(b)
     if args.json:
@@ -174,6 +197,9 @@ def cmd_build(args) -> int:
     else:
         print(f"{out}: text {s.text} B, rodata {s.rodata} B, data {s.data} B, bss {s.bss} B", file=sys.stderr)
     return 0
+
+
+REPORT_MARKERS = 20  # marker names the report lists
 
 
 def report(result: RunResult, board: Board) -> str:
@@ -196,7 +222,9 @@ def report(result: RunResult, board: Board) -> str:
             entry = totals.setdefault(name, [0, 0])
             entry[0] += 1
             entry[1] += duration
-        lines.append("markers       " + "; ".join(f"{n} x{c}: {cyc:,} cycles" for n, (c, cyc) in totals.items()))
+        shown = [f"{n} x{c}: {cyc:,} cycles" for n, (c, cyc) in list(totals.items())[:REPORT_MARKERS]]
+        more = f"; and {len(totals) - REPORT_MARKERS:,} more names" if len(totals) > REPORT_MARKERS else ""
+        lines.append("markers       " + "; ".join(shown) + more)
     if result.fault:
         lines.append(f"fault         {result.fault}")
     return "\n".join(lines)
@@ -211,16 +239,18 @@ def profile_table(entries: list[ProfileEntry], total_cycles: int, top: int = 15)
 
 
 def _run_elf(path: str, board: Board, args) -> int:
-    emu = Emulator(board, ElfImage(path), max_instructions=args.max_instructions, flash_cache=args.flash_cache)
+    trace = output_file(args.trace, "--trace", inputs=[path]) if args.trace else None
+    emu = Emulator(board, ElfImage(path), max_instructions=args.max_instructions, timeout=args.timeout,
+                   flash_cache=args.flash_cache)
+    fault = None
     try:
         result = emu.run()
         status = result.exit_code & 0xFF
     except FirmwareFault as f:
-        result, status = f.result, f.exit_code
-        print(f"mcusim: {f}", file=sys.stderr)
-    if args.trace:
-        with writing("--trace", args.trace):
-            write_trace(args.trace, result.markers, result.cycles, board)
+        result, status, fault = f.result, f.exit_code, f
+    if trace:
+        with writing("--trace", trace):
+            write_trace(trace, result.markers, result.cycles, board)
     profile = emu.profile() if args.profile else None
     if args.json:
         obj = result.to_json()
@@ -233,6 +263,10 @@ def _run_elf(path: str, board: Board, args) -> int:
         print(report(result, board))
         if profile is not None:
             print("\n" + profile_table(profile, result.cycles))
+    for note in result.notes:
+        print(f"mcusim: note: {note}", file=sys.stderr)
+    if fault is not None:
+        print(f"mcusim: {fault}", file=sys.stderr)
     return status
 
 
@@ -240,10 +274,27 @@ def cmd_run(args) -> int:
     return _run_elf(args.elf, board(args.board), args)
 
 
+_instructions = _integer_from(1, f"instruction count (1 to {MAX_INSTRUCTIONS})", MAX_INSTRUCTIONS)
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: seconds, more than 0 and at most MAX_TIMEOUT_S."""
+    value = positive_float(text)
+    if value > MAX_TIMEOUT_S:
+        raise ValueError(text)
+    return value
+
+
+_seconds.__name__ = f"number of seconds (more than 0, at most {MAX_TIMEOUT_S:g})"
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     add_json(p)
-    p.add_argument("--max-instructions", type=positive_int, default=DEFAULT_MAX_INSTRUCTIONS, metavar="N",
-                   help="instruction budget; runaway firmware stops with a fault (default %(default)s)")
+    p.add_argument("--max-instructions", type=_instructions, default=DEFAULT_MAX_INSTRUCTIONS, metavar="N",
+                   help="instruction budget: runaway firmware stops with a fault, exit 70 (default %(default)s)")
+    p.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+                   help="wall-clock limit: firmware still running then stops with a fault, exit 70 "
+                        "(default %(default)g)")
     add_trace(p)
     p.add_argument("--profile", action="store_true", help="print a flat profile: cycles per function")
     p.add_argument("--no-flash-cache", dest="flash_cache", action="store_false",
@@ -272,7 +323,8 @@ def parser() -> argparse.ArgumentParser:
     add_output(p, "OUT.elf", help="the firmware")
     p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR", help="an include directory")
     p.add_argument("-D", dest="define", action="append", default=[], metavar="NAME[=VAL]", help="a macro")
-    p.add_argument("-O", dest="opt", default="2", metavar="LEVEL", help="optimization level (default: %(default)s)")
+    p.add_argument("-O", dest="opt", default="2", choices=OPT_LEVELS, metavar="LEVEL",
+                   help=f"optimization level: {' '.join(OPT_LEVELS)} (default: %(default)s)")
     p.add_argument("--stack-size", type=positive_int, default=DEFAULT_STACK, metavar="BYTES",
                    help="default: %(default)s")
     add_json(p)

@@ -1,4 +1,5 @@
-"""Instruction and cycle counting per translated block, with an instruction budget.
+"""Instruction and cycle counting per translated block, with an instruction budget, a wall-clock
+deadline and the alignment checks of multi-word accesses.
 
 `NativeCounter` registers the C callback of native/blockhook.c as Unicorn's one UC_HOOK_BLOCK hook:
 per block it settles the previous block's branch exit, does a table lookup and adds the block's
@@ -8,18 +9,53 @@ library was not built (no C compiler at install time).
 
 A block's costs come from `block_cost(code, address) -> BlockCost` (see mcusim.cycles). Counts are
 taken when a block is entered, so a block cut short by a fault or a stop is counted whole.
+
+Either counter stops emulation and says why in `stop` (a `Stop`): the budget is spent, the deadline
+has passed (looked at every CLOCK_BLOCKS blocks), a multi-word access is unaligned (`fault`,
+`fault_pc`, `fault_address`), or a block must be translated again before it runs, its alignment
+hooks now in place (the caller restarts at `last_block`). An exception of `block_cost` stops it too
+and is kept in `error`.
 """
 from __future__ import annotations
 
 import ctypes
+import enum
 import importlib.util
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Callable
 
-from unicorn import UC_HOOK_BLOCK, Uc
+from unicorn import UC_HOOK_BLOCK, UC_HOOK_CODE, Uc
 from unicorn.unicorn_py3.arch.types import uc_hook_h
 from unicorn.unicorn_py3.unicorn import uclib
+
+CLOCK_BLOCKS = 65536  # blocks between two looks at the clock
+
+
+class Stop(enum.IntEnum):
+    """Why a counter stopped emulation (STOP_* in native/blockhook.c)."""
+
+    NONE = 0
+    BUDGET = 1
+    DEADLINE = 2
+    UNALIGNED = 3
+    RETRANSLATE = 4
+    MISS_FAILED = 5
+
+
+@dataclass(frozen=True)
+class AlignmentCheck:
+    """A multi-word access (LDRD, LDM, LDREX, VLDR...): it faults unless `base register + offset`
+    has the `mask` bits clear. `at_entry`: the base register holds its value from the block's entry,
+    so the check is made when the block is entered; otherwise by a hook on the instruction."""
+
+    pc: int
+    name: str    # capstone's: "ldrd", "ldm", ...
+    reg: int     # Unicorn register id of the base
+    offset: int  # 32-bit
+    mask: int    # 3: word alignment, 1: halfword
+    at_entry: bool
 
 
 @dataclass(frozen=True)
@@ -33,6 +69,7 @@ class BlockCost:
     counter: initial 2-bit direction predictor state (>= 2 predicts taken).
     target: initial target prediction: the target of a direct branch, known at decode; 0 (none) for
         an indirect one, whose first taken exit therefore counts as mispredicted.
+    checks: the block's multi-word accesses, whose alignment the counter checks.
     """
 
     instructions: int
@@ -42,6 +79,7 @@ class BlockCost:
     fall_miss: int = 0
     counter: int = 1
     target: int = 0
+    checks: tuple[AlignmentCheck, ...] = ()
 
 
 BlockCostFn = Callable[[bytes, int], BlockCost]
@@ -63,19 +101,32 @@ class BlockStats:
         return self.hits * self.cycles + self.exit_cycles
 
 
+class _Check(ctypes.Structure):
+    """Mirror of mcusim_check in native/blockhook.c."""
+
+    _fields_ = [("pc", ctypes.c_uint32), ("reg", ctypes.c_int32), ("offset", ctypes.c_uint32),
+                ("mask", ctypes.c_uint32)]
+
+    @classmethod
+    def of(cls, check: AlignmentCheck) -> "_Check":
+        return cls(check.pc, check.reg, check.offset, check.mask)
+
+
 class _Block(ctypes.Structure):
     """Mirror of mcusim_block in native/blockhook.c."""
 
     _fields_ = [
         ("addr", ctypes.c_uint32), ("size", ctypes.c_uint32), ("insns", ctypes.c_uint32),
         ("cycles", ctypes.c_uint32), ("exit", ctypes.c_uint8 * 4), ("counter", ctypes.c_uint8),
-        ("reserved", ctypes.c_uint8 * 3), ("last_target", ctypes.c_uint32),
-        ("hits", ctypes.c_uint64), ("exit_cycles", ctypes.c_uint64),
+        ("n_checks", ctypes.c_uint8), ("reserved", ctypes.c_uint8 * 2), ("last_target", ctypes.c_uint32),
+        ("checks", ctypes.POINTER(_Check)), ("hits", ctypes.c_uint64), ("exit_cycles", ctypes.c_uint64),
     ]
 
 
 _MISS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(_Block))
 _STOP = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+_REG_READ = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
+MISS_OK, MISS_FAILED, MISS_RETRANSLATE = 0, 1, 2
 
 
 class _CounterState(ctypes.Structure):
@@ -83,10 +134,17 @@ class _CounterState(ctypes.Structure):
 
     _fields_ = [
         ("instructions", ctypes.c_uint64), ("cycles", ctypes.c_uint64), ("budget", ctypes.c_uint64),
-        ("exhausted", ctypes.c_uint32), ("last_block", ctypes.c_uint32), ("miss_failed", ctypes.c_uint32),
+        ("deadline_ns", ctypes.c_uint64), ("stop", ctypes.c_uint32), ("last_block", ctypes.c_uint32),
+        ("fault_pc", ctypes.c_uint32), ("fault_address", ctypes.c_uint32), ("clock_countdown", ctypes.c_uint32),
         ("capacity", ctypes.c_uint32), ("used", ctypes.c_uint32), ("prev", ctypes.POINTER(_Block)),
-        ("table", ctypes.POINTER(_Block)), ("miss", _MISS), ("stop", _STOP),
+        ("table", ctypes.POINTER(_Block)), ("miss", _MISS), ("stop_fn", _STOP), ("reg_read", _REG_READ),
     ]
+
+
+class _Site(ctypes.Structure):
+    """Mirror of mcusim_site in native/blockhook.c."""
+
+    _fields_ = [("counter", ctypes.POINTER(_CounterState)), ("check", _Check)]
 
 
 def _load_native() -> ctypes.CDLL | None:
@@ -98,7 +156,7 @@ def _load_native() -> ctypes.CDLL | None:
     return lib
 
 
-_NATIVE = _load_native()
+NATIVE = _load_native()
 
 
 def _fill(block, cost: BlockCost) -> None:
@@ -107,85 +165,164 @@ def _fill(block, cost: BlockCost) -> None:
     block.exit[:] = (0, cost.fall_miss, cost.taken_miss, cost.taken)
 
 
-class NativeCounter:
-    def __init__(self, uc: Uc, block_cost: BlockCostFn, budget: int):
+class _Counter:
+    """What both counters share: a new block's decode, with its alignment hooks."""
+
+    def __init__(self, uc: Uc, block_cost: BlockCostFn):
         self._uc = uc
         self._block_cost = block_cost
         self.error: BaseException | None = None
-        self._state = _CounterState()
-        self._state.budget = budget
-        self._miss = _MISS(self._on_miss)  # keep the ctypes thunk alive as long as the hook
-        self._state.miss = self._miss
-        self._state.stop = ctypes.cast(uclib.uc_emu_stop, _STOP)
-        hook = uc_hook_h()
-        fn = ctypes.cast(_NATIVE.mcusim_block_hook, ctypes.c_void_p)
-        status = uclib.uc_hook_add(uc._uch, ctypes.byref(hook), UC_HOOK_BLOCK, fn,
-                                   ctypes.cast(ctypes.byref(self._state), ctypes.c_void_p), 1, 0)
-        if status != 0:
-            raise RuntimeError(f"uc_hook_add failed with Unicorn error {status}")
-        self._hook = hook
+        self._checks: dict[int, AlignmentCheck] = {}  # pc -> the check of every access decoded
+        self._hooked: set[int] = set()  # pcs with an alignment hook
 
-    def _on_miss(self, _uc, address, size, block) -> int:
+    def _decode(self, address: int, size: int) -> BlockCost | None:
+        """The cost of a new block, its alignment hooks in place; None after an exception of
+        block_cost (kept in `error`), or when hooks were added: they take effect only once the block
+        is translated again, so its translation is dropped."""
         try:
-            _fill(block.contents, self._block_cost(bytes(self._uc.mem_read(address, size)), address))
+            cost = self._block_cost(bytes(self._uc.mem_read(address, size)), address)
         except BaseException as e:  # never let an exception cross the C boundary
             self.error = e
-            return 1
-        return 0
+            return None
+        new = [c for c in cost.checks if not c.at_entry and c.pc not in self._hooked]
+        for check in cost.checks:
+            self._checks[check.pc] = check
+        for check in new:
+            self._hooked.add(check.pc)
+            self._hook(check)
+        if new:
+            self._uc.ctl_remove_cache(address, address + size)
+            return None
+        return cost
 
-    instructions = property(lambda self: self._state.instructions)
-    cycles = property(lambda self: self._state.cycles)
-    exhausted = property(lambda self: bool(self._state.exhausted))
-    last_block = property(lambda self: self._state.last_block)
+    def _hook(self, check: AlignmentCheck) -> None:
+        """Have `check` made each time its instruction runs (a UC_HOOK_CODE on its pc)."""
+        raise NotImplementedError
+
+    @property
+    def fault(self) -> AlignmentCheck | None:
+        """The unaligned access that stopped emulation (stop == Stop.UNALIGNED)."""
+        return self._checks.get(self.fault_pc) if self.stop == Stop.UNALIGNED else None
+
+
+class NativeCounter(_Counter):
+    def __init__(self, uc: Uc, block_cost: BlockCostFn, budget: int):
+        super().__init__(uc, block_cost)
+        self.state = s = _CounterState()  # the native peripheral bus reads the cycle count from it
+        s.budget = budget
+        self._miss = s.miss = _MISS(self._on_miss)  # keep the ctypes thunk alive as long as the hook
+        s.stop_fn = ctypes.cast(uclib.uc_emu_stop, _STOP)
+        s.reg_read = ctypes.cast(uclib.uc_reg_read, _REG_READ)
+        self._entry_checks: dict[tuple[int, int], ctypes.Array] = {}  # what the table's blocks point to
+        self._sites: list[_Site] = []  # the user data of the alignment hooks
+        self._add_hook(UC_HOOK_BLOCK, NATIVE.mcusim_block_hook, s, 1, 0)
+
+    def _add_hook(self, kind: int, fn, user: ctypes.Structure, begin: int, end: int) -> None:
+        hook = uc_hook_h()
+        status = uclib.uc_hook_add(self._uc._uch, ctypes.byref(hook), kind, ctypes.cast(fn, ctypes.c_void_p),
+                                   ctypes.cast(ctypes.byref(user), ctypes.c_void_p), begin, end)
+        if status != 0:
+            raise RuntimeError(f"uc_hook_add failed with Unicorn error {status}")
+
+    def _hook(self, check: AlignmentCheck) -> None:
+        site = _Site(ctypes.pointer(self.state), _Check.of(check))
+        self._sites.append(site)
+        self._add_hook(UC_HOOK_CODE, NATIVE.mcusim_alignment_hook, site, check.pc, check.pc)
+
+    def _on_miss(self, _uc, address, size, block) -> int:
+        cost = self._decode(address, size)
+        if cost is None:
+            return MISS_FAILED if self.error is not None else MISS_RETRANSLATE
+        b = block.contents
+        _fill(b, cost)
+        entry = [_Check.of(c) for c in cost.checks if c.at_entry]
+        if entry:
+            b.checks = self._entry_checks[address, size] = (_Check * len(entry))(*entry)
+            b.n_checks = len(entry)
+        return MISS_OK
+
+    instructions = property(lambda self: self.state.instructions)
+    cycles = property(lambda self: self.state.cycles)
+    last_block = property(lambda self: self.state.last_block)
+    stop = property(lambda self: Stop(self.state.stop))
+    fault_pc = property(lambda self: self.state.fault_pc)
+    fault_address = property(lambda self: self.state.fault_address)
 
     @property
     def budget(self) -> int:
-        return self._state.budget
+        return self.state.budget
 
     @budget.setter
     def budget(self, value: int) -> None:
-        self._state.budget = value
-        self._state.exhausted = 0
+        self.state.budget = value
 
-    def new_start(self) -> None:
-        """Emulation restarts elsewhere: the next block settles no branch exit."""
-        self._state.prev = None
+    def start(self, deadline_ns: int | None, fresh: bool = True) -> None:
+        """Emulation (re)starts: no stop or error yet, stop at `deadline_ns` (of time.monotonic_ns();
+        None: never). `fresh`: elsewhere than it stopped, so the next block settles no branch exit."""
+        s = self.state
+        s.stop, s.deadline_ns, s.clock_countdown, self.error = Stop.NONE, deadline_ns or 0, CLOCK_BLOCKS, None
+        if fresh:
+            s.prev = None
 
     def blocks(self) -> list[BlockStats]:
-        s = self._state
+        s = self.state
         return [BlockStats(b.addr, b.size, b.insns, b.cycles, b.hits, b.exit_cycles)
                 for b in (s.table[i] for i in range(s.capacity)) if b.size and b.hits]
 
     def __del__(self):
-        if _NATIVE is not None and getattr(self, "_state", None) is not None:
-            _NATIVE.mcusim_counter_free(ctypes.byref(self._state))
+        if NATIVE is not None and getattr(self, "state", None) is not None:
+            NATIVE.mcusim_counter_free(ctypes.byref(self.state))
 
 
-class PythonCounter:
+class PythonCounter(_Counter):
     """The algorithm of native/blockhook.c, in Python."""
 
     def __init__(self, uc: Uc, block_cost: BlockCostFn, budget: int):
-        self._block_cost = block_cost
-        self._blocks: dict[tuple[int, int], _Block] = {}
+        super().__init__(uc, block_cost)
+        self._blocks: dict[tuple[int, int], tuple[_Block, list[AlignmentCheck]]] = {}
         self._prev: _Block | None = None
-        self.instructions = self.cycles = self.last_block = 0
+        self.instructions = self.cycles = self.last_block = self.fault_pc = self.fault_address = 0
         self.budget = budget
-        self.error: BaseException | None = None
+        self.stop = Stop.NONE
+        self._deadline_ns: int | None = None
+        self._countdown = CLOCK_BLOCKS
         uc.hook_add(UC_HOOK_BLOCK, self._on_block)
 
-    @property
-    def budget(self) -> int:
-        return self._budget
+    def start(self, deadline_ns: int | None, fresh: bool = True) -> None:
+        self.stop, self._deadline_ns, self._countdown, self.error = Stop.NONE, deadline_ns, CLOCK_BLOCKS, None
+        if fresh:
+            self._prev = None
 
-    @budget.setter
-    def budget(self, value: int) -> None:
-        self._budget = value
-        self.exhausted = False
+    def _stop(self, uc: Uc, why: Stop) -> None:
+        self.stop = why
+        uc.emu_stop()
 
-    def new_start(self) -> None:
-        self._prev = None
+    def _hook(self, check: AlignmentCheck) -> None:
+        self._uc.hook_add(UC_HOOK_CODE, lambda uc, _address, _size, _user: self._misaligned(uc, check),
+                          begin=check.pc, end=check.pc)
+
+    def _misaligned(self, uc: Uc, check: AlignmentCheck) -> bool:
+        address = (uc.reg_read(check.reg) + check.offset) & 0xFFFF_FFFF
+        if not address & check.mask:
+            return False
+        self.fault_pc, self.fault_address = check.pc, address
+        self._stop(uc, Stop.UNALIGNED)
+        return True
 
     def _on_block(self, uc: Uc, address: int, size: int, _user) -> None:
+        known = self._blocks.get((address, size))
+        if known is None:
+            cost = self._decode(address, size)
+            if cost is None:
+                self.last_block = address
+                self._stop(uc, Stop.MISS_FAILED if self.error is not None else Stop.RETRANSLATE)
+                return
+            b = _Block(addr=address, size=size)
+            _fill(b, cost)
+            known = self._blocks[address, size] = (b, [c for c in cost.checks if c.at_entry])
+        b, checks = known
+        if any(self._misaligned(uc, c) for c in checks):
+            return
         p = self._prev
         if p is not None:
             taken = address != p.addr + p.size
@@ -196,39 +333,33 @@ class PythonCounter:
             p.counter = min(p.counter + 1, 3) if taken else max(p.counter - 1, 0)
             if taken:
                 p.last_target = address
-        b = self._blocks.get((address, size))
-        if b is None:
-            try:
-                cost = self._block_cost(bytes(uc.mem_read(address, size)), address)
-            except BaseException as e:
-                self.error = e
-                uc.emu_stop()
-                return
-            b = self._blocks[address, size] = _Block(addr=address, size=size)
-            _fill(b, cost)
         self._prev = b
         self.last_block = address
         b.hits += 1
         self.instructions += b.insns
         self.cycles += b.cycles
-        if self.instructions > self._budget and not self.exhausted:
-            self.exhausted = True
-            uc.emu_stop()
+        if self.instructions > self.budget and self.stop == Stop.NONE:
+            self._stop(uc, Stop.BUDGET)
+        self._countdown -= 1
+        if not self._countdown:
+            self._countdown = CLOCK_BLOCKS
+            if self._deadline_ns and time.monotonic_ns() >= self._deadline_ns:
+                self._stop(uc, Stop.DEADLINE)
 
     def blocks(self) -> list[BlockStats]:
         return [BlockStats(b.addr, b.size, b.insns, b.cycles, b.hits, b.exit_cycles)
-                for b in self._blocks.values() if b.hits]
+                for b, _ in self._blocks.values() if b.hits]
 
 
 def make_counter(uc: Uc, block_cost: BlockCostFn, budget: int, native: bool | None = None):
     """The native counter where it was built (or `native=True` demands it), else the Python one."""
     if native is None:
-        native = _NATIVE is not None
+        native = NATIVE is not None
         if not native:
             warnings.warn("mcusim's native block hook was not built; counting in Python (much slower). "
                           "Reinstall with a C compiler present: pip install -e .", RuntimeWarning, stacklevel=3)
     if native:
-        if _NATIVE is None:
+        if NATIVE is None:
             raise RuntimeError("native block hook requested but mcusim._blockhook was not built")
         return NativeCounter(uc, block_cost, budget)
     return PythonCounter(uc, block_cost, budget)

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import enum
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from capstone import CS_ARCH_ARM, CS_MODE_MCLASS, CS_MODE_THUMB, Cs
 from capstone import arm as cs_arm
+from unicorn import arm_const
 
 from .boards import Board
-from .counting import BlockCost
+from .counting import AlignmentCheck, BlockCost
 
 
 class Kind(enum.Enum):
@@ -67,6 +68,24 @@ for _kind, _names in {
     for _name in _names.split():
         _NAMES[_name] = _kind
 
+# The accesses that fault on an unaligned address whatever CCR.UNALIGN_TRP says (ARMv7-M ARM A3.2.1),
+# and the address bits that must be clear. Their offsets are multiples of 4 (the base's alignment is
+# the address's); based on SP or PC they cannot be unaligned (SP[1:0] are zero, literals aligned).
+ALIGNMENT_MASK = {**dict.fromkeys("ldrd strd ldm ldmdb stm stmdb ldrex strex vldr vstr vldmia vldmdb vstmia "
+                                  "vstmdb".split(), 3), "ldrexh": 1, "strexh": 1}
+_UNICORN_REG = {getattr(cs_arm, f"ARM_REG_{r}"): getattr(arm_const, f"UC_ARM_REG_{r}")
+                for r in [f"R{n}" for n in range(13)] + ["LR"]}
+
+
+class Undecodable(ValueError):
+    """Bytes that are no instruction of the core (capstone cannot decode them): the silicon's
+    UsageFault UNDEFINSTR at `address`."""
+
+    def __init__(self, address: int):
+        super().__init__(f"capstone cannot decode the instruction at {address:#010x}")
+        self.address = address
+
+
 LOADS_STORES = {Kind.LOAD, Kind.STORE, Kind.LOAD_DOUBLE, Kind.STORE_DOUBLE, Kind.LOAD_MULTI, Kind.STORE_MULTI,
                 Kind.FP_LOAD, Kind.FP_MULTI, Kind.TABLE_BRANCH}
 
@@ -91,6 +110,7 @@ class Insn:
     double: bool       # moves or computes a double-precision (D) register
     core_fp_move: bool  # VMOV between a core and an FP register
     narrow_load: bool  # byte or halfword load
+    alignment: AlignmentCheck | None  # a multi-word access: faults when unaligned
 
 
 def _reg_class(i, reg: int) -> str:
@@ -98,10 +118,24 @@ def _reg_class(i, reg: int) -> str:
     return "d" if name.startswith("d") else "s" if name.startswith("s") and name != "sp" else "r"
 
 
+def _alignment(i, name: str, mems: list, regs: list, transfers: int, written: set) -> AlignmentCheck | None:
+    """The alignment check of capstone instruction `i`, if it needs one; `written`: the registers
+    the earlier instructions of its block write."""
+    mask = ALIGNMENT_MASK.get(name)
+    base = mems[0].base if mems else regs[0] if regs else None
+    if mask is None or base not in _UNICORN_REG:
+        return None
+    offset = mems[0].disp if mems else -4 * transfers if name.endswith("db") else 0
+    predicated = i.cc not in (cs_arm.ARM_CC_AL, cs_arm.ARM_CC_INVALID)  # inside an IT block
+    return AlignmentCheck(i.address, name, _UNICORN_REG[base], offset & 0xFFFF_FFFF, mask,
+                          at_entry=not predicated and base not in written)
+
+
 def decode(disasm: Cs, code: bytes, address: int) -> list[Insn]:
-    """Decode a block. Raises ValueError at bytes capstone cannot decode."""
+    """Decode a block. Raises Undecodable at bytes capstone cannot decode."""
     out = []
     end = address + len(code)
+    written: set[int] = set()
     for i in disasm.disasm(code, address):
         reads, writes = (frozenset(r) for r in i.regs_access())
         name = i.insn_name()
@@ -126,10 +160,11 @@ def decode(disasm: Cs, code: bytes, address: int) -> list[Insn]:
             "d" in classes,
             name == "vmov" and "r" in classes and bool(classes & {"s", "d"}),
             name in ("ldrb", "ldrh", "ldrsb", "ldrsh", "ldrbt", "ldrht", "ldrsbt", "ldrsht", "ldrexb", "ldrexh"),
+            _alignment(i, name, mems, regs, transfers, written),
         ))
+        written |= writes
     if not out or out[-1].address + out[-1].size != end:
-        decoded = out[-1].address + out[-1].size if out else address
-        raise ValueError(f"capstone cannot decode the instruction at {decoded:#010x}")
+        raise Undecodable(out[-1].address + out[-1].size if out else address)
     return out
 
 
@@ -367,7 +402,9 @@ def block_cost_fn(board: Board, *, flash_cache: bool = True) -> Callable[[bytes,
         known = costs.get((address, code))
         if known is None:
             insns = decode(disasm, code, address)
-            known = costs[address, code] = model.block_cost(insns, flash if board.flash.contains(address) else None)
+            known = costs[address, code] = replace(
+                model.block_cost(insns, flash if board.flash.contains(address) else None),
+                checks=tuple(i.alignment for i in insns if i.alignment))
         return known
 
     return cost

@@ -1,21 +1,35 @@
-"""ELF images for the emulator: loadable segments, symbols and section sizes (pyelftools)."""
+"""ELF images for the emulator: loadable segments, symbols and section sizes.
+
+The file is hostile until proven otherwise: it is read bounded (mcusim.files.read_bytes: a regular
+file only), and every header, table and name is checked against the file before it is used, so that
+anything unusable is one ElfError naming the file (exit 65).
+"""
 from __future__ import annotations
 
 import bisect
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from elftools.common.exceptions import ELFError as _PyElfError
-from elftools.elf.constants import P_FLAGS
-from elftools.elf.elffile import ELFFile
-
 from .boards import Board
 from .errors import ElfError
+from .files import read_bytes
 
-EM_ARM = "EM_ARM"
-SHF_ALLOC = 0x2
-SHF_EXECINSTR = 0x4
+# ELF32 little-endian (System V ABI and its ARM supplement): the structures read, and their fields.
+_EHDR = struct.Struct("<16sHHIIIIIHHHHHH")  # ident type machine version entry phoff shoff flags ehsize
+#                                              phentsize phnum shentsize shnum shstrndx
+_PHDR = struct.Struct("<8I")     # type offset vaddr paddr filesz memsz flags align
+_SHDR = struct.Struct("<10I")    # name type flags addr offset size link info addralign entsize
+_SYM = struct.Struct("<IIIBBH")  # name value size info other shndx
+EM_ARM = 40
+PT_LOAD, PF_W = 1, 0x2
+SHT_SYMTAB, SHT_NOBITS = 2, 8
+SHF_ALLOC, SHF_EXECINSTR = 0x2, 0x4
+STT_NOTYPE, STT_OBJECT, STT_FUNC = 0, 1, 2
+STB_WEAK, SHN_UNDEF = 2, 0
 STACK_SECTION = ".stack"  # reserved by mcusim's linker script; measured at run time, not static
+# Far above any firmware (a few segments, dozens of sections, thousands of symbols).
+MAX_SEGMENTS, MAX_SECTIONS, MAX_SYMBOLS, MAX_NAME = 256, 4096, 1 << 18, 4096
 
 
 @dataclass(frozen=True)
@@ -64,70 +78,119 @@ class _Section:
     executable: bool
 
 
+def _table(raw: bytes, offset: int, count: int, entry: struct.Struct, what: str) -> list[tuple]:
+    """`count` entries of `entry` at `offset`; ValueError unless they lie inside the file."""
+    if offset + count * entry.size > len(raw):
+        raise ValueError(f"its {what} ({count} at offset {offset:#x}) run past the end of the file")
+    return [entry.unpack_from(raw, offset + i * entry.size) for i in range(count)]
+
+
+def _contents(raw: bytes, header: tuple) -> bytes:
+    """The bytes of the section of `header` (checked to lie in the file)."""
+    offset, size = header[4], header[5]
+    return raw[offset:offset + size]
+
+
+def _string(table: bytes, offset: int, what: str) -> str:
+    """The NUL-terminated name at `offset` of a string table: printable UTF-8 of MAX_NAME bytes at
+    most, else ValueError."""
+    end = table.find(b"\0", offset, offset + MAX_NAME + 1)
+    if offset >= len(table) or end < 0:
+        raise ValueError(f"a {what} name at offset {offset:#x} is outside its string table or too long")
+    try:
+        name = table[offset:end].decode()
+    except UnicodeDecodeError:
+        raise ValueError(f"a {what} name at offset {offset:#x} is not UTF-8") from None
+    if not name.isprintable():
+        raise ValueError(f"{what} name {name!r} has control characters")
+    return name
+
+
 class ElfImage:
     """A parsed ARM ELF executable. Raises ElfError with the file name for anything unusable."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        try:
-            raw = self.path.read_bytes()
-        except OSError as e:
-            raise ElfError(f"{self.path}: cannot read: {e.strerror}") from None
+        raw = read_bytes(self.path, ElfError, "ELF file")
         if raw[:4] != b"\x7fELF":
             raise ElfError(f"{self.path}: not an ELF file (no ELF magic)")
         try:
             self._parse(raw)
-        except (_PyElfError, ValueError, KeyError, IndexError, AssertionError) as e:
-            # pyelftools raises several types on truncated or corrupt headers.
+        except ValueError as e:
             raise ElfError(f"{self.path}: truncated or corrupt ELF ({e})") from None
 
     def _parse(self, raw: bytes) -> None:
-        import io
-
-        elf = ELFFile(io.BytesIO(raw))
-        if elf["e_machine"] != EM_ARM or elf.elfclass != 32 or not elf.little_endian:
-            raise ElfError(
-                f"{self.path}: not a 32-bit little-endian ARM ELF (machine {elf['e_machine']}); "
-                "build it with `mcusim build` or arm-none-eabi-gcc"
-            )
-        self.entry = elf["e_entry"]
-        segments = []
-        for seg in elf.iter_segments():
-            if seg["p_type"] != "PT_LOAD" or seg["p_memsz"] == 0:
-                continue
-            data = seg.data()
-            if len(data) != seg["p_filesz"]:
-                raise ElfError(f"{self.path}: truncated: segment at {seg['p_paddr']:#010x} is cut short")
-            segments.append(Segment(seg["p_paddr"], seg["p_vaddr"], data, seg["p_memsz"],
-                                    bool(seg["p_flags"] & P_FLAGS.PF_W)))
-        if not segments:
-            raise ElfError(f"{self.path}: no loadable segments")
-        self.segments = tuple(segments)
-
-        symbols: list[Symbol] = []
-        sections: list[_Section] = []
-        for sec in elf.iter_sections():
-            if sec["sh_type"] == "SHT_SYMTAB":
-                for s in sec.iter_symbols():
-                    kind = s["st_info"]["type"]
-                    if s.name and kind in ("STT_FUNC", "STT_OBJECT", "STT_NOTYPE") and s["st_shndx"] != "SHN_UNDEF":
-                        if kind == "STT_NOTYPE" and s.name.startswith("$"):
-                            continue  # mapping symbols $t, $d, $a
-                        is_fn = kind == "STT_FUNC"
-                        addr = s["st_value"] & ~1 if is_fn else s["st_value"]
-                        weak = s["st_info"]["bind"] == "STB_WEAK"
-                        symbols.append(Symbol(s.name, addr, s["st_size"], is_fn, weak))
-            flags = sec["sh_flags"]
-            if flags & SHF_ALLOC and sec["sh_size"] and sec.name != STACK_SECTION:
-                sections.append(_Section(sec["sh_addr"], sec["sh_size"], sec["sh_type"] == "SHT_NOBITS",
-                                         bool(flags & SHF_EXECINSTR)))
-        self._sections = tuple(sections)
-        self._symbols = {s.name: s for s in symbols}
+        if len(raw) < _EHDR.size:
+            raise ValueError("the ELF header is cut short")
+        (ident, _, machine, _, self.entry, phoff, shoff, _, _, phentsize, phnum, shentsize, shnum,
+         shstrndx) = _EHDR.unpack_from(raw)
+        if machine != EM_ARM or ident[4:6] != b"\x01\x01":  # ELFCLASS32, ELFDATA2LSB
+            raise ElfError(f"{self.path}: not a 32-bit little-endian ARM ELF (machine {machine}); "
+                           "build it with `mcusim build` or arm-none-eabi-gcc")
+        if phnum > MAX_SEGMENTS or shnum > MAX_SECTIONS:
+            raise ValueError(f"{phnum} program headers and {shnum} sections: more than {MAX_SEGMENTS} or "
+                             f"{MAX_SECTIONS} are refused")
+        if (phnum and phentsize != _PHDR.size) or (shnum and shentsize != _SHDR.size):
+            raise ValueError(f"header entries of {phentsize} and {shentsize} bytes, not {_PHDR.size} and {_SHDR.size}")
+        self.segments = self._segments(raw, _table(raw, phoff, phnum, _PHDR, "program headers"))
+        headers = _table(raw, shoff, shnum, _SHDR, "section headers")
+        for _, kind, _, _, offset, size, *_ in headers:
+            if kind != SHT_NOBITS and offset + size > len(raw):
+                raise ValueError(f"a section ({size} bytes at offset {offset:#x}) runs past the end of the file")
+        if shnum and shstrndx >= shnum:
+            raise ValueError(f"section name table {shstrndx} of {shnum} sections")
+        names = _contents(raw, headers[shstrndx]) if shnum else b""
+        self._sections = tuple(_Section(addr, size, kind == SHT_NOBITS, bool(flags & SHF_EXECINSTR))
+                               for name, kind, flags, addr, _, size, *_ in headers
+                               if flags & SHF_ALLOC and size and _string(names, name, "section") != STACK_SECTION)
+        symbols = [sym for h in headers if h[1] == SHT_SYMTAB for sym in self._symbols(raw, h, headers)]
+        self._by_name = {s.name: s for s in symbols}
         # Address index for symbolization. At one address the last entry wins a lookup, so sort the
         # preferred names last: functions over data and labels, strong definitions over weak aliases.
         ordered = sorted(symbols, key=lambda s: (s.address, s.is_function, not s.is_weak))
         self._sym_addrs = [s.address for s in ordered]
         self._sym_sorted = ordered
+
+    def _segments(self, raw: bytes, headers: list[tuple]) -> tuple[Segment, ...]:
+        """The PT_LOAD segments. None may overlap another, in its load image or in memory."""
+        segments = []
+        for kind, offset, vaddr, paddr, filesz, memsz, flags, _ in headers:
+            if kind != PT_LOAD or memsz == 0:
+                continue
+            if filesz > memsz:
+                raise ValueError(f"the segment at {paddr:#010x} has {filesz} bytes in the file, {memsz} in memory")
+            if offset + filesz > len(raw):
+                raise ElfError(f"{self.path}: truncated: segment at {paddr:#010x} is cut short")
+            segments.append(Segment(paddr, vaddr, raw[offset:offset + filesz], memsz, bool(flags & PF_W)))
+        if not segments:
+            raise ElfError(f"{self.path}: no loadable segments")
+        for what, extents in (("load images", [(s.paddr, len(s.data)) for s in segments]),
+                              ("memory", [(s.vaddr, s.memsz) for s in segments])):
+            spans = sorted((start, start + size) for start, size in extents if size)
+            for (a, a_end), (b, b_end) in zip(spans, spans[1:]):
+                if b < a_end:
+                    raise ElfError(f"{self.path}: segments overlap in {what}: {a:#010x}..{a_end:#010x} and "
+                                   f"{b:#010x}..{b_end:#010x}")
+        return tuple(segments)
+
+    @staticmethod
+    def _symbols(raw: bytes, symtab: tuple, headers: list[tuple]) -> list[Symbol]:
+        """The functions, objects and labels a symbol table defines (mapping symbols $t, $d, $a left
+        out)."""
+        _, _, _, _, offset, size, link, _, _, entsize = symtab
+        if entsize != _SYM.size or link >= len(headers) or size // _SYM.size > MAX_SYMBOLS:
+            raise ValueError(f"a symbol table of {size} bytes in entries of {entsize}, names in section {link}")
+        strings = _contents(raw, headers[link])
+        symbols = []
+        for name, value, sym_size, info, _, shndx in _table(raw, offset, size // _SYM.size, _SYM, "symbols"):
+            kind, weak = info & 0xF, info >> 4 == STB_WEAK
+            if not name or kind not in (STT_FUNC, STT_OBJECT, STT_NOTYPE) or shndx == SHN_UNDEF:
+                continue
+            text = _string(strings, name, "symbol")
+            if kind == STT_NOTYPE and text.startswith("$"):
+                continue
+            symbols.append(Symbol(text, value & ~1 if kind == STT_FUNC else value, sym_size, kind == STT_FUNC, weak))
+        return symbols
 
     def sizes(self, board: Board) -> SectionSizes:
         """Allocated bytes by kind. In flash: code is text, everything else rodata (constants, the
@@ -146,7 +209,12 @@ class ElfImage:
         return SectionSizes(text, rodata, data, bss)
 
     def check_fits(self, board: Board) -> None:
-        """Every segment's load image and runtime extent must lie inside one region of the board."""
+        """Every segment's load image and runtime extent must lie inside one region of the board, the
+        entry point be Thumb code in its executable memory."""
+        region = board.region_of(self.entry & ~1)
+        if not self.entry & 1 or region is None or not region.executable:
+            raise ElfError(f"{self.path}: entry point {self.entry:#010x} is not Thumb code in {board.name}'s "
+                           "executable memory (Cortex-M runs Thumb only: bit 0 must be set)")
         for seg in self.segments:
             for addr, length, what in ((seg.paddr, len(seg.data), "load image"), (seg.vaddr, seg.memsz, "memory")):
                 if length and board.region_of(addr, length) is None:
@@ -157,12 +225,12 @@ class ElfImage:
 
     def symbol(self, name: str) -> Symbol:
         try:
-            return self._symbols[name]
+            return self._by_name[name]
         except KeyError:
             raise ElfError(f"{self.path}: no symbol {name!r}") from None
 
     def has_symbol(self, name: str) -> bool:
-        return name in self._symbols
+        return name in self._by_name
 
     def symbolize(self, address: int) -> tuple[str | None, int]:
         """``(name, offset)`` of the symbol containing ``address`` (Thumb bit ignored); ``(None,

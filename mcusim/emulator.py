@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import struct
+import time
 import weakref
 from dataclasses import asdict, dataclass, field
 
@@ -35,15 +36,20 @@ from unicorn import (UC_ARCH_ARM, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_HOOK_MEM
                      UC_PROT_WRITE, Uc, UcError, arm_const)
 
 from .boards import Board, Region
-from .counting import make_counter
-from .cycles import block_cost_fn
+from .counting import NativeCounter, Stop, make_counter
+from .cycles import Undecodable, block_cost_fn
 from .elf import ElfImage, format_symbol
-from .errors import McusimError
-from .faults import EXCP_BKPT, Fault, FaultKind, FirmwareFault, engine_fault, exception_fault, memory_fault
-from .peripherals import PPB_BASE, PPB_SIZE, Console, Dwt, Itm, Marker, PrivatePeripheralBus, Semihosting
+from .errors import ElfError, McusimError
+from .faults import (EXCP_BKPT, UNDEFINED, Fault, FaultKind, FirmwareFault, engine_fault, exception_fault,
+                     memory_fault, unaligned_fault)
+from .peripherals import (MAX_SEMIHOSTING_CALLS, PPB_BASE, PPB_SIZE, Console, Dwt, Itm, Marker,
+                          NativePrivatePeripheralBus, PrivatePeripheralBus, Semihosting)
 from .toolchain import GUARD
 
 DEFAULT_MAX_INSTRUCTIONS = 2_000_000_000
+MAX_INSTRUCTIONS = 1 << 62  # the counts are 64-bit
+DEFAULT_TIMEOUT_S = 600.0   # wall-clock seconds a run or call may take
+MAX_TIMEOUT_S = 1e6
 PAINT = np.frombuffer(struct.pack("<I", 0xDEADBEEF), dtype=np.uint8)
 IT_STATE_BITS = 0x0600_FC00  # xPSR bits 26:25 and 15:10: inside a Thumb IT block when non-zero
 STOP_ADDRESS = 0xFFFF_FFFE  # `until` for runs that end by semihosting exit; never a real PC
@@ -90,6 +96,7 @@ class RunResult:
     flash: FlashUsage
     markers: list[Marker] = field(default_factory=list)
     fault: Fault | None = None
+    notes: list[str] = field(default_factory=list)  # what the bounds on output left out
 
     def to_json(self) -> dict:
         return {
@@ -101,6 +108,7 @@ class RunResult:
             "flash": self.flash.to_json(),
             "markers": [asdict(m) for m in self.markers],
             **({"fault": self.fault.to_json()} if self.fault else {}),
+            **({"notes": self.notes} if self.notes else {}),
         }
 
 
@@ -154,14 +162,23 @@ class Layout:
 
     @classmethod
     def of(cls, elf: ElfImage, board: Board, initial_sp: int) -> "Layout":
+        """Raises ElfError unless the four lie in this order, word-aligned, in the board's RAM."""
         names = ("__heap_start", "__heap_limit", "__stack_limit", "__stack_top")
         if all(elf.has_symbol(n) for n in names):
-            return cls(*(elf.symbol(n).address for n in names))
-        # A foreign ELF: everything between its static data and the initial SP is stack, no guard.
-        static_end = max((s.vaddr + s.memsz for s in elf.segments if board.ram.contains(s.vaddr)),
-                         default=board.ram.base)
-        static_end = (static_end + 3) & ~3  # paint is compared a word at a time
-        return cls(static_end, static_end, static_end, initial_sp & ~3)
+            layout = cls(*(elf.symbol(n).address for n in names))
+        else:
+            # A foreign ELF: everything between its static data and the initial SP is stack, no guard.
+            static_end = max((s.vaddr + s.memsz for s in elf.segments if board.ram.contains(s.vaddr)),
+                             default=board.ram.base)
+            static_end = (static_end + 3) & ~3  # paint is compared a word at a time
+            layout = cls(static_end, static_end, static_end, initial_sp & ~3)
+        ram = board.ram
+        bounds = (ram.base, *vars(layout).values(), ram.end)
+        if any(a > b for a, b in zip(bounds, bounds[1:])) or any(v % 4 for v in bounds):
+            raise ElfError(f"{elf.path}: heap and stack {', '.join(f'{v:#x}' for v in bounds[1:-1])} do not lie in "
+                           f"this order in {board.name}'s RAM {ram.base:#010x}..{ram.end:#010x} (initial SP "
+                           f"{initial_sp:#010x})")
+        return layout
 
     @property
     def has_guard(self) -> bool:
@@ -183,12 +200,18 @@ def _weak(method):
 
 class Emulator:
     def __init__(self, board: Board, elf: ElfImage, *, max_instructions: int = DEFAULT_MAX_INSTRUCTIONS,
-                 flash_cache: bool = True, native: bool | None = None):
+                 timeout: float | None = DEFAULT_TIMEOUT_S, flash_cache: bool = True, native: bool | None = None):
+        """max_instructions and timeout (wall-clock seconds; None: none) bound each run or call."""
+        if not 0 < max_instructions <= MAX_INSTRUCTIONS:
+            raise McusimError(f"max_instructions {max_instructions} is not in 1..{MAX_INSTRUCTIONS}")
+        if timeout is not None and not 0 < timeout <= MAX_TIMEOUT_S:
+            raise McusimError(f"timeout {timeout} is not in (0, {MAX_TIMEOUT_S:g}] seconds")
         elf.check_fits(board)
         self.board = board
         self.elf = elf
         self.sizes = elf.sizes(board)
         self.max_instructions = max_instructions
+        self.timeout = timeout
         # No UC_MODE_MCLASS: Unicorn 2.1 answers it by forcing a Cortex-M33 whatever model is set.
         # The M4/M7 models are M-profile by themselves.
         self.uc = uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB)
@@ -205,9 +228,12 @@ class Emulator:
         self.counter = make_counter(uc, block_cost_fn(board, flash_cache=flash_cache), max_instructions, native)
         self.console = Console()
         self.itm = Itm(uc, self.counter, self.console)
-        self.ppb = PrivatePeripheralBus(self.itm, Dwt(self.counter), board.core.name)
+        if isinstance(self.counter, NativeCounter):
+            self.ppb = NativePrivatePeripheralBus(uc, self.counter, self.itm, board.core.name)
+        else:
+            self.ppb = PrivatePeripheralBus(self.itm, Dwt(self.counter), board.core.name)
+            uc.mmio_map(PPB_BASE, PPB_SIZE, _weak(self.ppb.read), None, _weak(self.ppb.write), None)
         self.semihosting = Semihosting(uc, self.console)
-        uc.mmio_map(PPB_BASE, PPB_SIZE, _weak(self.ppb.read), None, _weak(self.ppb.write), None)
         uc.hook_add(UC_HOOK_INTR, _weak(self._on_interrupt))
         uc.hook_add(UC_HOOK_MEM_INVALID, _weak(self._on_invalid_memory))
 
@@ -363,7 +389,11 @@ class Emulator:
     def _on_interrupt(self, _uc: Uc, intno: int, _user) -> None:
         pc = self._reg("PC")
         if intno == EXCP_BKPT and self.semihosting.is_call(pc):
-            self.semihosting.serve(pc)
+            if self.semihosting.calls_left:
+                self.semihosting.serve(pc)
+            else:
+                self._stop_with(FaultKind.BUDGET_EXHAUSTED, pc, None,
+                                f"semihosting budget of {MAX_SEMIHOSTING_CALLS:,} calls exhausted")
             return
         kind, what = exception_fault(intno, self._symbol(self._vectors[3]))
         self._stop_with(kind, pc, None, what)
@@ -379,20 +409,40 @@ class Emulator:
     # ---- running ------------------------------------------------------------------------------
 
     def _emulate(self, begin: int, until: int) -> None:
-        """Run from `begin` (Thumb) until `until`, exit, fault or budget; sets self._fault."""
-        self.counter.new_start()
-        try:
-            self.uc.emu_start(begin | 1, until)
-        except UcError as e:
-            if self._fault is None:
-                kind, what = engine_fault(e)
-                self._stop_with(kind, self._reg("PC"), None, what)
-        if self._fault is None and self.counter.error is not None:
-            raise self.counter.error
-        if self._fault is None and self.counter.exhausted:
-            pc = self.counter.last_block
-            self._stop_with(FaultKind.BUDGET_EXHAUSTED, pc, None,
+        """Run from `begin` (Thumb) until `until`, exit, fault, budget or timeout; sets self._fault."""
+        counter = self.counter
+        deadline = time.monotonic_ns() + int(self.timeout * 1e9) if self.timeout else None
+        self.itm.new_run()
+        self.semihosting.calls_left = MAX_SEMIHOSTING_CALLS
+        counter.start(deadline)
+        while True:
+            try:
+                self.uc.emu_start(begin | 1, until)
+            except UcError as e:
+                if self._fault is None:
+                    kind, what = engine_fault(e, self._reg("XPSR"))
+                    self._stop_with(kind, self._reg("PC"), None, what)
+            if counter.stop != Stop.RETRANSLATE:
+                break
+            begin = counter.last_block  # its alignment hooks are in place now: run it again
+            counter.start(deadline, fresh=False)
+        if self._fault is not None:
+            return
+        error = counter.error or self.ppb.error
+        if isinstance(error, Undecodable):
+            kind, what = UNDEFINED
+            self._stop_with(kind, error.address, None, what)
+        elif error is not None:
+            raise error
+        elif counter.stop == Stop.UNALIGNED:
+            kind, what = unaligned_fault(counter.fault.name, counter.fault_address)
+            self._stop_with(kind, counter.fault_pc, counter.fault_address, what)
+        elif counter.stop == Stop.BUDGET:
+            self._stop_with(FaultKind.BUDGET_EXHAUSTED, counter.last_block, None,
                             f"instruction budget of {self.max_instructions:,} exhausted (runaway code?)")
+        elif counter.stop == Stop.DEADLINE:
+            self._stop_with(FaultKind.TIMEOUT, counter.last_block, None,
+                            f"wall-clock limit of {self.timeout:g} s reached (firmware too slow or stuck?)")
 
     def profile(self) -> list[ProfileEntry]:
         """A flat profile of everything run so far, most cycles first."""
@@ -407,8 +457,9 @@ class Emulator:
         return sorted((ProfileEntry(name, c, i) for name, (c, i) in totals.items()), key=lambda e: -e.cycles)
 
     def _result(self) -> RunResult:
-        return RunResult(self.semihosting.exit_code, "".join(self.console.stdout), "".join(self.console.stderr),
-                         self.instructions, self.cycles, self.sram(), self.flash(), list(self.markers), self._fault)
+        out, err = (b.decode("utf-8", "replace") for b in (self.console.stdout, self.console.stderr))
+        return RunResult(self.semihosting.exit_code, out, err, self.instructions, self.cycles, self.sram(),
+                         self.flash(), list(self.markers), self._fault, self.console.notes() + self.itm.notes())
 
     def run(self) -> RunResult:
         """Run from reset until the firmware exits (semihosting SYS_EXIT[_EXTENDED]).
@@ -420,6 +471,10 @@ class Emulator:
             raise McusimError("run() starts from reset: create a new Emulator for each run")
         self._initialized = True
         sp, reset = self._vectors[:2]
+        region = self.board.region_of(reset & ~1)
+        if not reset & 1 or region is None or not region.executable:
+            raise ElfError(f"{self.elf.path}: reset vector {reset:#010x} is not Thumb code in {self.board.name}'s "
+                           "executable memory (Cortex-M runs Thumb only: bit 0 must be set)")
         self.uc.reg_write(arm_const.UC_ARM_REG_SP, sp)
         self.counter.budget = self.max_instructions
         self._emulate(reset, STOP_ADDRESS)

@@ -20,11 +20,14 @@ if TYPE_CHECKING:
     from .emulator import Layout, RunResult
 
 # QEMU exception numbers that Unicorn reports through UC_HOOK_INTR.
-EXCP_UDEF, EXCP_SWI, EXCP_BKPT = 1, 2, 7
+EXCP_UDEF, EXCP_SWI, EXCP_PREFETCH_ABORT, EXCP_DATA_ABORT, EXCP_BKPT, EXCP_NOCP, EXCP_INVSTATE = 1, 2, 3, 4, 7, 17, 18
 _HARDFAULT_CAUSES = {
     EXCP_SWI: "SVC: no supervisor is emulated",
     EXCP_BKPT: "BKPT other than semihosting's 0xAB, with no debugger attached",
+    EXCP_PREFETCH_ABORT: "BusFault on an instruction fetch",
+    EXCP_DATA_ABORT: "BusFault on a data access",
 }
+XPSR_T = 1 << 24  # Thumb state: clear once a branch to an even address left it (UsageFault INVSTATE)
 
 
 class FaultKind(str, Enum):
@@ -37,8 +40,11 @@ class FaultKind(str, Enum):
     FLASH_WRITE = "flash_write"
     STACK_OVERFLOW = "stack_overflow"
     UNDEFINED_INSTRUCTION = "undefined_instruction"
+    INVALID_STATE = "invalid_state"
+    UNALIGNED_ACCESS = "unaligned_access"
     HARDFAULT = "hardfault"
     BUDGET_EXHAUSTED = "budget_exhausted"
+    TIMEOUT = "timeout"
     INTERNAL = "internal"
 
     def __str__(self) -> str:
@@ -102,17 +108,32 @@ def memory_fault(access: int, address: int, size: int, board: Board, layout: Lay
     return kind, f"{verb} of {size} bytes at unmapped address {address:#010x}"
 
 
+UNDEFINED = FaultKind.UNDEFINED_INSTRUCTION, "UsageFault: undefined instruction"
+_INVALID_STATE = FaultKind.INVALID_STATE, "UsageFault: invalid state (a branch to an even address left Thumb state)"
+_USAGE_FAULTS = {
+    EXCP_UDEF: UNDEFINED,
+    EXCP_NOCP: (FaultKind.UNDEFINED_INSTRUCTION, "UsageFault: coprocessor instruction, no such coprocessor"),
+    EXCP_INVSTATE: _INVALID_STATE,
+}
+
+
 def exception_fault(intno: int, handler: str) -> tuple[FaultKind, str]:
     """The fault of CPU exception `intno` (UC_HOOK_INTR) other than a semihosting call, which the
     caller serves first. `handler` names where the vector table's HardFault entry leads."""
-    if intno == EXCP_UDEF:
-        return FaultKind.UNDEFINED_INSTRUCTION, "undefined instruction"
+    if intno in _USAGE_FAULTS:
+        return _USAGE_FAULTS[intno]
     cause = _HARDFAULT_CAUSES.get(intno, f"CPU exception {intno}")
     return FaultKind.HARDFAULT, f"HardFault ({cause}) taken through the vector table to {handler}"
 
 
-def engine_fault(error: UcError) -> tuple[FaultKind, str]:
-    """The fault of an error that ended `emu_start` without a hook having recorded one."""
+def engine_fault(error: UcError, xpsr: int) -> tuple[FaultKind, str]:
+    """The fault of an error that ended `emu_start` without a hook having recorded one; `xpsr`
+    as it was then."""
     if error.errno == UC_ERR_INSN_INVALID:
-        return FaultKind.UNDEFINED_INSTRUCTION, "undefined instruction"
+        return UNDEFINED if xpsr & XPSR_T else _INVALID_STATE
     return FaultKind.INTERNAL, f"emulation error: {error}"
+
+
+def unaligned_fault(name: str, address: int) -> tuple[FaultKind, str]:
+    """An LDRD, LDM, LDREX, VLDR... (capstone's `name`) of the unaligned `address`."""
+    return FaultKind.UNALIGNED_ACCESS, f"UsageFault: unaligned {name.upper()} of address {address:#010x}"

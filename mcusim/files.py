@@ -12,6 +12,7 @@ one line a person can act on (a McusimError of the caller's class).
 from __future__ import annotations
 
 import io
+import math
 import os
 import stat
 import struct
@@ -64,6 +65,23 @@ def read_bytes(path: str | Path, error: type[McusimError], what: str, limit: int
     return raw
 
 
+def _check_npy(stream: IO[bytes], size: int, error: type[McusimError], where: str) -> None:
+    """Refuse the .npy image in `stream` (`size` bytes) unless its header declares exactly the data
+    bytes that follow it, of a dtype without objects: numpy allocates the declared shape before it
+    reads a byte, so a 100-byte file may not declare a terabyte. Raises `error` naming `where`;
+    ValueError for a header numpy cannot parse."""
+    version = np.lib.format.read_magic(stream)
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"unsupported .npy format version {version}")
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _, dtype = read_header(stream)
+    if dtype.hasobject:
+        raise error(f"{where}: holds Python objects; only plain arrays are read")
+    declared, held = math.prod(shape) * dtype.itemsize, size - stream.tell()
+    if declared != held:
+        raise error(f"{where}: declares {dtype}{list(shape)} ({declared:,} bytes) but holds {held:,} bytes")
+
+
 def read_npz(path: str | Path, error: type[McusimError], what: str, limit: int = MAX_INPUT_BYTES) -> dict[str, np.ndarray]:
     """Every array of the .npz at `path` (allow_pickle=False). A missing, irregular or oversized file,
     members that declare more than `limit` bytes in all, or one that is not a readable `what`, raises
@@ -72,8 +90,11 @@ def read_npz(path: str | Path, error: type[McusimError], what: str, limit: int =
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as z:
             declared = sum(info.file_size for info in z.infolist())
-        if declared > limit:  # zipfile stops each member at its declared size: this bounds inflation
-            raise error(f"{path}: its arrays inflate to {declared:,} bytes; more than {limit:,} is refused")
+            if declared > limit:  # zipfile stops each member at its declared size: this bounds inflation
+                raise error(f"{path}: its arrays inflate to {declared:,} bytes; more than {limit:,} is refused")
+            for info in z.infolist():
+                with z.open(info) as member:
+                    _check_npy(member, info.file_size, error, f"{path}: array {info.filename!r}")
         with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
             return {k: npz[k] for k in npz.files}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, struct.error, OSError, ValueError, EOFError,
@@ -88,6 +109,7 @@ def read_array_file(path: str | Path, error: type[McusimError], limit: int = MAX
     if raw[:4] == b"PK\x03\x04" or raw[:4] == b"PK\x05\x06":
         return list(read_npz(path, error, ".npy/.npz array file", limit).values())
     try:
+        _check_npy(io.BytesIO(raw), len(raw), error, str(path))
         return [np.load(io.BytesIO(raw), allow_pickle=False)]
     except (ValueError, OSError, EOFError) as e:
         raise error(f"{path}: not a readable .npy/.npz array file ({e})") from None
@@ -125,7 +147,7 @@ def output_file(path: str | Path, flag: str, inputs: tuple | list = ()) -> Path:
 
 def output_folder(path: str | Path, flag: str, force: bool = False, inputs: tuple | list = ()) -> Path:
     """Check, before any work, that `path` (given as `flag`) can receive a command's files: absent
-    (its parent existing and writable: it is created) or an empty folder, or with `force` a folder
+    (it is created, with any missing folders above it) or an empty folder, or with `force` a folder
     whose files may be replaced. A folder holding one of `inputs` is refused even with `force`."""
     path = Path(path)
     if path.exists() and not path.is_dir():
@@ -139,24 +161,27 @@ def output_folder(path: str | Path, flag: str, force: bool = False, inputs: tupl
         if not os.access(path, os.W_OK | os.X_OK):
             raise UsageError(f"{flag} {path}: the folder is not writable")
         return path
-    _writable_folder(path.parent if str(path.parent) else Path("."), flag, path)
+    parent = path.parent
+    while not parent.exists():  # missing folders above it are created: the nearest existing one must be writable
+        parent = parent.parent
+    _writable_folder(parent, flag, path)
     try:
-        path.mkdir()
+        path.mkdir(parents=True)
     except OSError as e:
         raise UsageError(f"{flag} {path}: cannot create the folder: {e.strerror or e}") from None
     return path
 
 
 @contextmanager
-def atomic_writer(path: str | Path, mode: str = "wb") -> Iterator[IO]:
-    """A file object whose contents replace `path` only when the block ends without an exception
-    (a temporary file in the same folder, then os.replace): a reader never sees a partial file, and
-    a failure leaves the old file as it was."""
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path in `path`'s folder that replaces `path` when the block ends without an
+    exception (os.replace): for writers that take a path (Graph.save, write_trace). A reader never
+    sees a partial file, and a failure leaves the old file as it was."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, mode) as f:
-            yield f
+        yield Path(tmp)
         os.chmod(tmp, 0o644)  # mkstemp's 0o600 would hide results from the user's group
         os.replace(tmp, path)
     except BaseException:
@@ -165,6 +190,14 @@ def atomic_writer(path: str | Path, mode: str = "wb") -> Iterator[IO]:
         except OSError:
             pass
         raise
+
+
+@contextmanager
+def atomic_writer(path: str | Path, mode: str = "wb") -> Iterator[IO]:
+    """A file object whose contents replace `path` only when the block ends without an exception
+    (atomic_path)."""
+    with atomic_path(path) as tmp, open(tmp, mode) as f:
+        yield f
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:

@@ -2,8 +2,9 @@
 
 build() compiles the user's C sources together with runtime_c/startup/startup.c, links them with a
 linker script generated from the board (see linker_script), and caches the ELF under a hash of
-everything that determines it: compiler version, flags, board, and the bytes of every source and
-header it can see. Overflowing flash or RAM fails at link time naming the board and the excess.
+everything that determines it: compiler version, flags, board, and the bytes of every file the
+preprocessor reads (the sources and the headers they include, as `gcc -M` lists them). Overflowing
+flash or RAM fails at link time naming the board and the excess. The ELF is written atomically.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ import tempfile
 from pathlib import Path
 
 from .boards import Board
-from .errors import BuildError, ToolchainMissing
+from .errors import BuildError, ToolchainMissing, UsageError
+from .files import atomic_writer, read_bytes, regular_file
 
 RUNTIME_C = Path(str(importlib.resources.files("mcusim.runtime_c")))
 STARTUP = RUNTIME_C / "startup" / "startup.c"
@@ -25,6 +27,7 @@ INCLUDE = RUNTIME_C / "include"
 
 CC = "arm-none-eabi-gcc"
 DEFAULT_STACK = 8 * 1024
+OPT_LEVELS = ("0", "1", "2", "3", "s", "g", "z", "fast")
 GUARD = 1024  # one Unicorn page below the stack, mapped with no access by the emulator
 INSTALL_HINT = "install it with `make debian-packages` (Debian: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"
 
@@ -125,12 +128,22 @@ def _cache_dir() -> Path:
     return Path(root) / "build"
 
 
-def _visible_files(sources: list[Path], include_dirs: list[Path]) -> list[Path]:
-    """Every file the compiler could read: the sources and all headers in the include paths."""
-    files = list(sources) + [STARTUP]
-    for d in [INCLUDE, *include_dirs, *{s.parent for s in sources}]:
-        files += sorted(p for p in d.rglob("*.h") if p.is_file())
-    return files
+def _arg(path: Path) -> str:
+    """`path` as a compiler argument, never taken for an option."""
+    return f"./{path}" if str(path).startswith("-") else str(path)
+
+
+def _dependencies(cc: str, flags: list[str], sources: list[Path]) -> list[Path]:
+    """The files the preprocessor reads to compile `sources` with `flags`: the sources and every
+    header they include (gcc -M; a header it cannot find is the build's first error)."""
+    proc = subprocess.run([cc, *flags, "-M", *map(_arg, sources)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BuildError(f"build failed: {_first_error(proc.stderr)}")
+    files: set[str] = set()
+    for rule in proc.stdout.replace("\\\n", " ").splitlines():  # make rules: `x.o: x.c a.h \` ...
+        _, _, prerequisites = rule.partition(": ")
+        files.update(p.replace("\\ ", " ") for p in re.split(r"(?<!\\)\s+", prerequisites.strip()) if p)
+    return sorted(Path(f) for f in files)
 
 
 def _cached(key_parts: list[str], files: list[Path], suffix: str, make) -> Path:
@@ -140,7 +153,7 @@ def _cached(key_parts: list[str], files: list[Path], suffix: str, make) -> Path:
     for part in key_parts:
         key.update(part.encode() + b"\0")
     for f in files:
-        key.update(str(f.resolve()).encode() + b"\0" + f.read_bytes() + b"\0")
+        key.update(str(f.resolve()).encode() + b"\0" + read_bytes(f, BuildError, "C source or header") + b"\0")
     cached = _cache_dir() / f"{key.hexdigest()[:32]}{suffix}"
     if not cached.is_file():
         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -155,8 +168,7 @@ def _check_inputs(sources, include_dirs) -> tuple[list[Path], list[Path]]:
     if not srcs:
         raise BuildError("no source files given")
     for s in srcs:
-        if not s.is_file():
-            raise BuildError(f"{s}: no such source file")
+        regular_file(s, BuildError, "C source")
     incs = [Path(d) for d in include_dirs]
     for d in incs:
         if not d.is_dir():
@@ -181,8 +193,8 @@ def build(
     """
     cc = find_compiler()
     srcs, incs = _check_inputs(sources, include_dirs)
-    if not re.fullmatch(r"[0-3sgz]|fast", opt):
-        raise BuildError(f"-O{opt}: optimization level must be one of 0 1 2 3 s g z fast")
+    if opt not in OPT_LEVELS:
+        raise BuildError(f"-O{opt}: optimization level must be one of {' '.join(OPT_LEVELS)}")
     script = linker_script(board, stack_size)
     flags = [
         *cpu_flags(board), f"-O{opt}", "-g", "-std=gnu11", "-Wall", "-ffunction-sections", "-fdata-sections",
@@ -196,15 +208,19 @@ def build(
         with tempfile.TemporaryDirectory(prefix="mcusim-build-") as tmp:
             ld = Path(tmp) / f"{board.name}.ld"
             ld.write_text(script)
-            cmd = [cc, *flags, f"-T{ld}", *map(str, srcs), str(STARTUP), "-o", str(target), "-lm"]
+            cmd = [cc, *flags, f"-T{ld}", *map(_arg, srcs), str(STARTUP), "-o", str(target), "-lm"]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise BuildError(f"build for {board.name} failed: {_explain_link_error(proc.stderr, board, stack_size)}")
 
-    cached = _cached([_compiler_version(cc), script, *flags], _visible_files(srcs, incs), ".elf", make)
+    cached = _cached([_compiler_version(cc), script, *flags], _dependencies(cc, flags, [*srcs, STARTUP]), ".elf", make)
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(cached, output)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_writer(output) as f, open(cached, "rb") as elf:
+            shutil.copyfileobj(elf, f)
+    except OSError as e:
+        raise UsageError(f"{output}: cannot write: {e.strerror or e}") from None
     return output
 
 
@@ -220,8 +236,8 @@ def build_host_library(sources: list[str | Path], *, include_dirs: list[str | Pa
              *(f"-D{d}" for d in defines)]
 
     def make(target: Path) -> None:
-        proc = subprocess.run([cc, *flags, *map(str, srcs), "-o", str(target)], capture_output=True, text=True)
+        proc = subprocess.run([cc, *flags, *map(_arg, srcs), "-o", str(target)], capture_output=True, text=True)
         if proc.returncode != 0:
             raise BuildError(f"host build failed: {_first_error(proc.stderr)}")
 
-    return _cached([_compiler_version(cc), *flags], _visible_files(srcs, incs), ".so", make)
+    return _cached([_compiler_version(cc), *flags], _dependencies(cc, flags, srcs), ".so", make)

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from .boards import Board
+from .files import write_text_atomic
 from .peripherals import Marker
 
 
@@ -39,4 +40,4 @@ def chrome_trace(markers: list[Marker], end_cycles: int, board: Board, args: lis
 
 def write_trace(path: str | Path, markers: list[Marker], end_cycles: int, board: Board, args: list[dict] | None = None,
                 counters: dict[str, list[int]] | None = None) -> None:
-    Path(path).write_text(json.dumps(chrome_trace(markers, end_cycles, board, args, counters), indent=1))
+    write_text_atomic(path, json.dumps(chrome_trace(markers, end_cycles, board, args, counters), indent=1))

@@ -5,8 +5,8 @@ options follow mcusim/cli.py's one vocabulary, and every command takes --json.
     mcusim import MODEL.tflite -o GRAPH
     mcusim infer GRAPH --input X.npy [--input ...] -o Y.npy [--dequantize] [--board B]
     mcusim check GRAPH --board B [--inputs N] [--seed N]
-    mcusim export-c GRAPH --board B -o DIR [--input X.npy ...] [--seed N]
-    mcusim demo [-o DIR] [--test-images N] [--board B]
+    mcusim export-c GRAPH --board B -o DIR [--force] [--input X.npy ...] [--seed N]
+    mcusim demo [-o DIR] [--force] [--test-images N] [--board B]
     mcusim models
     mcusim train --model NAME --dataset DS [--epochs E] [--seed N] -o CKPT [--resume]
     mcusim export --model NAME [--checkpoint CKPT] --dataset DS [--calibration-images N] -o GRAPH
@@ -19,22 +19,27 @@ Board options (infer, check, eval): --memory-opts, --no-dsp, --trace T.json (Per
 Inputs are given once per graph input, in order (or one .npz holding one array per input, in
 order). An int8 array is fed as it is; a float array is quantized with the input tensor's scale and
 zero point. The output is the raw int8 tensor, or float with --dequantize (several outputs: .npz).
+
+Outputs are checked before any work (mcusim/files.py): a file is never a folder or one of the
+inputs, a folder that is not empty needs --force; every file is written atomically (temp + rename).
 """
 from __future__ import annotations
 
 import argparse
 import shlex
 import sys
-from pathlib import Path
+import zipfile
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mcusim.cli import (add_board, add_deploy_options as _add_deploy_options, add_images, add_json, add_option,
-                        add_output, add_seed, add_trace, board, non_negative_int, positive_int, print_json, writing)
+from mcusim.cli import (add_board, add_deploy_options as _add_deploy_options, add_force, add_images, add_json,
+                        add_option, add_output, add_seed, add_trace, board, non_negative_int, positive_float,
+                        positive_int, print_json, writing)
 from mcusim.errors import EX_SOFTWARE, UsageError
+from mcusim.files import atomic_path, atomic_writer, output_file, output_folder
 
-from .arrays import dequantize_outputs, load_arrays, prepare_inputs, save_outputs
+from .arrays import dequantize_outputs, load_arrays, prepare_inputs
 from .graph import Graph
 from .interpreter import run
 from .pipeline import CALIBRATION_IMAGES, DEMO_BOARD, DEMO_DATASET, DEMO_MODEL
@@ -51,13 +56,25 @@ def _runner(graph: Graph, args):
     return BoardRunner(deploy(graph, MemoryOptions.parse(args.memory_opts)), board(args.board), dsp=args.dsp)
 
 
+def _check_trace(args, inputs: list) -> None:
+    """--trace, checked before any work."""
+    if args.trace:
+        output_file(args.trace, "--trace", inputs=inputs)
+
+
+def _save_graph(graph: Graph, path) -> None:
+    """graph.save(path) for -o, atomically."""
+    with writing("-o", path), atomic_path(path) as tmp:
+        graph.save(tmp)
+
+
 def _finish_board_run(args, measurement, result: dict) -> None:
     """Write --trace, then print the JSON object (--json) or the human-readable report."""
     from .runner import report
 
     if args.trace:
-        with writing("--trace", args.trace):
-            measurement.write_trace(args.trace)
+        with writing("--trace", args.trace), atomic_path(args.trace) as tmp:
+            measurement.write_trace(tmp)
     if args.json:
         print_json({**result, **measurement.to_json()})
     else:
@@ -68,7 +85,21 @@ def _command_line() -> str:
     return shlex.join(["mcusim", *sys.argv[1:]])
 
 
+def _save_outputs(graph: Graph, outputs: list[np.ndarray], f) -> None:
+    """One output: .npy; several: .npz, each under its tensor's name (zipfile: np.savez would take a name
+    such as `file` or `allow_pickle` for its own argument)."""
+    if len(outputs) == 1:
+        np.save(f, outputs[0], allow_pickle=False)
+        return
+    with zipfile.ZipFile(f, "w") as z:
+        for name, y in zip(graph.outputs, outputs):
+            with z.open(f"{name}.npy", "w") as member:
+                np.lib.format.write_array(member, y, allow_pickle=False)
+
+
 def cmd_infer(args) -> int:
+    output_file(args.output, "-o", inputs=[args.graph, *args.input])  # written as given: no suffix added
+    _check_trace(args, [args.graph, *args.input])
     graph = Graph.load(args.graph)
     inputs = prepare_inputs(graph, load_arrays(args.input))
     if args.board:
@@ -77,9 +108,9 @@ def cmd_infer(args) -> int:
         outputs = run(graph, inputs)
     if args.dequantize:
         outputs = dequantize_outputs(graph, outputs)
-    with writing("-o", args.output):
-        written = save_outputs(graph, outputs, args.output)
-    result = {"output": str(written), "outputs": list(graph.outputs)}
+    with writing("-o", args.output), atomic_writer(args.output) as f:
+        _save_outputs(graph, outputs, f)
+    result = {"output": args.output, "outputs": list(graph.outputs)}
     if args.board:
         _finish_board_run(args, measurement, result)
     elif args.json:
@@ -90,6 +121,7 @@ def cmd_infer(args) -> int:
 def cmd_check(args) -> int:
     from .pipeline import check_on_board
 
+    _check_trace(args, [args.graph])
     runner = _runner(Graph.load(args.graph), args)
     mismatches, first = check_on_board(runner, args.inputs, args.seed, progress=not args.json)
     _finish_board_run(args, first, {"bit_exact": mismatches == 0, "mismatches": mismatches, "samples": args.inputs})
@@ -105,9 +137,9 @@ def cmd_check(args) -> int:
 def cmd_import(args) -> int:
     from .tflite_import import import_tflite
 
+    output_file(args.output, "-o", inputs=[args.model])
     graph = import_tflite(args.model)
-    with writing("-o", args.output):
-        graph.save(args.output)
+    _save_graph(graph, args.output)
     kinds = sorted({op.kind for op in graph.ops})
     if args.json:
         print_json({"output": args.output, "ops": len(graph.ops), "kinds": kinds, "tensors": len(graph.tensors)})
@@ -143,6 +175,7 @@ def cmd_models(args) -> int:
 def cmd_train(args) -> int:
     from .train import TrainOptions, train
 
+    output_file(args.output, "-o")
     options = TrainOptions(**{k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
                                                  ("lr", args.lr), ("seed", args.seed)) if v is not None})
     meta = train(args.model, args.dataset, args.output, options, resume=args.resume, command=_command_line(),
@@ -159,9 +192,9 @@ def cmd_train(args) -> int:
 def cmd_export(args) -> int:
     from .pipeline import export_model
 
+    output_file(args.output, "-o", inputs=[args.checkpoint])
     graph = export_model(args.model, args.dataset, args.checkpoint, args.calibration_images, args.observer)
-    with writing("-o", args.output):
-        graph.save(args.output)
+    _save_graph(graph, args.output)
     constants = sum(t.data.nbytes for t in graph.tensors.values() if t.data is not None)
     images = graph.metadata["calibration"]["samples"]
     if args.json:
@@ -178,6 +211,7 @@ def cmd_prune(args) -> int:
     from .nn import build
     from .prune import PruneOptions, prune, prunable_layers, pruning_config
 
+    output_file(args.output, "-o", inputs=[args.checkpoint])
     model = build(zoo.get(args.model).config)
     overrides = dict(_layer_override(text, args.block_size) for text in args.layer or [])
     try:
@@ -220,6 +254,7 @@ def _layer_override(text: str, block: int) -> tuple[str, LayerPruning]:
 def cmd_eval(args) -> int:
     from .pipeline import evaluate_graph
 
+    _check_trace(args, [args.graph])
     graph = Graph.load(args.graph)
     runner = _runner(graph, args) if args.board else None
     result, measurement = evaluate_graph(graph, args.dataset, args.test_images, runner, progress=not args.json)
@@ -249,9 +284,10 @@ def cmd_export_c(args) -> int:
     target = board(args.board)
     samples = (prepare_inputs(graph, load_arrays(args.input)) if args.input
                else random_inputs(graph, np.random.default_rng(args.seed)))
+    out = output_folder(args.output, "-o", args.force, inputs=[args.graph, *(args.input or [])])
     deployment = deploy(graph, MemoryOptions.parse(args.memory_opts))
     with writing("-o", args.output):
-        makefile = write_project(deployment, target, samples, Path(args.output), dsp=args.dsp)
+        makefile = write_project(deployment, target, samples, out, dsp=args.dsp)
     elf = makefile.parent / "model.elf"
     if args.json:
         print_json({"output": args.output, "makefile": str(makefile), "elf": str(elf), "board": target.name,
@@ -271,9 +307,7 @@ def cmd_demo(args) -> int:
     from .pipeline import demo_graph, run_demo
     from .runner import report
 
-    out = Path(args.output)
-    with writing("-o", out):
-        out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(args.output, "-o", args.force)
     runner = _runner(demo_graph(), args)
     b = runner.board
     if not args.json:
@@ -322,7 +356,7 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     """--epochs, --batch-size and --lr of a training run (their defaults are TrainOptions')."""
     p.add_argument("--epochs", type=positive_int, metavar="E", help="default: 30")
     p.add_argument("--batch-size", type=positive_int, metavar="N", help="default: 128")
-    p.add_argument("--lr", type=float, metavar="LR", help="AdamW's peak learning rate (default: 2e-3)")
+    p.add_argument("--lr", type=positive_float, metavar="LR", help="AdamW's peak learning rate (default: 2e-3)")
 
 
 def _add_trained_model(p: argparse.ArgumentParser, dataset_help: str) -> None:
@@ -369,7 +403,7 @@ def _add_prune(sub) -> None:
                    help="fine-tuning epochs (0: prune only); default: %(default)s")
     p.add_argument("--layer", action="append", metavar="NAME=S[:B]",
                    help="a layer's own sparsity (and block size); NAME is its weight, e.g. head.weight")
-    p.add_argument("--lr", type=float, default=2e-4, help="AdamW's peak learning rate; default: %(default)s")
+    p.add_argument("--lr", type=positive_float, default=2e-4, help="AdamW's peak learning rate; default: %(default)s")
     add_seed(p, "the fine-tuning batch order")
     add_output(p, "CKPT", help="the pruned checkpoint")
     add_json(p)
@@ -403,6 +437,7 @@ def _add_export_c(sub) -> None:
     p.add_argument("graph", metavar="GRAPH")
     add_board(p, purpose="the board the project is for")
     add_output(p, "DIR", help="the project folder")
+    add_force(p)
     p.add_argument("--input", action="append", metavar="X.npy",
                    help="the sample input main() runs on, one per graph input (default: random, drawn with --seed)")
     add_seed(p, "the random sample input")
@@ -416,6 +451,7 @@ def _add_demo(sub) -> None:
                                     "SRAM, flash, trace and memory plot")
     add_output(p, "DIR", required=False, default="mcusim-demo",
                help="where the trace, plot and report go (default: %(default)s)")
+    add_force(p)
     add_images(p, "test", "test images run in the emulator (default: %(default)s)", default=100,
                aliases=("--limit",))
     add_board(p, required=False, default=DEMO_BOARD, purpose="run on this emulated board")
@@ -438,7 +474,7 @@ def _add_infer(sub) -> None:
     p.add_argument("graph", metavar="GRAPH")
     p.add_argument("--input", action="append", required=True, metavar="X.npy",
                    help="one per graph input, in order (or one .npz with all of them)")
-    add_output(p, "Y.npy", help="the outputs: .npy (one output) or .npz (several, by name)")
+    add_output(p, "Y.npy", help="the outputs, written as named: .npy (one output) or .npz (several, by name)")
     p.add_argument("--dequantize", action="store_true", help="write float outputs instead of raw int8")
     add_json(p)
     _add_board_options(p, required=False)

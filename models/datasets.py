@@ -10,15 +10,16 @@ says which file and what to do.
 """
 from __future__ import annotations
 
-import gzip
+import math
 import os
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from mcusim.errors import EX_DATAERR, McusimError
-from mcusim.files import read_npz
+from mcusim.files import MAX_INPUT_BYTES, read_bytes, read_npz
 
 # Debian's dataset-fashion-mnist (installed by `make test`); MCUSIM_FASHION_MNIST points elsewhere.
 FASHION_MNIST = Path(os.environ.get("MCUSIM_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
@@ -51,20 +52,25 @@ def load(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_idx(path: Path, rank: int) -> np.ndarray:
-    """An IDX file (gzipped) of unsigned bytes: magic 0x0000 08 <rank>, then rank big-endian sizes."""
-    try:
-        with gzip.open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
+    """An IDX file (gzipped) of unsigned bytes: magic 0x0000 08 <rank>, then rank big-endian sizes.
+    A regular file, read bounded, and inflated to at most MAX_INPUT_BYTES."""
+    if not path.exists():
         raise DatasetError(f"{path}: missing; install Debian's dataset-fashion-mnist (`make test` does) or set "
-                           "MCUSIM_FASHION_MNIST to its folder") from None
-    except (OSError, EOFError) as e:
+                           "MCUSIM_FASHION_MNIST to its folder")
+    inflate = zlib.decompressobj(wbits=31)  # gzip
+    try:
+        raw = inflate.decompress(read_bytes(path, DatasetError, "gzip file"), MAX_INPUT_BYTES + 1)
+    except zlib.error as e:
         raise DatasetError(f"{path}: not a readable gzip file ({e})") from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise DatasetError(f"{path}: inflates to more than {MAX_INPUT_BYTES:,} bytes")
+    if not inflate.eof:
+        raise DatasetError(f"{path}: not a readable gzip file (truncated)")
     header = 4 + 4 * rank
     if len(raw) < header or struct.unpack(">I", raw[:4])[0] != 0x0800 | rank:
         raise DatasetError(f"{path}: not an IDX file of unsigned bytes with {rank} dimensions")
     shape = struct.unpack(f">{rank}I", raw[4:header])
-    if len(raw) - header != int(np.prod(shape)):
+    if len(raw) - header != math.prod(shape):
         raise DatasetError(f"{path}: {len(raw) - header} bytes of data for shape {shape}")
     return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
 
@@ -99,10 +105,10 @@ def _npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     if not all(k in arrays for k in keys):
         raise DatasetError(f"{path}: needs arrays x_{split} and y_{split} (or x and y); it has {sorted(arrays)}")
     x, y = (arrays[k] for k in keys)
-    if x.dtype != np.uint8 or x.ndim not in (3, 4) or y.ndim != 1 or len(x) != len(y) or \
+    if x.dtype != np.uint8 or x.ndim not in (3, 4) or not all(x.shape) or y.ndim != 1 or len(x) != len(y) or \
             not np.issubdtype(y.dtype, np.integer):
-        raise DatasetError(f"{path}: {keys[0]} must be uint8 [N, H, W(, C)] and {keys[1]} integer [N] "
-                           f"(got {x.dtype}{list(x.shape)} and {y.dtype}{list(y.shape)})")
+        raise DatasetError(f"{path}: {keys[0]} must be uint8 [N, H, W(, C)] and {keys[1]} integer [N], none "
+                           f"empty (got {x.dtype}{list(x.shape)} and {y.dtype}{list(y.shape)})")
     return (x[..., None] if x.ndim == 3 else x), y.astype(np.int64)
 
 

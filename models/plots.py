@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mcusim.files import atomic_writer
+
 from .deploy import Deployment
 from .runner import Measurement
 
@@ -25,6 +27,7 @@ def planned_curves(deployment: Deployment) -> tuple[np.ndarray, np.ndarray]:
 
 
 def memory_timeline(deployment: Deployment, measurement: Measurement, path: str | Path, title: str = "") -> None:
+    """The plot as a PNG at `path` (written atomically, whatever its suffix)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -45,5 +48,6 @@ def memory_timeline(deployment: Deployment, measurement: Measurement, path: str 
     ax.set_title(title or f"{measurement.board.name}: peak {measurement.total_peak:,} B, arena "
                           f"{measurement.arena_peak:,} B (lower bound {measurement.lower_bound:,} B)")
     fig.legend(loc="outside lower center", ncols=4, fontsize="small")
-    fig.savefig(path, dpi=120)
+    with atomic_writer(path) as f:
+        fig.savefig(f, format="png", dpi=120)
     plt.close(fig)

@@ -8,16 +8,31 @@ float inputs and outputs at the edges. SAME/VALID padding becomes explicit paddi
 permutations, paddings and slice bounds become attributes. Anything else (another op, a float
 tensor, a fused activation we do not have, an operand missing) is a GraphError naming the op and
 its index.
+
+Nothing in the file is trusted. It is read bounded (at most MAX_FILE_BYTES, a regular file), then
+decoded (_decode: only the fields used, every list's length bounded before it is walked, so tables
+shared by many entries cannot multiply the work), then each value is checked before it is used:
+indices of tensors, buffers and op codes in range, names UTF-8 and as the Graph schema wants them,
+shapes, buffer lengths and the bytes of all tensors so far (the Graph's bounds, before any array is
+made or any vector converted: a vector shared by many tensors or ops cannot multiply the work), the
+quantization's lengths, operand counts (all ops together at most MAX_ITEMS), the option tables'
+types and enums, strides and dilations >= 1; the Graph's own validate() does the rest
+(models/graph.py). Every refusal is one GraphError naming the file, the tensor or op, and the rule
+broken.
 """
 from __future__ import annotations
 
+import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from mcusim.errors import McusimError
+from mcusim.files import read_bytes
 
-from .graph import Graph, GraphError, Op, Quant, Tensor
+from .graph import (MAX_ACTIVATION_BYTES, MAX_CONSTANT_BYTES, MAX_FILE_BYTES, MAX_ITEMS, MAX_NAME, MAX_RANK, Graph,
+                    GraphError, Op, Quant, Tensor, check_name, check_shape, short)
 from .ops.batch_matmul import BatchMatmulAttrs
 from .ops.common import ElementwiseAttrs
 from .ops.concatenation import ConcatenationAttrs
@@ -53,93 +68,209 @@ def import_tflite(path: str | Path) -> Graph:
     """Read `path` and return its first subgraph as a validated Graph."""
     schema = _schema()
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise GraphError(f"{path}: cannot read: {e.strerror}") from None
+    raw = read_bytes(path, GraphError, "TFLite model", MAX_FILE_BYTES)
     if len(raw) < 8 or raw[4:8] != b"TFL3":
         raise GraphError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier)")
     try:
-        model = schema.ModelT.InitFromPackedBuf(raw, 0)
-    except Exception as e:  # the generated reader raises anything on corrupt offsets
-        raise GraphError(f"{path}: corrupt TFLite flatbuffer ({type(e).__name__}: {e})") from None
-    if not model.subgraphs:
-        raise GraphError(f"{path}: the model has no subgraph")
+        model = _decode(schema, raw, path)
+    except (struct.error, ValueError, TypeError, IndexError) as e:  # the reader's, where an offset leaves the buffer
+        raise GraphError(f"{path}: corrupt TFLite flatbuffer ({type(e).__name__}: {short(str(e))})") from None
     return _Importer(schema, model, path).graph()
 
 
+# ---- decoding: the fields used, as the file gives them --------------------------------------------------
+
+@dataclass
+class _TensorRecord:
+    name: bytes
+    type: int
+    shape: np.ndarray
+    scale: np.ndarray   # empty: not quantized
+    zero_point: np.ndarray
+    axis: int
+    data: np.ndarray | None  # its buffer's bytes (uint8); None: no data
+    external: bool           # the data lies outside the flatbuffer (offset and size)
+
+
+@dataclass
+class _OpRecord:
+    opcode: int | None  # its builtin code; None: its op code index is out of range
+    inputs: np.ndarray
+    outputs: np.ndarray
+    options: object     # the builtin options' object (schema.*OptionsT), or None
+
+
+@dataclass
+class _Model:
+    tensors: list[_TensorRecord]
+    ops: list[_OpRecord]
+    inputs: np.ndarray
+    outputs: np.ndarray
+
+
+def _vector(length: int, as_numpy) -> np.ndarray:
+    """A flatbuffer vector of scalars as a numpy view (the reader gives 0, not an array, for an absent one)."""
+    return as_numpy() if length else np.zeros(0, np.int32)
+
+
+def _decode(schema, raw: bytes, path: Path) -> _Model:
+    """The first subgraph of the flatbuffer `raw`: its tensors (with their buffers' bytes), operators,
+    inputs and outputs. Lists are bounded before they are walked and each name is checked as it is
+    copied; everything else is left to _Importer."""
+    model = schema.Model.GetRootAs(raw, 0)
+    if model.SubgraphsLength() < 1:
+        raise GraphError(f"{path}: the model has no subgraph")
+    sub = model.Subgraphs(0)
+    counts = {"tensors": sub.TensorsLength(), "operators": sub.OperatorsLength(), "op codes": model.OperatorCodesLength()}
+    for what, count in counts.items():
+        if count > MAX_ITEMS:
+            raise GraphError(f"{path}: {count:,} {what}; at most {MAX_ITEMS:,}")
+    codes = [model.OperatorCodes(i) for i in range(counts["op codes"])]
+    opcodes = [max(c.BuiltinCode(), c.DeprecatedBuiltinCode()) for c in codes]
+    tensors = []
+    for i in range(counts["tensors"]):
+        t = sub.Tensors(i)
+        name = t.Name() or b""
+        if len(name) > 4 * MAX_NAME:  # at once: many tensors may share one long string
+            raise GraphError(f"{path}: tensor {i}: a name of {len(name):,} bytes; at most {MAX_NAME} characters")
+        q = t.Quantization()
+        scale = _vector(q.ScaleLength(), q.ScaleAsNumpy) if q is not None else np.zeros(0, np.float32)
+        zero_point = _vector(q.ZeroPointLength(), q.ZeroPointAsNumpy) if q is not None else np.zeros(0, np.int64)
+        buffer = model.Buffers(t.Buffer()) if t.Buffer() < model.BuffersLength() else None
+        data = _vector(buffer.DataLength(), buffer.DataAsNumpy) if buffer is not None else None
+        tensors.append(_TensorRecord(name, t.Type(), _vector(t.ShapeLength(), t.ShapeAsNumpy), scale, zero_point,
+                                     q.QuantizedDimension() if q is not None else 0,
+                                     data if data is not None and len(data) else None,
+                                     buffer is not None and buffer.Offset() > 1))
+    ops = []
+    for i in range(counts["operators"]):
+        op = sub.Operators(i)
+        index = op.OpcodeIndex()
+        ops.append(_OpRecord(opcodes[index] if index < len(opcodes) else None,
+                             _vector(op.InputsLength(), op.InputsAsNumpy), _vector(op.OutputsLength(), op.OutputsAsNumpy),
+                             schema.BuiltinOptionsCreator(op.BuiltinOptionsType(), op.BuiltinOptions())))
+    return _Model(tensors, ops, _vector(sub.InputsLength(), sub.InputsAsNumpy),
+                  _vector(sub.OutputsLength(), sub.OutputsAsNumpy))
+
+
+# ---- importing: every value checked before it is used ---------------------------------------------------
+
 class _Importer:
-    def __init__(self, schema, model, path: Path):
+    def __init__(self, schema, model: _Model, path: Path):
         self.s, self.model, self.path = schema, model, path
-        self.sub = model.subgraphs[0]
         self.op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
         self.names: list[str] = []
         self.tensors: dict[str, Tensor] = {}
+        self.bytes = {"constants": 0, "activations": 0}  # of the tensors so far
+        self.operands = 0  # of the ops so far
+        B, O = schema.BuiltinOperator, schema
+        # builtin code -> (the fewest and most inputs it takes, the class of its options; None: not read)
+        self.signatures = {
+            B.FULLY_CONNECTED: (2, 3, O.FullyConnectedOptionsT), B.CONV_2D: (2, 3, O.Conv2DOptionsT),
+            B.DEPTHWISE_CONV_2D: (2, 3, O.DepthwiseConv2DOptionsT), B.AVERAGE_POOL_2D: (1, 1, O.Pool2DOptionsT),
+            B.MAX_POOL_2D: (1, 1, O.Pool2DOptionsT), B.SOFTMAX: (1, 1, O.SoftmaxOptionsT), B.RESHAPE: (1, 2, None),
+            B.BATCH_MATMUL: (2, 2, O.BatchMatMulOptionsT), B.MEAN: (2, 2, O.ReducerOptionsT),
+            B.TRANSPOSE: (2, 2, None), B.PAD: (2, 2, None), B.PADV2: (3, 3, None),
+            B.CONCATENATION: (1, MAX_ITEMS, O.ConcatenationOptionsT), B.SLICE: (3, 3, None),
+            B.STRIDED_SLICE: (4, 4, O.StridedSliceOptionsT), B.GELU: (1, 1, O.GeluOptionsT),
+            B.ADD: (2, 2, O.AddOptionsT), B.MUL: (2, 2, O.MulOptionsT), B.QUANTIZE: (1, 1, None),
+            B.DEQUANTIZE: (1, 1, None),
+        }
 
     def graph(self) -> Graph:
-        for i, t in enumerate(self.sub.tensors):
+        for i, t in enumerate(self.model.tensors):
             self._tensor(i, t)
-        ops = [self._checked_op(i, op) for i, op in enumerate(self.sub.operators or [])]
-        graph = Graph(self.tensors, ops, [self.names[i] for i in self.sub.inputs],
-                      [self.names[i] for i in self.sub.outputs], {"source": self.path.name})
+        ops = [self._op(i, op) for i, op in enumerate(self.model.ops)]
+        where = f"{self.path}: the subgraph"
+        graph = Graph(self.tensors, ops, self._names(self.model.inputs, f"{where}'s inputs"),
+                      self._names(self.model.outputs, f"{where}'s outputs"), {"source": self.path.name})
         try:
             graph.validate()
         except GraphError as e:
             raise GraphError(f"{self.path}: {e}") from None
         return graph
 
-    def _tensor(self, index: int, t) -> None:
-        name = (t.name.decode() if isinstance(t.name, bytes) else t.name) or f"tensor{index}"
-        if name in self.tensors:
+    def _names(self, indices: np.ndarray, where: str, optional: bool = False) -> list[str]:
+        """The names of the tensors at `indices` (optional: -1, an absent operand, is skipped)."""
+        self.operands += len(indices)
+        if self.operands > MAX_ITEMS:
+            raise GraphError(f"{where}: the ops and the subgraph take more than {MAX_ITEMS:,} operands in all")
+        bad = [int(i) for i in indices if not (0 <= i < len(self.names) or optional and i == -1)]
+        if bad:
+            raise GraphError(f"{where}: tensor index {bad[0]} outside the {len(self.names)} tensors")
+        return [self.names[i] for i in indices if i >= 0]
+
+    def _tensor(self, index: int, t: _TensorRecord) -> None:
+        where = f"{self.path}: tensor {index}"
+        try:
+            name = t.name.decode() or f"tensor{index}"
+        except UnicodeDecodeError:
+            raise GraphError(f"{where}: its name {short(t.name)} is not UTF-8") from None
+        while name in self.tensors:
             name = f"{name}#{index}"
+        check_name(name, where)
+        where = f"{self.path}: tensor {index} ({short(name)})"
         self.names.append(name)
         types = {self.s.TensorType.INT8: "int8", self.s.TensorType.INT32: "int32",
                  self.s.TensorType.FLOAT32: "float32"}
         dtype = types.get(t.type)
         if dtype is None:
             kind = {v: k for k, v in vars(self.s.TensorType).items() if not k.startswith("_")}.get(t.type, t.type)
-            raise GraphError(f"{self.path}: tensor {name!r} has type {kind}; mcusim imports int8 models")
-        shape = tuple(int(d) for d in (t.shape if t.shape is not None else ()))
-        q = t.quantization
+            raise GraphError(f"{where}: type {kind}; mcusim imports int8 models")
+        if len(t.shape) > MAX_RANK:
+            raise GraphError(f"{where}: rank {len(t.shape)}; at most {MAX_RANK}")
+        shape = tuple(int(d) for d in t.shape)
+        nbytes = check_shape(shape, dtype, where)
+        kind = "constants" if t.data is not None else "activations"
+        self.bytes[kind] += nbytes
+        if self.bytes[kind] > (MAX_CONSTANT_BYTES if t.data is not None else MAX_ACTIVATION_BYTES):
+            raise GraphError(f"{where}: the {kind} so far hold {self.bytes[kind]:,} bytes; at most "
+                             f"{MAX_CONSTANT_BYTES if t.data is not None else MAX_ACTIVATION_BYTES:,}")
         quant = None
-        if q is not None and q.scale is not None and len(q.scale):
-            axis = None if len(q.scale) == 1 else int(q.quantizedDimension)
-            quant = Quant(tuple(float(v) for v in q.scale), tuple(int(v) for v in q.zeroPoint), axis)
+        if len(t.scale):
+            channels = 1 if len(t.scale) == 1 else shape[t.axis] if 0 <= t.axis < len(shape) else None
+            if len(t.scale) != channels or len(t.zero_point) != len(t.scale):
+                raise GraphError(f"{where}: {len(t.scale)} scales and {len(t.zero_point)} zero points for "
+                                 f"quantized dimension {t.axis} of {list(shape)}")
+            quant = Quant(tuple(float(v) for v in t.scale), tuple(int(v) for v in t.zero_point),
+                          None if len(t.scale) == 1 else int(t.axis))
         data = None
-        buffer = self.model.buffers[t.buffer] if t.buffer < len(self.model.buffers) else None
-        if buffer is not None and buffer.data is not None and len(buffer.data):
-            data = np.frombuffer(bytes(bytearray(buffer.data)), dtype=dtype).reshape(shape).copy()
+        if t.external:
+            raise GraphError(f"{where}: its data lies outside the flatbuffer (a model over 2 GB); not supported")
+        if t.data is not None:
+            if len(t.data) != nbytes:
+                raise GraphError(f"{where}: its buffer holds {len(t.data):,} bytes; {dtype}{list(shape)} takes {nbytes:,}")
+            data = np.frombuffer(t.data.tobytes(), dtype=dtype).reshape(shape)
         self.tensors[name] = Tensor(name, shape, dtype, quant, data)
 
-    def _checked_op(self, index: int, op):
-        """_op, with the errors of a malformed operator (too few operands, no options) as one line."""
-        try:
-            return self._op(index, op)
-        except (IndexError, AttributeError, TypeError, ValueError) as e:
-            raise GraphError(f"{self.path}: op {index}: malformed operator ({type(e).__name__}: {e})") from None
-
-    def _op(self, index: int, op):
-        code = self.model.operatorCodes[op.opcodeIndex]
-        opcode = max(code.builtinCode, code.deprecatedBuiltinCode)
+    def _op(self, index: int, op: _OpRecord) -> Op:
+        if op.opcode is None:
+            raise GraphError(f"{self.path}: op {index}: its op code index is outside the model's op codes")
+        opcode, B = op.opcode, self.s.BuiltinOperator
         name = self.op_names.get(opcode, str(opcode))
         where = f"{self.path}: op {index} ({name})"
-        inputs = [self.names[i] for i in op.inputs if i >= 0]
-        outputs = [self.names[i] for i in op.outputs]
-        B = self.s.BuiltinOperator
+        if opcode not in self.signatures:
+            raise GraphError(f"{where}: unsupported op; mcusim imports {SUPPORTED}")
+        fewest, most, options_class = self.signatures[opcode]
+        inputs, outputs = self._names(op.inputs, where, optional=True), self._names(op.outputs, where)
+        if not fewest <= len(inputs) <= most or len(outputs) != 1:
+            raise GraphError(f"{where}: takes {fewest}{f' to {most}' if most > fewest else ''} inputs and one "
+                             f"output; got {len(inputs)} and {len(outputs)}")
+        o = op.options
+        if options_class is not None and not isinstance(o, options_class):
+            raise GraphError(f"{where}: its options are not {options_class.__name__[:-1]}")
         if opcode in (B.QUANTIZE, B.DEQUANTIZE):
             return Op("quantize" if opcode == B.QUANTIZE else "dequantize", inputs, outputs, EdgeAttrs(), name)
         for t in (*inputs, *outputs):
             if self.tensors[t].dtype == "float32":
-                raise GraphError(f"{where}: tensor {t!r} is float; mcusim imports int8-quantized models "
+                raise GraphError(f"{where}: tensor {short(t)} is float; mcusim imports int8-quantized models "
                                  "(float only at the edges, through QUANTIZE and DEQUANTIZE)")
-        o = op.builtinOptions
         if opcode == B.FULLY_CONNECTED:
             return Op("fully_connected", inputs, outputs, FullyConnectedAttrs(self._activation(o, where)), name)
         if opcode in (B.CONV_2D, B.DEPTHWISE_CONV_2D):
             x, w = self.tensors[inputs[0]], self.tensors[inputs[1]]
             stride, dilation = (o.strideH, o.strideW), (o.dilationHFactor, o.dilationWFactor)
-            pad = tuple(padding(self._padding(o, where), size, k, s, d)[0]
-                        for size, k, s, d in zip(x.shape[1:3], w.shape[1:3], stride, dilation))
+            pad = self._explicit_padding(o, x, w.shape[1:3] if len(w.shape) == 4 else (), stride, dilation, where)
             if opcode == B.CONV_2D:
                 return Op("conv2d", inputs, outputs, Conv2DAttrs(stride, pad, dilation, self._activation(o, where)), name)
             return Op("depthwise_conv2d", inputs, outputs,
@@ -147,8 +278,7 @@ class _Importer:
         if opcode in (B.AVERAGE_POOL_2D, B.MAX_POOL_2D):
             x = self.tensors[inputs[0]]
             filt, stride = (o.filterHeight, o.filterWidth), (o.strideH, o.strideW)
-            pad = tuple(padding(self._padding(o, where), size, k, s, 1)[0]
-                        for size, k, s in zip(x.shape[1:3], filt, stride))
+            pad = self._explicit_padding(o, x, filt, stride, (1, 1), where)
             kind = "avg_pool2d" if opcode == B.AVERAGE_POOL_2D else "max_pool2d"
             return Op(kind, inputs, outputs, Pool2DAttrs(filt, stride, pad, self._activation(o, where)), name)
         if opcode == B.SOFTMAX:
@@ -159,15 +289,19 @@ class _Importer:
             return Op("batch_matmul", inputs, outputs, BatchMatmulAttrs(bool(o.adjX), bool(o.adjY)), name)
         if opcode == B.MEAN:
             axes = self._constant(inputs[1], where).reshape(-1)
-            return Op("mean", inputs[:1], outputs, MeanAttrs(tuple(axes), bool(getattr(o, "keepDims", False))), name)
+            return Op("mean", inputs[:1], outputs, MeanAttrs(tuple(axes), bool(o.keepDims)), name)
         if opcode == B.TRANSPOSE:
-            return Op("transpose", inputs[:1], outputs, TransposeAttrs(tuple(self._constant(inputs[1], where))), name)
+            perm = self._constant(inputs[1], where).reshape(-1)
+            return Op("transpose", inputs[:1], outputs, TransposeAttrs(tuple(perm)), name)
         if opcode in (B.PAD, B.PADV2):
-            pads = tuple(map(tuple, self._constant(inputs[1], where).reshape(-1, 2)))
+            rank, pads = len(self.tensors[inputs[0]].shape), self._constant(inputs[1], where)
+            if pads.shape != (rank, 2):
+                raise GraphError(f"{where}: paddings of shape {list(pads.shape)} for an input of rank {rank}; "
+                                 f"expected [{rank}, 2]")
             out_quant = self.tensors[outputs[0]].quant
-            value = (self._constant(inputs[2], where).reshape(-1)[0] if len(inputs) == 3
+            value = (self._constant(inputs[2], where, np.int8).reshape(-1)[0] if opcode == B.PADV2
                      else out_quant.zero_point[0] if out_quant else 0)
-            return Op("pad", inputs[:1], outputs, PadAttrs(pads, int(value)), name)
+            return Op("pad", inputs[:1], outputs, PadAttrs(tuple(map(tuple, pads)), int(value)), name)
         if opcode == B.CONCATENATION:
             if self._activation(o, where) != "none":
                 raise GraphError(f"{where}: a fused activation on CONCATENATION is not supported")
@@ -175,25 +309,39 @@ class _Importer:
         if opcode in (B.SLICE, B.STRIDED_SLICE):
             return Op("slice", inputs[:1], outputs, self._slice(opcode, o, inputs, where), name)
         if opcode == B.GELU:
-            return Op("gelu", inputs, outputs, GeluAttrs(bool(getattr(o, "approximate", False))), name)
-        if opcode in (B.ADD, B.MUL):
-            kind = "add" if opcode == B.ADD else "mul"
-            return Op(kind, inputs, outputs, ElementwiseAttrs(self._activation(o, where)), name)
-        raise GraphError(f"{where}: unsupported op; mcusim imports {SUPPORTED}")
+            return Op("gelu", inputs, outputs, GeluAttrs(bool(o.approximate)), name)
+        kind = "add" if opcode == B.ADD else "mul"
+        return Op(kind, inputs, outputs, ElementwiseAttrs(self._activation(o, where)), name)
+
+    def _explicit_padding(self, options, x: Tensor, kernel, stride, dilation, where: str) -> tuple[int, ...]:
+        """The rows above and columns left that SAME or VALID padding (options.padding) gives a window
+        of `kernel` on the NHWC input x."""
+        modes = {self.s.Padding.SAME: "same", self.s.Padding.VALID: "valid"}
+        if options.padding not in modes:
+            raise GraphError(f"{where}: padding {options.padding} is neither SAME ({self.s.Padding.SAME}) "
+                             f"nor VALID ({self.s.Padding.VALID})")
+        if len(x.shape) != 4 or len(kernel) != 2:
+            raise GraphError(f"{where}: the input must be NHWC and the window 2-D")
+        if min(*stride, *dilation) < 1:
+            raise GraphError(f"{where}: strides {stride} and dilations {dilation} must be >= 1")
+        return tuple(padding(modes[options.padding], size, k, s, d)[0]
+                     for size, k, s, d in zip(x.shape[1:3], kernel, stride, dilation))
 
     def _slice(self, opcode: int, options, inputs: list[str], where: str) -> SliceAttrs:
         """SLICE (begin, size; size -1 runs to the end) or STRIDED_SLICE (begin, end, unit strides;
         negative indices count from the end; begin, end and shrink-axis masks) as a box."""
         shape = self.tensors[inputs[0]].shape
-        begin = [int(b) + d if b < 0 else int(b) for b, d in zip(self._constant(inputs[1], where).reshape(-1), shape)]
+        bounds = [self._constant(name, where).reshape(-1) for name in inputs[1:]]
+        if any(len(b) != len(shape) for b in bounds):
+            raise GraphError(f"{where}: begin, end/size and strides must each give {len(shape)} values")
+        begin = [int(b) + d if b < 0 else int(b) for b, d in zip(bounds[0], shape)]
         if opcode == self.s.BuiltinOperator.SLICE:
-            sizes = self._constant(inputs[2], where).reshape(-1)
-            return SliceAttrs(begin, [d - b if s == -1 else int(s) for s, b, d in zip(sizes, begin, shape)])
-        if any(int(s) != 1 for s in self._constant(inputs[3], where).reshape(-1)):
+            return SliceAttrs(begin, [d - b if s == -1 else int(s) for s, b, d in zip(bounds[1], begin, shape)])
+        if any(int(s) != 1 for s in bounds[2]):
             raise GraphError(f"{where}: only unit strides are supported")
         if options.ellipsisMask or options.newAxisMask:
             raise GraphError(f"{where}: ellipsis and new-axis masks are not supported")
-        end = [int(e) + d if e < 0 else int(e) for e, d in zip(self._constant(inputs[2], where).reshape(-1), shape)]
+        end = [int(e) + d if e < 0 else int(e) for e, d in zip(bounds[1], shape)]
         box_begin, size = [], []
         for k, (b, e, d) in enumerate(zip(begin, end, shape)):
             b = 0 if options.beginMask >> k & 1 else min(max(b, 0), d)
@@ -202,13 +350,16 @@ class _Importer:
             size.append(1 if options.shrinkAxisMask >> k & 1 else e - b)
         return SliceAttrs(box_begin, size)
 
-    def _constant(self, name: str, where: str) -> np.ndarray:
-        """The data of a constant operand (axes, a permutation, paddings, a pad value)."""
-        data = self.tensors[name].data
-        if data is None:
-            raise GraphError(f"{where}: operand {name!r} must be a constant; mcusim does not compute shapes "
+    def _constant(self, name: str, where: str, dtype=np.int32) -> np.ndarray:
+        """The data of a constant operand (axes, a permutation, paddings, slice bounds: int32; a pad
+        value: int8)."""
+        t = self.tensors[name]
+        if t.data is None:
+            raise GraphError(f"{where}: operand {short(name)} must be a constant; mcusim does not compute shapes "
                              "at run time")
-        return data
+        if t.dtype != np.dtype(dtype).name:
+            raise GraphError(f"{where}: operand {short(name)} is {t.dtype}; expected {np.dtype(dtype).name}")
+        return t.data
 
     def _activation(self, options, where: str) -> str:
         A = self.s.ActivationFunctionType
@@ -217,6 +368,3 @@ class _Importer:
         if value not in names:
             raise GraphError(f"{where}: fused activation {value} is not supported (NONE, RELU, RELU6)")
         return names[value]
-
-    def _padding(self, options, where: str) -> str:
-        return {self.s.Padding.SAME: "same", self.s.Padding.VALID: "valid"}[options.padding]

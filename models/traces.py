@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from mcusim.boards import BOARDS, get_board
+from mcusim.files import write_text_atomic
 from mcusim.toolchain import compiler_version
 
 from . import zoo
@@ -74,7 +75,7 @@ def main() -> int:
             if path.exists():
                 moved = moves(json.loads(path.read_text()), new)
                 print(f"{path.name}: {len(moved)} figures moved")
-            path.write_text(json.dumps(new, indent=1) + "\n")
+            write_text_atomic(path, json.dumps(new, indent=1) + "\n")
     return 0
 
 

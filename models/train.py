@@ -28,6 +28,7 @@ from mcusim.errors import EX_DATAERR, McusimError, UsageError
 from mcusim.files import read_npz
 
 from . import datasets, zoo
+from .graph import read_json, short
 from .nn import Model, build
 
 FORMAT, VERSION = "mcusim-checkpoint", 1
@@ -229,35 +230,89 @@ def load_checkpoint(path: str | Path) -> tuple[Model, dict]:
 def read_checkpoint(path: str | Path) -> tuple[Model, dict, dict | None]:
     """load_checkpoint plus the optimizer's state_dict of an unfinished run (None for a finished one)."""
     meta, state, optimizer_state = read_checkpoint_file(path)
+    if "model" not in meta:
+        raise CheckpointError(f"{path}: a supernet's checkpoint ({short(meta.get('supernet'))}), not a model's")
     entry = zoo.get(meta["model"])
     if meta["config"] != zoo.config_dict(entry.config):
         raise CheckpointError(f"{path}: made for a different configuration of {entry.name} than the one "
                               f"registered now")
     model = build(entry.config)
     load_state(model, state, path, entry.name)
+    params, layers = dict(model.named_parameters()), meta.get("pruning", {}).get("layers", {})
+    if not isinstance(layers, dict) or any(name not in params for name in layers):
+        raise CheckpointError(f"{path}: its pruning record names layers {entry.name} does not have")
+    if optimizer_state is not None:
+        check_optimizer_state(model, optimizer_state, path)
     return model, meta, optimizer_state
+
+
+# The metadata a checkpoint's readers use, by type (graph.read_json's hints): a model's checkpoint
+# names its model and config, a supernet's its supernet and space.
+_META = {"dataset": str, "epoch": int, "history": tuple[dict, ...], "options": dict, "command": str,
+         "config": dict, "space": dict, "optimizer": tuple[dict, ...], "pruning": dict,
+         "validation": int | None, "train_images": int | None}
 
 
 def read_checkpoint_file(path: str | Path) -> tuple[dict, dict[str, torch.Tensor], dict | None]:
     """(metadata, parameters and buffers, the optimizer's state_dict or None) of a checkpoint file in
-    this format, whatever model it holds (supernets too)."""
+    this format, whatever model it holds (supernets too). The metadata's fields are typed (_META),
+    arrays are plain numbers, optimizer entries are optim/<index>/<field>; CheckpointError otherwise."""
     path = Path(path)
     arrays = read_npz(path, CheckpointError, "mcusim checkpoint")
     try:
         meta = json.loads(arrays.pop("meta.json").tobytes())
-        if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-            raise ValueError(f"format {meta.get('format')!r} version {meta.get('version')!r}")
-    except (KeyError, ValueError, AttributeError) as e:
-        raise CheckpointError(f"{path}: not an mcusim checkpoint ({e})") from None
+    except RecursionError:  # the C decoder's limit on nesting
+        raise CheckpointError(f"{path}: not an mcusim checkpoint (its metadata nests too deeply)") from None
+    except (KeyError, ValueError) as e:  # no metadata; not JSON or not UTF-8
+        raise CheckpointError(f"{path}: not an mcusim checkpoint ({short(str(e))})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("version") != VERSION:
+        raise CheckpointError(f"{path}: not an mcusim checkpoint of format {FORMAT} version {VERSION}")
+    if ("model" in meta) == ("supernet" in meta) or not isinstance(meta.get("model", meta.get("supernet")), str):
+        raise CheckpointError(f"{path}: its metadata must name a model or a supernet")
+    for key, hint in _META.items():
+        if key in meta:
+            read_json(hint, meta[key], f"{path}: meta.{key}", CheckpointError)
+    if "optimizer" in meta:  # an unfinished run, resumed with its own options
+        options = read_json(TrainOptions, meta.get("options"), f"{path}: meta.options", CheckpointError)
+        if min(options.epochs, options.warmup_epochs, options.batch_size - 1, meta.get("epoch", -1)) < 0 or \
+                options.lr <= 0 or not isinstance(meta.get("history"), list):
+            raise CheckpointError(f"{path}: an unfinished run needs epoch >= 0, a history, and options of epochs and "
+                                  "warmup >= 0, batch size >= 1, lr > 0")
+    for key, value in arrays.items():
+        if value.dtype.kind not in "biuf" or not value.dtype.isnative:
+            raise CheckpointError(f"{path}: array {short(key)} is {value.dtype}; parameters are native numbers")
     state = {k.removeprefix("param/"): torch.from_numpy(v) for k, v in arrays.items() if k.startswith("param/")}
     if "optimizer" not in meta:
         return meta, state, None
     optimizer_state: dict[int, dict] = {}
     for key, value in arrays.items():
         if key.startswith("optim/"):
-            _, index, field = key.split("/")
+            _, index, field = (key.split("/") + ["", ""])[:3]
+            if not index.isdigit() or not field or key.count("/") != 2:
+                raise CheckpointError(f"{path}: array {short(key)} is not optim/<index>/<field>")
             optimizer_state.setdefault(int(index), {})[field] = torch.from_numpy(value)
     return meta, state, {"state": optimizer_state, "param_groups": meta["optimizer"]}
+
+
+def check_optimizer_state(model: torch.nn.Module, optimizer_state: dict, path: str | Path) -> None:
+    """CheckpointError unless `optimizer_state` (read_checkpoint_file's) is AdamW's over `model`: one
+    group of AdamW's hyperparameters (of their types; an older torch's may lack some, which torch fills
+    in) holding each parameter once, each parameter's moments of its shape, its step one number."""
+    params = list(model.parameters())
+    defaults = torch.optim.AdamW(params).state_dict()["param_groups"][0]
+    groups = optimizer_state["param_groups"]
+    if len(groups) != 1 or not set(groups[0]) <= set(defaults) or groups[0].get("params") != list(range(len(params))):
+        raise CheckpointError(f"{path}: its optimizer state is not AdamW's over the {len(params)} parameters")
+    for key, value in groups[0].items():
+        kinds = (int, float) if isinstance(defaults[key], float) else (list,) if isinstance(defaults[key], tuple) \
+            else (type(defaults[key]),)
+        if type(value) not in kinds or key == "betas" and not (len(value) == 2 and all(type(b) in (int, float)
+                                                                                         for b in value)):
+            raise CheckpointError(f"{path}: optimizer hyperparameter {key} is {short(value)}")
+    for index, fields in optimizer_state["state"].items():
+        if index >= len(params) or {k: v.shape for k, v in fields.items()} != \
+                {"step": (), "exp_avg": params[index].shape, "exp_avg_sq": params[index].shape}:
+            raise CheckpointError(f"{path}: optimizer state {index} does not fit the parameter it belongs to")
 
 
 def load_state(model: torch.nn.Module, state: dict[str, torch.Tensor], path: str | Path, what: str) -> None:

@@ -8,11 +8,15 @@ Backends: `local` evaluates in this process (one worker) or in a pool of spawned
 holding its own Evaluator (the supernet and data loaded once, cores / workers threads each); `ray`
 runs the Evaluators as Ray actors, one per worker (a local Ray, or the cluster RAY_ADDRESS names).
 Every backend records a candidate the toolchain cannot deploy as not fitting (evaluate_safely)
-instead of failing the search.
+instead of failing the search. Each worker process keeps its temporary files (the firmware copies of
+models/runner.py) in a folder of its own, so that workers never write one file at once.
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
@@ -66,10 +70,17 @@ class _Inline:
 _WORKER: dict = {}  # the Evaluator of a pool worker process (one per process)
 
 
+def _private_tempdir() -> None:
+    """This worker process's temporary files go to a new folder of its own (removed at its exit)."""
+    tempfile.tempdir = tempfile.mkdtemp(prefix="mcusim-worker-")
+    atexit.register(shutil.rmtree, tempfile.tempdir, ignore_errors=True)
+
+
 def _init_worker(spec: EvalSpec, threads: int) -> None:
     import torch
     from threadpoolctl import threadpool_limits
 
+    _private_tempdir()
     torch.set_num_threads(threads)
     threadpool_limits(threads)
     _WORKER["evaluator"] = Evaluator(spec)
@@ -128,8 +139,11 @@ class _Ray:
         return self
 
     def __exit__(self, *exc):
-        for actor in self.actors:
-            self.ray.kill(actor)
+        for actor in self.actors:  # at once after a failure; otherwise as it exits (its atexit handlers run)
+            if exc[0] is None:
+                actor.__ray_terminate__.remote()
+            else:
+                self.ray.kill(actor)
         return False
 
 
@@ -137,6 +151,7 @@ class _RayEvaluator:
     def __init__(self, spec: EvalSpec):
         import torch
 
+        _private_tempdir()
         torch.set_num_threads(1)
         self.evaluator = Evaluator(spec)
 

@@ -3,10 +3,14 @@ point; their options follow mcusim/cli.py's one vocabulary, and every command ta
 
     mcusim supernet --space NAME --dataset DS [--epochs E] [--val-images N] [--train-images N] -o CKPT [--resume]
     mcusim search --space NAME --board B [--sram KB] [--flash KB] [--latency-ms MS] [--budget N]
-                  [--workers W] [--backend local|ray] [--supernet CKPT] -o DIR [--resume]
+                  [--workers W] [--backend local|ray] [--supernet CKPT] -o DIR [--resume | --force]
     mcusim search --list-spaces
-    mcusim evolve-space --space mcuformer --dataset DS --board B [--candidates N] -o DIR
-    mcusim supernas --space tinyformer --dataset DS --board B [--params MIN:MAX] [--candidates N] -o DIR
+    mcusim evolve-space --space mcuformer --dataset DS --board B [--candidates N] -o DIR [--force]
+    mcusim supernas --space tinyformer --dataset DS --board B [--params MIN:MAX] [--candidates N] -o DIR [--force]
+
+-o is checked before any work (mcusim/files.py): a results folder must be empty, or hold this
+command's journal (search: --resume continues it, --force starts over; evolve-space and supernas
+continue theirs), or be given with --force.
 """
 from __future__ import annotations
 
@@ -15,9 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-from mcusim.cli import (add_board, add_images, add_json, add_option, add_output, add_seed, board, non_negative_int,
-                        positive_int, print_json)
+from mcusim.cli import (add_board, add_force, add_images, add_json, add_option, add_output, add_seed, board,
+                        non_negative_int, positive_float, positive_int, print_json)
 from mcusim.errors import UsageError
+from mcusim.files import output_file, output_folder
 from mcusim.models.cli import add_dataset, add_deploy_options, add_training_options
 
 
@@ -26,6 +31,7 @@ def cmd_supernet(args) -> int:
 
     from .supernet import VALIDATION, train_supernet
 
+    output_file(args.output, "-o")
     options = TrainOptions(**{k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
                                                  ("lr", args.lr), ("seed", args.seed)) if v is not None})
     meta = train_supernet(_supernet_space(args), args.dataset, args.output, options, resume=args.resume,
@@ -65,14 +71,21 @@ def _supernet_space(args):
         raise UsageError(f"the {space.name} space: {e}") from None
 
 
+def _results_folder(args, journal: str, inputs: list = ()) -> None:
+    """-o DIR, checked before any work (created if missing): empty, or holding `journal` (this
+    command's, from an earlier run: the command resumes it or says what to do), or with --force any."""
+    output_folder(args.output, "-o", args.force or (Path(args.output) / journal).exists(), inputs)
+
+
 def cmd_evolve_space(args) -> int:
-    from .space_evolution import EvolutionOptions, evolve
+    from .space_evolution import TRAIL, EvolutionOptions, evolve
 
     target = board(args.board)
+    space = _supernet_space(args)
     options = EvolutionOptions(epochs=args.epochs, iterations=args.iterations, samples=args.candidates,
                                train_images=args.train_images, seed=args.seed)
-    chosen = evolve(_supernet_space(args), args.dataset, target, _budget(target, args), options, args.output,
-                    progress=not args.json)
+    _results_folder(args, TRAIL)
+    chosen = evolve(space, args.dataset, target, _budget(target, args), options, args.output, progress=not args.json)
     if args.json:
         print_json({"output": args.output, "report": f"{args.output}/evolution.md", "chosen": chosen})
         return 0
@@ -85,17 +98,15 @@ def cmd_evolve_space(args) -> int:
 
 def cmd_supernas(args) -> int:
     from .spaces import get
-    from .supernas import VARIANTS, SuperNASOptions, supernas
+    from .supernas import TRAIL, VARIANTS, SuperNASOptions, supernas
 
     target = board(args.board)
-    low, _, high = (args.params or ":").partition(":")
-    try:
-        options = SuperNASOptions(samples=args.candidates, params_min=int(low or 0),
-                                  params_max=int(high) if high else None, epochs=args.epochs,
-                                  train_images=args.train_images, seed=args.seed)
-    except ValueError:
-        raise UsageError(f"--params {args.params}: write MIN:MAX in parameters, e.g. 50000:400000") from None
-    chosen = supernas(get(args.space), VARIANTS, args.dataset, target, _budget(target, args), options, args.output,
+    space = get(args.space)
+    params_min, params_max = args.params or (0, None)
+    options = SuperNASOptions(samples=args.candidates, params_min=params_min, params_max=params_max,
+                              epochs=args.epochs, train_images=args.train_images, seed=args.seed)
+    _results_folder(args, TRAIL)
+    chosen = supernas(space, VARIANTS, args.dataset, target, _budget(target, args), options, args.output,
                       progress=not args.json)
     if args.json:
         print_json({"output": args.output, "report": f"{args.output}/supernas.md", "chosen": chosen})
@@ -114,9 +125,9 @@ def _budget(target, args):
 
 def _add_budget_options(p, required: bool = True) -> None:
     add_board(p, required=required, purpose="the board whose SRAM and flash are the budget")
-    p.add_argument("--sram", type=float, metavar="KB", help="SRAM budget in KiB (default: the board's)")
-    p.add_argument("--flash", type=float, metavar="KB", help="flash budget in KiB (default: the board's)")
-    p.add_argument("--latency-ms", type=float, metavar="MS", help="latency budget (default: none)")
+    p.add_argument("--sram", type=positive_float, metavar="KB", help="SRAM budget in KiB (default: the board's)")
+    p.add_argument("--flash", type=positive_float, metavar="KB", help="flash budget in KiB (default: the board's)")
+    p.add_argument("--latency-ms", type=positive_float, metavar="MS", help="latency budget (default: none)")
 
 
 def cmd_search(args) -> int:
@@ -135,7 +146,7 @@ def cmd_search(args) -> int:
 
     from .evaluate import EvalSpec, Evaluator
     from .report import write_results
-    from .search import SearchOptions, search
+    from .search import JOURNAL, SearchOptions, search
     from .supernet import SHIPPED
 
     space = get(args.space)
@@ -146,11 +157,13 @@ def cmd_search(args) -> int:
     meta = read_checkpoint_file(supernet)[0]
     if meta.get("supernet") != space.name:
         raise UsageError(f"{supernet} is not a supernet of the {space.name} space")
+    _results_folder(args, JOURNAL, inputs=[supernet])
     spec = EvalSpec(str(supernet), target.name, _budget(target, args), meta["dataset"], args.memory_opts, args.dsp,
                     args.val_images, args.int8_val_images)
     options = SearchOptions(budget=args.budget, population=args.population, seed=args.seed)
     start = time.perf_counter()
-    journal = search(spec, options, args.output, args.workers, args.backend, args.resume, progress=not args.json)
+    journal = search(spec, options, args.output, args.workers, args.backend, args.resume, progress=not args.json,
+                     replace=args.force)
     best = write_results(journal, args.output, Evaluator(spec), args.test_images, args.finetune, args.finetune_lr,
                          progress=not args.json)
     wall = time.perf_counter() - start
@@ -180,7 +193,7 @@ def _add_supernet(sub) -> None:
     add_dataset(p)
     add_training_options(p)
     add_seed(p, "the training run")
-    p.add_argument("--rank-ratio", type=float, metavar="R", help="the supernet's low-rank ratio (mcuformer)")
+    p.add_argument("--rank-ratio", type=positive_float, metavar="R", help="the supernet's low-rank ratio (mcuformer)")
     p.add_argument("--patch", type=positive_int, metavar="P", help="the supernet's patch size (mcuformer)")
     p.add_argument("--variant", metavar="NAME", help="one of SuperNAS's supernet variants (tinyformer)")
     add_images(p, "val", "training images held out for the search to score candidates on (default: 5000)",
@@ -212,11 +225,12 @@ def _add_search(sub) -> None:
     add_images(p, "test", "the best graph's test images (default: all)")
     p.add_argument("--finetune", type=non_negative_int, default=0, metavar="E",
                    help="train the best candidate on its own for E epochs before exporting best.graph (default: 0)")
-    p.add_argument("--finetune-lr", type=float, default=1e-3, metavar="LR",
+    p.add_argument("--finetune-lr", type=positive_float, default=1e-3, metavar="LR",
                    help="its peak learning rate, decayed by a cosine to zero (default: %(default)s)")
     add_seed(p, "the search")
     add_output(p, "DIR", required=False, help="the results folder: journal, best.graph, report")
     p.add_argument("--resume", action="store_true", help="continue the search in DIR from its journal")
+    add_force(p)
     add_json(p)
     p.set_defaults(func=cmd_search)
 
@@ -233,17 +247,31 @@ def _space_search_parser(sub, name: str, space: str, help: str):
 def _add_evolve_space(sub) -> None:
     p = _space_search_parser(sub, "evolve-space", "mcuformer", "MCUFormer's search-space evolution: the supernet's "
                              "low-rank ratio and token number, scored on accuracy and measured fit")
-    p.add_argument("--rank-ratio", type=float, metavar="R", help="the starting space's (default: the registered)")
+    p.add_argument("--rank-ratio", type=positive_float, metavar="R",
+                   help="the starting space's (default: the registered)")
     p.add_argument("--patch", type=positive_int, metavar="P", help="the starting space's (default: the registered)")
     p.add_argument("--iterations", type=positive_int, default=4, metavar="N", help="default: %(default)s")
     _add_probe_options(p)
     p.set_defaults(func=cmd_evolve_space)
 
 
+def _parameter_range(text: str) -> tuple[int, int | None]:
+    """An argparse type: MIN:MAX parameter counts (either left out: 0, no bound), 0 <= MIN <= MAX."""
+    low, colon, high = text.partition(":")
+    bounds = int(low or 0), int(high) if high else None
+    if not colon or bounds[0] < 0 or (bounds[1] is not None and bounds[1] < bounds[0]):
+        raise ValueError(text)
+    return bounds
+
+
+_parameter_range.__name__ = "MIN:MAX parameter range"
+
+
 def _add_supernas(sub) -> None:
     p = _space_search_parser(sub, "supernas", "tinyformer", "TinyFormer's SuperNAS: which supernet variant to "
                              "search, by the measured share of its candidates within budget and their accuracy")
-    p.add_argument("--params", metavar="MIN:MAX", help="bounds on a candidate's parameter count (default: none)")
+    p.add_argument("--params", type=_parameter_range, metavar="MIN:MAX",
+                   help="bounds on a candidate's parameter count, e.g. 50000:400000 (default: none)")
     _add_probe_options(p)
     p.set_defaults(func=cmd_supernas)
 
@@ -257,6 +285,7 @@ def _add_probe_options(p) -> None:
     add_images(p, "train", "training images per supernet (default: %(default)s)", default=20000)
     add_seed(p, "the spaces and candidates drawn")
     add_output(p, "DIR", help="the results folder (resumable)")
+    add_force(p)
     add_json(p)
 
 

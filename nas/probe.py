@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from mcusim.boards import Board
+from mcusim.files import read_bytes
 from mcusim.models.deploy import MemoryOptions, deploy
 from mcusim.models.export import calibrate, export
 from mcusim.models.nn import build, parameter_count
@@ -27,6 +28,7 @@ from mcusim.models.train import TrainOptions
 
 from .evaluate import EvalSpec, Evaluator
 from .measure import Budget, Figures, OpCache, compose
+from .search import JournalError, json_lines
 from .spaces import Arch, Space
 from .supernet import read_supernet, train_supernet
 
@@ -68,8 +70,22 @@ def accuracy_probe(space: Space, dataset: str, board: Board, path: str | Path, s
 
 
 def read_trail(path: Path, key) -> dict:
-    """The records of a space-level search's JSON-lines trail by key(record) (none before it starts)."""
-    return {key(r): r for r in map(json.loads, path.read_text().splitlines())} if path.exists() else {}
+    """The records of a space-level search's JSON-lines trail by key(record) (none before it starts); a
+    last line torn by a kill is cut off the file, a damaged one is a JournalError naming it."""
+    if not path.exists():
+        return {}
+    raw = read_bytes(path, JournalError, "search trail")
+    entries, torn = json_lines(path, raw)
+    records = {}
+    for number, r in enumerate(entries, 1):
+        try:
+            records[key(r)] = r
+        except (KeyError, TypeError, IndexError):
+            raise JournalError(f"{path}:{number}: not a record of this search; the file is damaged") from None
+    if torn:
+        with open(path, "r+b") as f:
+            f.truncate(len(raw) - torn)
+    return records
 
 
 def append_trail(path: Path, record: dict) -> None:

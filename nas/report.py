@@ -6,15 +6,19 @@
     residuals.md    analytic estimate vs measured SRAM peak for every measured candidate (and .csv)
     pareto.png      accuracy against measured SRAM peak and latency, the front marked
     residuals.png   each analytic estimate against the measured peak
+
+Each file is written atomically (temp + rename): a kill never leaves half a file over a good one.
 """
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 
+from mcusim.files import atomic_path, atomic_writer, write_text_atomic
 from mcusim.models import datasets
 from mcusim.models.evaluate import accuracy
 
@@ -74,29 +78,32 @@ def write_results(journal: Journal, out: str | Path, evaluator: Evaluator, test_
                                  "bit_exact": bit_exact, "violations": evaluator.spec.budget.violations(figures)}
         else:
             _, graph = evaluator.graph(arch)
-        graph.save(out / "best.graph")
+        with atomic_path(out / "best.graph") as tmp:
+            graph.save(tmp)
         x, y = datasets.load(evaluator.spec.dataset, "test")
         x, y = x[:test_images], y[:test_images]
         best["test_accuracy"] = accuracy(graph, x, y, progress=progress)
         best["test_images"] = len(x)
-        (out / "best.json").write_text(json.dumps(best, indent=1))
+        write_text_atomic(out / "best.json", json.dumps(best, indent=1))
     rows = residual_rows(records)
     _write_residuals(rows, out)
     _plots(records, ranked, rows, out)
-    (out / "report.md").write_text(_report(journal, ranked, best, rows))
+    write_text_atomic(out / "report.md", _report(journal, ranked, best, rows))
     return best
 
 
 def _formulas(rows: list[dict]) -> list[str]:
-    return [k for k in rows[0] if k not in ("hash", "params", "measured", "fits") and not k.endswith("_residual")] \
-        if rows else []
+    """The analytic estimates of every row (a space's records all have the same ones)."""
+    return [k for k in rows[0] if k not in ("hash", "params", "measured", "fits") and not k.endswith("_residual")
+            and all(k in r for r in rows)] if rows else []
 
 
 def _write_residuals(rows: list[dict], out: Path) -> None:
-    with open(out / "residuals.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["hash"])
-        writer.writeheader()
-        writer.writerows(rows)
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=list(rows[0]) if rows else ["hash"], extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(out / "residuals.csv", table.getvalue())
     names = _formulas(rows)
     lines = ["# Analytic estimates vs the measured SRAM peak", "",
              "Bytes; residual = measured - estimate (positive: the estimate is too low). measured = static + stack "
@@ -106,7 +113,7 @@ def _write_residuals(rows: list[dict], out: Path) -> None:
     for r in rows:
         lines.append(f"| {r['hash']} | {r['params']:,} | {'yes' if r['fits'] else 'no'} | {r['measured']:,} | " +
                      " | ".join(f"{r[n]:,} | {r[f'{n}_residual']:+,}" for n in names) + " |")
-    (out / "residuals.md").write_text("\n".join(lines) + "\n")
+    write_text_atomic(out / "residuals.md", "\n".join(lines) + "\n")
 
 
 def residual_summary(rows: list[dict]) -> list[str]:
@@ -189,7 +196,7 @@ def _plots(records: list[dict], ranked: list[dict], rows: list[dict], out: Path)
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(f"{len(records)} candidates measured, {len(ranked)} within budget")
-    fig.savefig(out / "pareto.png", dpi=110)
+    _save_png(fig, out / "pareto.png")
     plt.close(fig)
 
     names = _formulas(rows)
@@ -205,5 +212,10 @@ def _plots(records: list[dict], ranked: list[dict], rows: list[dict], out: Path)
     ax.set_ylabel("analytic estimate (KiB)")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.savefig(out / "residuals.png", dpi=110)
+    _save_png(fig, out / "residuals.png")
     plt.close(fig)
+
+
+def _save_png(fig, path: Path) -> None:
+    with atomic_writer(path) as f:
+        fig.savefig(f, format="png", dpi=110)

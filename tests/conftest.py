@@ -1,7 +1,8 @@
 """Shared test set-up: hypothesis profiles and the gates on Debian packages.
 
 Profiles: `ci` (derandomized, used when CI is set), `dev` (default), `heavy` and `soak` (local runs;
-`make soak` runs the host tests under soak: 25k examples per path, 50k per kernel):
+`make soak` runs the host tests under soak: 25k examples per path, 50k per kernel), `fuzz` (`make
+fuzz`: the long mutation campaign of tests/fuzzing.py):
 select with HYPOTHESIS_PROFILE. Tests that need arm-none-eabi-gcc carry the `toolchain` mark, tests
 that read Fashion-MNIST the `fashion_mnist` mark; they are skipped only where the package is absent,
 and MCUSIM_REQUIRE_PACKAGES=1 (set by `make test`, which installs both) turns that skip into an error
@@ -19,7 +20,9 @@ settings.register_profile("ci", derandomize=True, max_examples=200, deadline=Non
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile("heavy", max_examples=5000, deadline=None)
 settings.register_profile("soak", max_examples=25_000, deadline=None)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+settings.register_profile("fuzz", max_examples=10_000, deadline=None)  # `make fuzz`: tests/fuzzing.py
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
+settings.load_profile(PROFILE)
 
 # mark -> what is missing for its tests, or None
 MISSING = {

@@ -1,8 +1,10 @@
 /*
- * One native UC_HOOK_BLOCK callback that counts instructions and cycles without calling Python
- * in the hot path.
+ * The emulator's per-block and per-access work in C, so that none of it calls Python in the hot
+ * path: a UC_HOOK_BLOCK callback that counts instructions and cycles and checks the alignment of
+ * multi-word accesses, a UC_HOOK_CODE callback for the accesses it cannot check on block entry, and
+ * the private peripheral bus as Unicorn MMIO callbacks.
  *
- * Algorithm: an open-addressing hash table keyed by (block address, block size) holds each
+ * Counting: an open-addressing hash table keyed by (block address, block size) holds each
  * translated block's costs: instruction count, cycles assuming the block falls through at its end,
  * and the extra cycles of leaving it by a taken branch. On entering a block the hook
  *   1. settles the previous block's exit: taken if this block does not start where that one ended.
@@ -12,14 +14,34 @@
  *      On a core without a predictor the table holds equal costs for both predictions.
  *   2. adds this block's instruction and cycle counts.
  * On a miss it calls `miss` (a Python function, once per distinct block), which decodes the block
- * with capstone and fills in the costs. When the instruction count passes `budget` the hook asks
- * Unicorn to stop (uc_emu_stop, passed in as a pointer so this file needs no Unicorn headers or
- * library at build time). Per-block hit counts and exit cycles feed the function profile.
+ * with capstone and fills in the costs. Per-block hit counts and exit cycles feed the profile.
+ *
+ * Alignment: ARMv7-M's LDRD, STRD, LDM, STM, LDREX(H), STREX(H), VLDR, VSTR, VLDM and VSTM fault on
+ * an unaligned address whatever CCR.UNALIGN_TRP says; Unicorn runs them. `miss` lists the block's
+ * such accesses whose base register still holds its value from the block's entry (their offsets
+ * are multiples of 4, so the base's alignment is the address's): the hook checks those on entry,
+ * before any instruction of the block runs. For each other one `miss` adds a UC_HOOK_CODE on the
+ * instruction (mcusim_alignment_hook) and answers MISS_RETRANSLATE: the block's translation is
+ * dropped and emulation stops before the block runs, to be restarted there.
+ *
+ * The hook stops emulation with uc_emu_stop (passed in as a pointer, so that this file needs no
+ * Unicorn headers or library at build time) and says why in `stop`: the instruction budget is
+ * spent, the wall-clock deadline has passed (looked at every CLOCK_BLOCKS blocks), an access is
+ * unaligned, a block must be translated again, or `miss` failed.
  *
  * This file is built as a plain shared library (loaded with ctypes); it is not a Python module.
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct {
+    uint32_t pc;      /* the access */
+    int32_t reg;      /* Unicorn id of its base register */
+    uint32_t offset;  /* address = base + offset */
+    uint32_t mask;    /* bits that must be clear in the address: 3 (words), 1 (halfwords) */
+} mcusim_check;
 
 typedef struct {
     uint32_t addr;
@@ -30,29 +52,52 @@ typedef struct {
                               [0] fall-through as predicted (always 0), [1] fall-through predicted
                               taken, [2] taken predicted not taken, [3] taken as predicted */
     uint8_t counter;       /* 2-bit saturating predictor state: >= 2 predicts taken */
-    uint8_t reserved[3];
+    uint8_t n_checks;
+    uint8_t reserved[2];
     uint32_t last_target;  /* where the last taken exit went */
+    const mcusim_check *checks;  /* made on entry; owned by the caller of `miss` */
     uint64_t hits;         /* times entered */
     uint64_t exit_cycles;  /* extra exit cycles charged to this block */
 } mcusim_block;
 
+enum { MISS_OK, MISS_FAILED, MISS_RETRANSLATE };
+enum { STOP_NONE, STOP_BUDGET, STOP_DEADLINE, STOP_UNALIGNED, STOP_RETRANSLATE, STOP_MISS_FAILED };
+#define CLOCK_BLOCKS 65536u
+
 typedef int (*mcusim_miss_fn)(void *uc, uint32_t addr, uint32_t size, mcusim_block *block);
 typedef int (*mcusim_stop_fn)(void *uc);
+typedef int (*mcusim_reg_read_fn)(void *uc, int regid, void *value);
 
 typedef struct {
     uint64_t instructions;
     uint64_t cycles;
     uint64_t budget;       /* stop once instructions > budget */
-    uint32_t exhausted;    /* set when the budget stopped emulation */
-    uint32_t last_block;   /* address of the block entered last */
-    uint32_t miss_failed;  /* set if `miss` or an allocation failed; emulation is stopped */
+    uint64_t deadline_ns;  /* CLOCK_MONOTONIC time to stop at; 0: none */
+    uint32_t stop;         /* STOP_*: why the hook stopped emulation */
+    uint32_t last_block;   /* address of the block entered last, or of the one to translate again */
+    uint32_t fault_pc;     /* STOP_UNALIGNED: the access and its address */
+    uint32_t fault_address;
+    uint32_t clock_countdown;
     uint32_t capacity;     /* power of two */
     uint32_t used;
     mcusim_block *prev;    /* the block entered last; NULL after a reset */
     mcusim_block *table;
     mcusim_miss_fn miss;
-    mcusim_stop_fn stop;
+    mcusim_stop_fn stop_fn;
+    mcusim_reg_read_fn reg_read;
 } mcusim_counter;
+
+/* The user data of an alignment UC_HOOK_CODE: the access it checks each time it runs. */
+typedef struct {
+    mcusim_counter *counter;
+    mcusim_check check;
+} mcusim_site;
+
+static void stop(mcusim_counter *c, void *uc, uint32_t why)
+{
+    c->stop = why;
+    c->stop_fn(uc);
+}
 
 /* Linear probing from the halfword address: blocks lie in a few kilobytes of code, so the plain
  * address spreads them well, and it costs no multiply on the hot path. */
@@ -89,23 +134,62 @@ static int grow(mcusim_counter *c)
     return 0;
 }
 
-/* First sight of a block: make room, then have Python decode and price it. Kept out of line so
- * that the hot path needs few registers. */
+/* First sight of a block: make room, then have Python decode and price it. NULL, with emulation
+ * stopped, when the block is not to run now. Kept out of line so that the hot path needs few
+ * registers. */
 __attribute__((noinline, cold)) static mcusim_block *insert(mcusim_counter *c, void *uc, uint32_t addr,
                                                              uint32_t size)
 {
     if (c->used * 2 >= c->capacity && grow(c) != 0) {
+        stop(c, uc, STOP_MISS_FAILED);
         return NULL;
     }
     mcusim_block *b = &c->table[probe(c->table, c->capacity - 1, addr, size)];
     b->addr = addr;
     b->size = size;
-    if (c->miss(uc, addr, size, b) != 0) {
-        b->size = 0;
+    int status = c->miss(uc, addr, size, b);
+    if (status != MISS_OK) {
+        memset(b, 0, sizeof *b);
+        c->last_block = addr;
+        stop(c, uc, status == MISS_RETRANSLATE ? STOP_RETRANSLATE : STOP_MISS_FAILED);
         return NULL;
     }
     c->used++;
     return b;
+}
+
+static int misaligned(mcusim_counter *c, void *uc, const mcusim_check *k)
+{
+    uint64_t base = 0;
+    c->reg_read(uc, k->reg, &base);
+    uint32_t address = (uint32_t)base + k->offset;
+    if ((address & k->mask) == 0) {
+        return 0;
+    }
+    c->fault_pc = k->pc;
+    c->fault_address = address;
+    stop(c, uc, STOP_UNALIGNED);
+    return 1;
+}
+
+__attribute__((noinline)) static int check_entry(mcusim_counter *c, void *uc, const mcusim_block *b)
+{
+    for (uint32_t i = 0; i < b->n_checks; i++) {
+        if (misaligned(c, uc, &b->checks[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+__attribute__((noinline, cold)) static void check_clock(mcusim_counter *c, void *uc)
+{
+    struct timespec now;
+    c->clock_countdown = CLOCK_BLOCKS;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (c->deadline_ns && (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec >= c->deadline_ns) {
+        stop(c, uc, STOP_DEADLINE);
+    }
 }
 
 void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
@@ -115,6 +199,16 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
     static const uint8_t next_state[2][4] = {{0, 0, 1, 2}, {1, 2, 3, 3}};
     mcusim_counter *c = user_data;
     uint32_t addr = (uint32_t)address;
+    mcusim_block *b = c->capacity ? &c->table[probe(c->table, c->capacity - 1, addr, size)] : NULL;
+    if (__builtin_expect(b == NULL || b->size == 0, 0)) {
+        b = insert(c, uc, addr, size);
+        if (b == NULL) {
+            return;
+        }
+    }
+    if (__builtin_expect(b->n_checks != 0, 0) && check_entry(c, uc, b)) {
+        return;
+    }
     uint32_t extra = 0;
     mcusim_block *p = c->prev;
     if (p != NULL) {
@@ -125,16 +219,6 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
         p->counter = next_state[taken][p->counter];
         p->last_target = taken ? addr : p->last_target;
     }
-    mcusim_block *b = c->capacity ? &c->table[probe(c->table, c->capacity - 1, addr, size)] : NULL;
-    if (__builtin_expect(b == NULL || b->size == 0, 0)) {
-        b = insert(c, uc, addr, size);
-        if (b == NULL) {
-            c->miss_failed = 1;
-            c->prev = NULL;
-            c->stop(uc);
-            return;
-        }
-    }
     c->prev = b;
     c->last_block = addr;
     b->hits++;
@@ -142,10 +226,19 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
      * of both totals would defeat store-to-load forwarding. */
     c->instructions += b->insns;
     c->cycles += b->cycles + extra;
-    if (__builtin_expect(c->instructions > c->budget, 0) && !c->exhausted) {
-        c->exhausted = 1;
-        c->stop(uc);
+    if (__builtin_expect(c->instructions > c->budget, 0) && c->stop == STOP_NONE) {
+        stop(c, uc, STOP_BUDGET);
     }
+    if (__builtin_expect(--c->clock_countdown == 0, 0)) {
+        check_clock(c, uc);
+    }
+}
+
+void mcusim_alignment_hook(void *uc, uint64_t address, uint32_t size, void *user_data)
+{
+    (void)address, (void)size;
+    mcusim_site *s = user_data;
+    misaligned(s->counter, uc, &s->check);
 }
 
 void mcusim_counter_free(mcusim_counter *c)
@@ -154,4 +247,81 @@ void mcusim_counter_free(mcusim_counter *c)
     c->table = NULL;
     c->capacity = c->used = 0;
     c->prev = NULL;
+}
+
+/*
+ * The private peripheral bus (0xE0000000..0xE00FFFFF), mirror of
+ * mcusim.peripherals.PrivatePeripheralBus: the ITM stimulus ports always ready (a write to a port
+ * set in `forward` is passed to `itm`, a Python function; others are dropped), ITM TER and TCR all
+ * enabled, DWT->CYCCNT the modelled count, SCB->CPUID the core's, every other register a plain
+ * store that reads back what was written.
+ */
+#define PPB_SIZE 0x100000u
+#define ITM_PORTS_END 0x80u
+#define ITM_TER 0xE00u
+#define ITM_TCR 0xE80u
+#define DWT_CYCCNT 0x1004u
+#define SCB_CPUID 0xED00u
+
+typedef void (*mcusim_itm_fn)(uint32_t port, uint32_t size, uint32_t value);
+
+typedef struct {
+    const mcusim_counter *counter;
+    uint32_t cpuid;
+    uint32_t cyccnt_offset;  /* CYCCNT = cycles - cyccnt_offset (mod 2^32) */
+    uint32_t forward;        /* bit p: pass writes to stimulus port p to `itm` */
+    mcusim_itm_fn itm;
+    uint8_t *regs;           /* PPB_SIZE bytes */
+} mcusim_ppb;
+
+int mcusim_ppb_init(mcusim_ppb *p)
+{
+    p->regs = calloc(PPB_SIZE, 1);
+    return p->regs == NULL ? -1 : 0;
+}
+
+void mcusim_ppb_free(mcusim_ppb *p)
+{
+    free(p->regs);
+    p->regs = NULL;
+}
+
+uint64_t mcusim_ppb_read(void *uc, uint64_t offset, unsigned size, void *user_data)
+{
+    (void)uc;
+    const mcusim_ppb *p = user_data;
+    if (offset < ITM_PORTS_END) {
+        return 1;
+    }
+    switch (offset) {
+    case ITM_TER:
+        return 0xFFFFFFFFu;
+    case ITM_TCR:
+        return 1;
+    case DWT_CYCCNT:
+        return (uint32_t)p->counter->cycles - p->cyccnt_offset;
+    case SCB_CPUID:
+        return p->cpuid;
+    }
+    uint64_t value = 0;
+    if (size <= sizeof value && offset + size <= PPB_SIZE) {
+        memcpy(&value, p->regs + offset, size);
+    }
+    return value;
+}
+
+void mcusim_ppb_write(void *uc, uint64_t offset, unsigned size, uint64_t value, void *user_data)
+{
+    (void)uc;
+    mcusim_ppb *p = user_data;
+    if (offset < ITM_PORTS_END) {
+        uint32_t port = (uint32_t)offset / 4;
+        if (offset % 4 == 0 && (p->forward >> port) & 1) { /* a write inside a port's word is ignored */
+            p->itm(port, size, (uint32_t)value);
+        }
+    } else if (offset == DWT_CYCCNT) {
+        p->cyccnt_offset = (uint32_t)p->counter->cycles - (uint32_t)value;
+    } else if (offset != SCB_CPUID && size <= sizeof value && offset + size <= PPB_SIZE) {
+        memcpy(p->regs + offset, &value, size);
+    }
 }

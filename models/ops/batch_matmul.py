@@ -28,6 +28,7 @@ class BatchMatmulAttrs:
 # from the float32 scales (LiteRT multiplies the scales in float32 first and can differ by one LSB;
 # TFLM is the reference here).
 BatchMatmulParams = MulParams
+MAX_DEPTH = 32767  # K: 255 * 255 * K < 2^31 (the kernel's legal range)
 
 
 def batch_matmul_s8(lhs: np.ndarray, rhs_t: np.ndarray, p: BatchMatmulParams) -> np.ndarray:
@@ -52,6 +53,7 @@ def _validate(graph: Graph, op: Op, where: str) -> None:
     m, k = a.shape[2:0:-1] if op.attrs.adj_x else a.shape[1:]
     k2, n = b.shape[2:0:-1] if op.attrs.adj_y else b.shape[1:]
     expect(k == k2 and y.shape[1:] == (m, n), where, f"[{m}x{k}] times [{k2}x{n}] cannot give {list(y.shape[1:])}")
+    expect(k <= MAX_DEPTH, where, f"K = {k}: at most {MAX_DEPTH}, so that no accumulator leaves int32")
 
 
 def _prepare(graph: Graph, op: Op) -> BatchMatmulParams:

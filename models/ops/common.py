@@ -5,22 +5,23 @@ computes.
 """
 from __future__ import annotations
 
+import operator
 from dataclasses import astuple, dataclass
 
 import numpy as np
 
 from ..blob import Arena, Call, binary, i32
-from ..graph import ACTIVATIONS, Graph, GraphError, Op, Tensor
+from ..graph import ACTIVATIONS, INT32_MAX, MAX_TENSOR_BYTES, Graph, GraphError, Op, Tensor, short
 from ..quant import quantize_multiplier, round_half_away
 from ..sparse import SparseWeights, choose
 from . import Lowering, OpDef
 
 
 def int_tuples(attrs, *names: str) -> None:
-    """Hold the named fields of a frozen attributes dataclass as tuples of ints, whatever sequence was
-    given (a graph file's header gives lists)."""
+    """Hold the named fields of a frozen attributes dataclass as tuples of ints, whatever sequence of
+    integers was given (a graph file's header gives lists; 8.7 or "1881" is no integer)."""
     for name in names:
-        object.__setattr__(attrs, name, tuple(int(v) for v in getattr(attrs, name)))
+        object.__setattr__(attrs, name, tuple(operator.index(v) for v in getattr(attrs, name)))
 
 
 # ---- validation ------------------------------------------------------------------------------------
@@ -43,33 +44,57 @@ def io(graph: Graph, op: Op, where: str, inputs: tuple[int, ...]) -> list[Tensor
     and per-tensor quantization of its activations."""
     expect(len(op.inputs) in inputs and len(op.outputs) == 1, where,
            f"takes {' or '.join(map(str, inputs))} inputs and one output")
+    expect(all(graph.tensors[n].shape for n in (*op.inputs, *op.outputs)), where,
+           "operands must have rank >= 1 (a scalar is no op's operand)")
     x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
     expect(x.dtype == y.dtype == "int8", where, "input and output must be int8")
     expect(x.quant is not None and y.quant is not None and len(x.quant.scale) == len(y.quant.scale) == 1, where,
            "input and output need per-tensor quantization")
     if hasattr(op.attrs, "activation"):
-        expect(op.attrs.activation in ACTIVATIONS, where, f"activation {op.attrs.activation!r} not in {ACTIVATIONS}")
+        expect(op.attrs.activation in ACTIVATIONS, where, f"activation {short(op.attrs.activation)} not in {ACTIVATIONS}")
     return [graph.tensors[n] for n in op.inputs] + [y]
 
 
-def check_weights(where: str, w: Tensor, bias: Tensor | None, channels: int, axis: int) -> None:
-    expect(w.dtype == "int8" and w.data is not None, where, f"weights {w.name!r} must be a constant int8 tensor")
+def check_weights(where: str, w: Tensor, bias: Tensor | None, channels: int, axis: int, reach: int = 255) -> None:
+    """Weights symmetric int8 constants with output channels along `axis`, a bias constant int32 [channels],
+    and no accumulator able to leave int32 (the kernels' legal range: output_stage refuses one): a
+    channel's sum is at most reach * sum |w| + |bias|, `reach` bounding the other factor (an input
+    minus its zero point: 255)."""
+    expect(w.dtype == "int8" and w.data is not None, where, f"weights {short(w.name)} must be a constant int8 tensor")
     expect(w.quant is not None and all(z == 0 for z in w.quant.zero_point) and
            (w.quant.axis is None or w.quant.axis % len(w.shape) == axis), where,
            f"weights must be symmetric (zero point 0), per tensor or per output channel (axis {axis})")
     if bias is not None:
         expect(bias.dtype == "int32" and bias.shape == (channels,) and bias.data is not None, where,
                f"bias must be a constant int32 [{channels}]")
+    others = tuple(k for k in range(w.data.ndim) if k != axis)
+    reached = reach * np.abs(w.data.astype(np.int64)).sum(axis=others).reshape(-1)
+    if bias is not None:
+        reached = reached + np.abs(bias.data.astype(np.int64))
+    expect(int(reached.max()) <= INT32_MAX, where, f"weights and bias can take an accumulator to {int(reached.max()):,}, "
+           "beyond int32: outside the kernels' legal range")
 
 
-def check_window(where: str, x: Tensor, y: Tensor, stride, pad, dilation) -> None:
+def check_window(where: str, x: Tensor, y: Tensor, kernel, stride, pad, dilation) -> None:
+    """The geometry of a windowed op (conv2d, depthwise_conv2d, pooling), per spatial axis, as SAME
+    and VALID padding give it: kernel, stride and dilation >= 1; padding in [0, dilated kernel - 1];
+    every window starting above the input's last row (column). And the padded input the windows read
+    (conv2d.windows) holds at most MAX_TENSOR_BYTES values: absurd dilations, pool sizes and paddings
+    are refused here, before anything is allocated."""
     expect(len(x.shape) == 4 and len(y.shape) == 4 and x.shape[0] == y.shape[0], where,
            "input and output must be NHWC with the same batch")
-    expect(min(*stride, *dilation) >= 1 and min(pad) >= 0, where, "strides and dilations >= 1, padding >= 0")
-    for axis, (size, out, s, p) in enumerate(zip(x.shape[1:3], y.shape[1:3], stride, pad)):
-        # Every window starts above the input's last row (column), as SAME and VALID padding give.
-        expect((out - 1) * s - p <= size - 1, where,
-               f"{'height' if axis == 0 else 'width'}: {out} outputs at stride {s} overrun an input of {size}")
+    expect(len(kernel) == len(stride) == len(pad) == len(dilation) == 2, where,
+           "kernel, stride, padding and dilation each give (height, width)")
+    expect(min(*kernel, *stride, *dilation) >= 1 and min(pad) >= 0, where,
+           "kernel, strides and dilations >= 1, padding >= 0")
+    padded = x.shape[0] * x.shape[3]
+    for axis, (size, out, k, s, p, d) in enumerate(zip(x.shape[1:3], y.shape[1:3], kernel, stride, pad, dilation)):
+        side, effective = "height" if axis == 0 else "width", (k - 1) * d + 1
+        expect(p < effective, where, f"{side}: padding {p} is not below the dilated kernel's {effective}")
+        expect((out - 1) * s - p <= size - 1, where, f"{side}: {out} outputs at stride {s} overrun an input of {size}")
+        padded *= max(p + size, (out - 1) * s + effective)
+    expect(padded <= MAX_TENSOR_BYTES, where, f"the windows read a padded input of {padded:,} values; at most "
+           f"{MAX_TENSOR_BYTES:,} (the largest board's memory)")
 
 
 def check_rank(where: str, *tensors: Tensor) -> None:

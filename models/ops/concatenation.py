@@ -46,7 +46,7 @@ def _validate(graph: Graph, op: Op, where: str) -> None:
     others = [d for k, d in enumerate(y.shape) if k != axis]
     expect(all(len(x.shape) == rank and [d for k, d in enumerate(x.shape) if k != axis] == others for x in xs) and
            sum(x.shape[axis] for x in xs) == y.shape[axis], where,
-           f"{[x.shape for x in xs]} do not concatenate along axis {op.attrs.axis} to {y.shape}")
+           f"{len(xs)} inputs do not concatenate along axis {op.attrs.axis} to {y.shape}")
 
 
 def _run(graph: Graph, op: Op, _params, values: dict) -> None:

@@ -110,7 +110,7 @@ def _validate(graph: Graph, op: Op, where: str) -> None:
            "weights must be [O, KH, KW, C] for an NHWC input of C channels and an output of O")
     check_weights(where, w, rest[0] if len(rest) == 2 else None, w.shape[0], 0)
     a = op.attrs
-    check_window(where, x, y, a.stride, a.pad, a.dilation)
+    check_window(where, x, y, w.shape[1:3], a.stride, a.pad, a.dilation)
 
 
 def _prepare(graph: Graph, op: Op) -> Conv2DParams:

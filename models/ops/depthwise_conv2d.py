@@ -60,7 +60,7 @@ def _validate(graph: Graph, op: Op, where: str) -> None:
            f"weights must be [1, KH, KW, {channels}] and the output {channels} channels")
     check_weights(where, w, rest[0] if len(rest) == 2 else None, channels, 3)
     a = op.attrs
-    check_window(where, x, y, a.stride, a.pad, a.dilation)
+    check_window(where, x, y, w.shape[1:3], a.stride, a.pad, a.dilation)
 
 
 def _prepare(graph: Graph, op: Op) -> DepthwiseConv2DParams:

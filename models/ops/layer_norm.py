@@ -57,9 +57,10 @@ class LayerNormParams:
         fold the 2^-k of the normalized value into gamma's scale, in double from float32 scales."""
         k = default_scale_bits(channels) if scale_bits is None else scale_bits
         s_x, s_y = float(np.float32(input_scale)), float(np.float32(output_scale))
-        eps_q = round(eps * channels * channels / (s_x * s_x))
-        if not 0 <= eps_q < 1 << 31:
-            raise ValueError(f"eps {eps} is {eps_q} in the integer domain: outside [0, 2^31)")
+        eps_real = eps * channels * channels / (s_x * s_x)
+        if not 0 <= eps_real < (1 << 31) - 0.5:  # NaN and infinity fail too
+            raise ValueError(f"eps {eps} is {eps_real} in the integer domain: outside [0, 2^31)")
+        eps_q = round(eps_real)
         gammas = np.broadcast_to(np.asarray(gamma_scales, np.float32), channels)
         pairs = [quantize_multiplier(float(g) * 2.0 ** -k / s_y) for g in gammas]
         return cls(output_zp, eps_q, k, sqrt_iterations, np.array([m for m, _ in pairs], np.int32),
@@ -115,7 +116,7 @@ def _validate(graph: Graph, op: Op, where: str) -> None:
     y, channels = rest[-1], x.shape[-1]
     expect(y.shape == x.shape, where, f"input {x.shape} and output {y.shape} must have one shape")
     expect(gamma.shape == (channels,), where, f"gamma must be [{channels}]")
-    check_weights(where, gamma, rest[0] if len(rest) == 2 else None, channels, 0)
+    check_weights(where, gamma, rest[0] if len(rest) == 2 else None, channels, 0, reach=-INT16_MIN)
     checked(where, check_range, channels, op.attrs.scale_bits)
     expect(op.attrs.sqrt_iterations >= 0 and op.attrs.eps >= 0, where, "sqrt_iterations and eps must be >= 0")
 

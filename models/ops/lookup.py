@@ -44,12 +44,16 @@ def table(transform, input_scale: float, input_zp: int, output_scale: float, out
     """TFLite's LUTPopulate for int8, step for step in float32: entry (uint8)q holds
     clamp(round(f(input_scale * (q - input_zp)) * (1 / output_scale)) + output_zp), rounding halves
     away from zero. Legal range: |f(x) / output_scale| < 2^31 (TFLite's float-to-int conversion is
-    undefined beyond)."""
-    inverse = _F(1.0) / _F(output_scale)
+    undefined beyond); ValueError outside it."""
     out = np.empty(256, np.int8)
-    for q in range(-128, 128):
-        rescaled = round_half_away(float(transform(_F(input_scale) * _F(q - input_zp)) * inverse))
-        out[q & 0xFF] = min(max(rescaled + output_zp, -128), 127)
+    with np.errstate(over="ignore", invalid="ignore"):  # float32 overflow is checked below
+        inverse = _F(1.0) / _F(output_scale)
+        for q in range(-128, 128):
+            value = float(transform(_F(input_scale) * _F(q - input_zp)) * inverse)
+            if not abs(value) < 2.0 ** 31:  # NaN fails too
+                raise ValueError(f"lookup: scales {input_scale} -> {output_scale} outside the legal range "
+                                 "(|f(x) / output_scale| < 2^31)")
+            out[q & 0xFF] = min(max(round_half_away(value) + output_zp, -128), 127)
     return out
 
 

@@ -8,7 +8,7 @@ from dataclasses import astuple, dataclass
 import numpy as np
 
 from ..blob import IN, OUT, Arena, Call, i32, unary
-from ..graph import Graph, Op
+from ..graph import Graph, Op, short
 from ..quant import multiply_by_quantized_multiplier, quantize_multiplier
 from . import Lowering, OpDef
 from .common import check_rank, expect, int_tuples, io
@@ -63,7 +63,7 @@ def _validate(graph: Graph, op: Op, where: str) -> None:
     x, y = io(graph, op, where, (1,))
     check_rank(where, x)
     axes = {a % len(x.shape) for a in op.attrs.axes if -len(x.shape) <= a < len(x.shape)}
-    expect(len(axes) == len(op.attrs.axes) >= 1, where, f"axes {op.attrs.axes} are not distinct axes of {x.shape}")
+    expect(len(axes) == len(op.attrs.axes) >= 1, where, f"axes {short(op.attrs.axes)} are not distinct axes of {x.shape}")
     kept = tuple(1 if k in axes else d for k, d in enumerate(x.shape))
     expected = kept if op.attrs.keep_dims else tuple(d for k, d in enumerate(x.shape) if k not in axes)
     expect(y.shape == expected, where,

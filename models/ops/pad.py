@@ -3,12 +3,13 @@ C twin runtime_c/src/pad_s8.c. Formula: docs/numerics.md#data-movement.
 """
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..blob import IN, OUT, Arena, Call, i32, unary
-from ..graph import Graph, Op
+from ..graph import Graph, Op, short
 from . import Lowering, OpDef
 from .common import data_movement, expect
 
@@ -21,7 +22,7 @@ class PadAttrs:
     value: int = 0
 
     def __post_init__(self):
-        object.__setattr__(self, "pads", tuple((int(b), int(a)) for b, a in self.pads))
+        object.__setattr__(self, "pads", tuple((operator.index(b), operator.index(a)) for b, a in self.pads))
 
 
 def pad_s8(x: np.ndarray, pads: tuple[tuple[int, int], ...], value: int) -> np.ndarray:
@@ -39,7 +40,7 @@ def _validate(graph: Graph, op: Op, where: str) -> None:
     x, y = data_movement(graph, op, where)
     pads = op.attrs.pads
     expect(len(pads) == len(x.shape) and all(b >= 0 and a >= 0 for b, a in pads), where,
-           f"pads {pads} must give (before, after) >= 0 for each of {len(x.shape)} axes")
+           f"pads {short(pads)} must give (before, after) >= 0 for each of {len(x.shape)} axes")
     expect(-128 <= op.attrs.value <= 127, where, f"pad value {op.attrs.value} is not int8")
     expect(y.shape == tuple(d + b + a for d, (b, a) in zip(x.shape, pads)), where,
            f"{x.shape} padded by {pads} is not {y.shape}")

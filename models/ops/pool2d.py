@@ -79,8 +79,7 @@ def _validate(graph: Graph, op: Op, where: str) -> None:
     expect(x.quant == y.quant, where, "pooling keeps the input's scale and zero point")
     expect(y.shape[-1] == x.shape[-1], where, "pooling keeps the channel count")
     a = op.attrs
-    expect(min(a.filter) >= 1, where, "filter must be at least 1x1")
-    check_window(where, x, y, a.stride, a.pad, (1, 1))
+    check_window(where, x, y, a.filter, a.stride, a.pad, (1, 1))
 
 
 def _prepare(graph: Graph, op: Op) -> Pool2DParams:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..blob import IN, OUT, Arena, Call, i32, unary
-from ..graph import Graph, Op
+from ..graph import Graph, Op, short
 from . import Lowering, OpDef
 from .common import data_movement, expect, int_tuples
 
@@ -41,7 +41,7 @@ def _validate(graph: Graph, op: Op, where: str) -> None:
     begin, size = op.attrs.begin, op.attrs.size
     expect(len(begin) == len(size) == len(x.shape) and
            all(b >= 0 and s >= 1 and b + s <= d for b, s, d in zip(begin, size, x.shape)), where,
-           f"the box at {begin} of size {size} does not lie inside {x.shape}")
+           f"the box at {short(begin)} of size {short(size)} does not lie inside {x.shape}")
     kept = tuple(s for s in size if s != 1)
     expect(tuple(d for d in y.shape if d != 1) == kept, where, f"a box of size {size} cannot give {y.shape}")
 

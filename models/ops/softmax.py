@@ -85,7 +85,7 @@ def _validate(graph: Graph, op: Op, where: str) -> None:
     expect(x.shape == y.shape, where, "softmax keeps the shape")
     expect(abs(y.quant.scale[0] - 1 / 256) < 1e-9 and y.quant.zero_point[0] == -128, where,
            "the int8 softmax output has scale 1/256 and zero point -128")
-    expect(op.attrs.beta > 0, where, "beta must be positive")
+    expect(0 < op.attrs.beta < math.inf, where, "beta must be positive and finite")
 
 
 def _prepare(graph: Graph, op: Op) -> SoftmaxParams:

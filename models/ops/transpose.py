@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..blob import IN, OUT, Arena, Call, i32, unary
-from ..graph import Graph, Op
+from ..graph import Graph, Op, short
 from . import Lowering, OpDef
 from .common import data_movement, expect, int_tuples
 
@@ -37,7 +37,7 @@ def transpose_call(x_shape, perm: tuple[int, ...], *, x: Arena = IN, y: Arena = 
 def _validate(graph: Graph, op: Op, where: str) -> None:
     x, y = data_movement(graph, op, where)
     perm = op.attrs.perm
-    expect(sorted(perm) == list(range(len(x.shape))), where, f"perm {perm} is not a permutation of {len(x.shape)} axes")
+    expect(sorted(perm) == list(range(len(x.shape))), where, f"perm {short(perm)} is not a permutation of {len(x.shape)} axes")
     expect(y.shape == tuple(x.shape[p] for p in perm), where, f"{x.shape} permuted by {perm} is not {y.shape}")
 
 

@@ -202,4 +202,4 @@ def test_profile_attributes_every_cycle(matmul_bench, capsys):
 def test_unwritable_trace_is_a_usage_error(build_main, capsys):
     elf = build_main("int main(void) { return 0; }\n")
     assert main(["run", elf, "--board", "stm32f746", "--trace", "/nonexistent/dir/t.json"]) == 64
-    assert "cannot write" in capsys.readouterr().err
+    assert "--trace /nonexistent/dir/t.json: the folder /nonexistent/dir does not exist" in capsys.readouterr().err

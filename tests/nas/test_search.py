@@ -50,8 +50,8 @@ def test_every_candidate_is_measured_and_journaled(unbroken):
         assert m["static"] + m["arena_peak"] <= m["sram_peak"] <= m["static"] + m["stack_peak"] + m["arena_peak"]
         assert set(r["analytic"]) == {"mcuformer", "layer_io", "planner", "lower_bound"}
         assert 0 <= r["accuracy"] <= 1 and 0 <= r["int8_accuracy"] <= 1
-    reread = Journal.open(out / "journal.jsonl")
-    assert reread.records == records and reread.header["search"]["budget"] == 7
+    with Journal.open(out / "journal.jsonl") as reread:
+        assert reread.records == records and reread.header["search"]["budget"] == 7
 
 
 def test_the_results_folder_holds_a_best_graph_that_fits_and_runs(unbroken, tiny_supernet):
