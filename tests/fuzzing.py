@@ -143,8 +143,11 @@ def hostile_json_values():
 
 
 def _paths(value, prefix=()):
-    """Every path (tuple of keys / indices) into a JSON value, the root included."""
+    """Every path (tuple of keys / indices) into a JSON value, the root included, down to 20 levels
+    (below, a nest of an earlier mutation: nothing new to mutate)."""
     yield prefix
+    if len(prefix) >= 20:
+        return
     if isinstance(value, dict):
         for k, v in value.items():
             yield from _paths(v, prefix + (k,))
@@ -156,7 +159,8 @@ def _paths(value, prefix=()):
 @st.composite
 def mutated_json(draw, base, max_mutations: int = 3):
     """`base` (a JSON value) with 1..max_mutations structural mutations: a node replaced by a hostile
-    value, deleted, or wrapped in 1,000 levels of lists."""
+    value, deleted, or wrapped in 250 levels of lists (three such nests stay within what Python's json
+    writes; a reader must refuse far less)."""
     value = json.loads(json.dumps(base))
     for _ in range(draw(st.integers(1, max_mutations))):
         paths = [p for p in _paths(value) if p]
@@ -173,7 +177,7 @@ def mutated_json(draw, base, max_mutations: int = 3):
             del parent[path[-1]]
         else:
             nested = parent[path[-1]]
-            for _ in range(1000):
+            for _ in range(250):
                 nested = [nested]
             parent[path[-1]] = nested
     return value
