@@ -118,7 +118,10 @@ def _mutated_model(data, raw: bytes) -> bytes:
         path, value = data.draw(st.sampled_from(fields))
         replacement = data.draw(_hostile_field(value))
         if isinstance(value, np.ndarray) and isinstance(replacement, list):
-            replacement = np.array(replacement, dtype=value.dtype if replacement else value.dtype)
+            try:
+                replacement = np.array(replacement, dtype=value.dtype)
+            except (OverflowError, ValueError):  # values the field's dtype cannot hold: no such file
+                continue
         _set(model, path, replacement)
     builder = flatbuffers.Builder(1024)
     try:
