@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shlex
 import sys
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -32,7 +33,7 @@ from .boards import BOARDS, Board, get_board, UnknownBoard
 from .elf import ElfImage
 from .emulator import (DEFAULT_MAX_INSTRUCTIONS, DEFAULT_TIMEOUT_S, MAX_INSTRUCTIONS, MAX_TIMEOUT_S, Emulator,
                        ProfileEntry, RunResult)
-from .errors import EX_USAGE, McusimError, UsageError
+from .errors import EX_USAGE, McusimError, MissingExtra, UsageError, missing_extra
 from .faults import FirmwareFault
 from .files import output_file
 from .toolchain import DEFAULT_STACK, OPT_LEVELS, build
@@ -183,13 +184,23 @@ def cmd_boards(args) -> int:
     return 0
 
 
+def _words(option: str, texts: list[str]) -> list[str]:
+    """The words of each --cflags / --ldflags text, split as a POSIX shell would (shlex)."""
+    try:
+        return [word for text in texts for word in shlex.split(text)]
+    except ValueError as e:
+        raise UsageError(f"{option}: {e}") from None
+
+
 def cmd_build(args) -> int:
     b = board(args.board)
     out = output_file(args.output, "-o", inputs=args.sources)
     if args.stack_size % 8:
         raise UsageError(f"--stack-size {args.stack_size}: not a multiple of 8 bytes")
-    out = build(args.sources, b, out, include_dirs=args.include, defines=args.define,
-                opt=args.opt, stack_size=args.stack_size)
+    out = build(args.sources, b, out, include_dirs=args.include, defines=args.define, opt=args.opt,
+                stack_size=args.stack_size, keep=args.keep, cflags=_words("--cflags", args.cflags),
+                ldflags=_words("--ldflags", args.ldflags), call_only=args.no_main,
+                warnings=sys.stderr if args.warnings else None)
     s = ElfImage(out).sizes(b)
     if args.json:
         print_json({"output": str(out), "board": b.name, "text": s.text, "rodata": s.rodata, "data": s.data,
@@ -301,8 +312,26 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="model flash wait states on every instruction fetch (ART / I-cache off)")
 
 
+class _AppendWords(argparse._AppendAction):
+    """action="append" for an option whose value may begin with a dash (--cflags "-DX -O3"), which
+    argparse alone would take for an option: _Parser joins the two words (--cflags=-DX -O3)."""
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse with the project's exit status for a bad command line (EX_USAGE, 64, not 2)."""
+    """argparse with the project's exit status for a bad command line (EX_USAGE, 64, not 2), and
+    with _AppendWords options."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        words = list(sys.argv[1:] if args is None else args)
+        joining = {s for a in self._actions if isinstance(a, _AppendWords) for s in a.option_strings}
+        joined: list[str] = []
+        while words:
+            word = words.pop(0)
+            if word == "--":  # the rest are operands
+                joined += [word, *words]
+                break
+            joined.append(f"{word}={words.pop(0)}" if word in joining and words else word)
+        return super().parse_known_args(joined, namespace)
 
     def error(self, message: str):
         self.print_usage(sys.stderr)
@@ -327,6 +356,16 @@ def parser() -> argparse.ArgumentParser:
                    help=f"optimization level: {' '.join(OPT_LEVELS)} (default: %(default)s)")
     p.add_argument("--stack-size", type=positive_int, default=DEFAULT_STACK, metavar="BYTES",
                    help="default: %(default)s")
+    p.add_argument("--cflags", action=_AppendWords, default=[], metavar='"FLAGS"',
+                   help="more gcc flags, after mcusim's (e.g. \"-funroll-loops -flto\"); none that choose outputs "
+                        "or read host files")
+    p.add_argument("--ldflags", action=_AppendWords, default=[], metavar='"FLAGS"',
+                   help="more link flags, after the sources (e.g. \"-u _printf_float\", -lNAME, -Wl,--wrap=F)")
+    p.add_argument("--keep", action="append", default=[], metavar="SYMBOL",
+                   help="keep this external function or variable although nothing calls it (for Emulator.call)")
+    p.add_argument("--no-main", action="store_true",
+                   help="the sources define no main(): firmware whose functions the host calls (Emulator.call)")
+    p.add_argument("--warnings", action="store_true", help="print the compiler's warnings (on stderr)")
     add_json(p)
     p.set_defaults(func=cmd_build)
 
@@ -356,15 +395,30 @@ def _add_plugin_commands(sub) -> None:
                   f"{type(e).__name__}: {e}".replace("\n", " "), file=sys.stderr)
 
 
+def _fail(args, message: str, exit_code: int) -> int:
+    """Report a command's error: one line on stderr (and, with --json, as {"error": ...} on stdout)."""
+    if getattr(args, "json", False):
+        print_json({"error": message})
+    print(f"mcusim: {message}", file=sys.stderr)
+    return exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command of `argv`; its exit status. An optional dependency a command imports and
+    does not find ends it with one line that names the extra to install, exit 69 (EX_UNAVAILABLE)."""
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        try:
+            return args.func(args)
+        except ModuleNotFoundError as e:
+            missing = missing_extra(e)
+            if missing is None:  # not an optional dependency: a broken install, its traceback says where
+                raise
+            raise missing from None
+    except MissingExtra as e:
+        return _fail(args, f"{args.command} needs the '{e.extra}' extra: pip install 'mcusim[{e.extra}]'", e.exit_code)
     except McusimError as e:
-        if getattr(args, "json", False):
-            print_json({"error": str(e)})
-        print(f"mcusim: {e}", file=sys.stderr)
-        return e.exit_code
+        return _fail(args, str(e), e.exit_code)
     except KeyboardInterrupt:
         return 130
 

@@ -2,27 +2,36 @@
 
 build() compiles the user's C sources together with runtime_c/startup/startup.c, links them with a
 linker script generated from the board (see linker_script), and caches the ELF under a hash of
-everything that determines it: compiler version, flags, board, and the bytes of every file the
-preprocessor reads (the sources and the headers they include, as `gcc -M` lists them). Overflowing
-flash or RAM fails at link time naming the board and the excess. The ELF is written atomically.
+everything that determines it: compiler version, flags (the user's --cflags and --ldflags too), board,
+and the bytes of every file the preprocessor reads (the sources and the headers they include, as
+`gcc -M` lists them). The compiler's warnings are cached beside the ELF, so a cache hit reports them
+too. Overflowing flash or RAM fails at link time naming the board and the excess. The ELF is written
+atomically.
+
+The user's own flags (check_flags) may tune code generation and linking, but never choose where the
+build writes, make it read host files beyond its sources and -I folders (the cache key would miss
+them), run host programs, or stop gcc before it links.
 """
 from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
 from .boards import Board
 from .errors import BuildError, ToolchainMissing, UsageError
-from .files import atomic_writer, read_bytes, regular_file
+from .files import atomic_writer, read_bytes, regular_file, write_text_atomic
 
 RUNTIME_C = Path(str(importlib.resources.files("mcusim.runtime_c")))
 STARTUP = RUNTIME_C / "startup" / "startup.c"
+EMPTY_MAIN = RUNTIME_C / "startup" / "empty_main.c"  # main() of call-only firmware
 INCLUDE = RUNTIME_C / "include"
 
 CC = "arm-none-eabi-gcc"
@@ -102,12 +111,18 @@ def _explain_link_error(stderr: str, board: Board, stack_size: int) -> str:
             f" after a {stack_size}-byte stack and {GUARD}-byte guard)" if region == "RAM" else ")"
         ) if limit else ""
         return f"firmware does not fit {board.name}: {region}{detail} overflowed by {excess} bytes"
+    m = re.search(r"required symbol `(\w+)' not defined", stderr)
+    if m:
+        return f"--keep {m.group(1)}: no function or variable of that name in the sources (a static one cannot be kept)"
+    if "undefined reference to `main'" in stderr:
+        return ("the sources define no main(); firmware whose functions are only called (Emulator.call) is built "
+                "with --no-main")
     return _first_error(stderr)
 
 
 def _first_error(stderr: str) -> str:
     for line in stderr.splitlines():
-        if re.search(r"\berror:|undefined reference", line):
+        if re.search(r"\berror:|undefined reference|multiple definition", line):
             return line.strip()
     lines = [line for line in stderr.splitlines() if line.strip()]
     return lines[0].strip() if lines else "unknown error"
@@ -146,21 +161,85 @@ def _dependencies(cc: str, flags: list[str], sources: list[Path]) -> list[Path]:
     return sorted(Path(f) for f in files)
 
 
-def _cached(key_parts: list[str], files: list[Path], suffix: str, make) -> Path:
-    """The cache entry for a hash of `key_parts` and the bytes of `files`; `make(path)` builds it
-    when missing. The entry appears atomically, so concurrent builds never see half a file."""
+def _cached(key_parts: list[str], files: list[Path], suffix: str, make) -> tuple[Path, str]:
+    """The cache entry for a hash of `key_parts` and the bytes of `files`, and the compiler's
+    warnings from making it. `make(path)` builds the entry when it (or its warnings, <key>.log) is
+    missing and returns the warnings. Both appear atomically, the warnings first, so concurrent
+    builds never see half a file nor an entry without its warnings."""
     key = hashlib.sha256()
     for part in key_parts:
         key.update(part.encode() + b"\0")
     for f in files:
         key.update(str(f.resolve()).encode() + b"\0" + read_bytes(f, BuildError, "C source or header") + b"\0")
     cached = _cache_dir() / f"{key.hexdigest()[:32]}{suffix}"
-    if not cached.is_file():
+    log = cached.with_name(cached.name + ".log")
+    if not (cached.is_file() and log.is_file()):
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-        make(tmp)
+        warnings = make(tmp)
+        write_text_atomic(log, warnings)
         os.replace(tmp, cached)
-    return cached
+    return cached, log.read_text()
+
+
+# The user's gcc flags that are refused, by what they would do (the first pattern that matches a flag
+# at its start names it). gcc takes no abbreviations of options, so a prefix covers every spelling
+# but the --long ones, of which only --param is let through.
+_REFUSED_FLAGS = (
+    (re.compile(r"-o|-M|-save-temps|-dumpdir|-dumpbase|-aux-info|-fdump-|-fstack-usage|-fcallgraph-info"
+                r"|-ftest-coverage|-fsave-optimization-record|-fcompare-debug|-gsplit-dwarf|-fopt-info\S*="
+                r"|-fdiagnostics-format=\S*-file"),
+     "would write files outside the build (mcusim build writes only -o OUT.elf)"),
+    (re.compile(r"-fprofile|-fauto-profile|--coverage"), "would read or write profile files outside the build"),
+    (re.compile(r"@|-[ILTi]|-l:|-l.*/|-?-specs|-?-sysroot"),
+     "would read host files outside the build (give sources as arguments and include folders with -I)"),
+    (re.compile(r"-B|-wrapper|-fplugin"), "would run or load host programs"),
+    (re.compile(r"-Wa,|-Wp,|-Xassembler|-Xpreprocessor"),
+     "passes options to the assembler or preprocessor, which mcusim does not check"),
+    (re.compile(r"-[cSE]$|-fsyntax-only|-###|-print-|-dump"), "would stop gcc before it links the firmware"),
+    (re.compile(r"-x"), "would change the language gcc compiles the sources as"),
+    (re.compile(r"--(?!param$|param=)"), "is not accepted in its --long spelling: use gcc's one-dash one"),
+)
+_SEPARATE_ARGUMENT = {"-u", "-D", "-U", "-z", "--param", "-Xlinker"}  # gcc flags whose value may be the next word
+# What the user may pass to the linker (-Wl,A,B or -Xlinker A): an allowlist, since ld accepts
+# abbreviations of its long options (--outp for --output).
+_LINKER_FLAGS = re.compile(
+    r"--(no-)?gc-sections|--print-gc-sections|--print-memory-usage|--(no-)?fatal-warnings|--(no-)?relax"
+    r"|--sort-common|--start-group|--end-group|--verbose|--stats|--cref|--print-map|--no-undefined"
+    r"|--(no-)?as-needed|--(no-)?whole-archive|--strip-debug|--(no-)?demangle|--(no-)?warn-[\w-]+"
+    r"|--(undefined|require-defined|wrap|defsym|entry|trace-symbol|sort-section)=\S+|-u\S+")
+_LINKER_SEPARATE_ARGUMENT = {"-u", "--undefined", "--require-defined", "--wrap", "--defsym", "-e", "--entry", "-y",
+                             "--trace-symbol", "-z"}
+
+
+def check_flags(words: list[str], option: str) -> None:
+    """Raise UsageError, naming `option` (--cflags or --ldflags) and the word, for a gcc flag the
+    build refuses (_REFUSED_FLAGS), a word that is no flag (an input file) unless it is the value of
+    the flag before it (-u SYMBOL, -D NAME, -Xlinker WORD, ...), or a linker word (-Wl,A,B and
+    -Xlinker A, as ld sees them in order) that is not on the _LINKER_FLAGS allowlist."""
+    linker: list[str] = []
+    value_of = None  # the flag whose separate value this word is
+    for word in words:
+        if value_of == "-Xlinker":
+            linker.append(word)
+        elif value_of is None:
+            reason = next((why for pattern, why in _REFUSED_FLAGS if pattern.match(word)), None)
+            if reason is None and not word.startswith("-"):
+                reason = "is no flag but an input file (give sources as arguments)"
+            if reason is not None:
+                raise UsageError(f"{option} {word or repr(word)}: {reason}")
+            if word.startswith("-Wl,"):
+                linker += word.split(",")[1:]
+        value_of = word if value_of is None and word in _SEPARATE_ARGUMENT else None
+    value = False
+    for word in linker:
+        if value:
+            value = False
+        elif word in _LINKER_SEPARATE_ARGUMENT:
+            value = True
+        elif not _LINKER_FLAGS.fullmatch(word):
+            raise UsageError(f"{option}: linker flag {word or repr(word)} is not among those mcusim passes on "
+                             "(README: mcusim build)")
 
 
 def _check_inputs(sources, include_dirs) -> tuple[list[Path], list[Path]]:
@@ -186,34 +265,57 @@ def build(
     opt: str = "2",
     stack_size: int = DEFAULT_STACK,
     keep: list[str] = (),
+    cflags: list[str] = (),
+    ldflags: list[str] = (),
+    call_only: bool = False,
+    warnings: TextIO | None = None,
 ) -> Path:
-    """Compile and link `sources` for `board` into the ELF `output` (returned). Raises BuildError.
+    """Compile and link `sources` for `board` into the ELF `output` (returned). Raises BuildError,
+    or UsageError for a refused flag (check_flags) or a --keep name that is no symbol.
 
-    keep: symbols kept through --gc-sections although nothing calls them (for Emulator.call).
+    keep: external symbols kept through --gc-sections although nothing calls them (for
+      Emulator.call); one that the sources do not define is a BuildError.
+    cflags, ldflags: gcc words after the project's own flags; cflags also reach the dependency
+      scan (gcc -M), ldflags come after the sources (libraries: -lNAME).
+    call_only: link runtime_c/startup/empty_main.c, a main() that returns 0, for sources without
+      one whose functions the host calls (Emulator.call).
+    warnings: where the compiler's warnings are written (a cache hit writes them too).
     """
+    check_flags(list(cflags), "--cflags")
+    check_flags(list(ldflags), "--ldflags")
+    for name in keep:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise UsageError(f"--keep {name!r}: not a symbol name (letters, digits and _)")
     cc = find_compiler()
     srcs, incs = _check_inputs(sources, include_dirs)
     if opt not in OPT_LEVELS:
         raise BuildError(f"-O{opt}: optimization level must be one of {' '.join(OPT_LEVELS)}")
+    if call_only:
+        srcs.append(EMPTY_MAIN)
     script = linker_script(board, stack_size)
     flags = [
         *cpu_flags(board), f"-O{opt}", "-g", "-std=gnu11", "-Wall", "-ffunction-sections", "-fdata-sections",
         f"-I{INCLUDE}", *(f"-I{d}" for d in incs), *(f"-D{d}" for d in defines),
         f"-DMCUSIM_BOARD_{board.name.upper()}=1",
         "--specs=nano.specs", "-Wl,--gc-sections", "-Wl,--no-warn-rwx-segments",
-        *(f"-Wl,--undefined={name}" for name in keep),
+        *(f"-Wl,--require-defined={name}" for name in keep),
     ]
 
-    def make(target: Path) -> None:
+    def make(target: Path) -> str:
         with tempfile.TemporaryDirectory(prefix="mcusim-build-") as tmp:
             ld = Path(tmp) / f"{board.name}.ld"
             ld.write_text(script)
-            cmd = [cc, *flags, f"-T{ld}", *map(_arg, srcs), str(STARTUP), "-o", str(target), "-lm"]
+            cmd = [cc, *flags, *cflags, f"-T{ld}", *map(_arg, srcs), str(STARTUP), *ldflags, "-o", str(target), "-lm"]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise BuildError(f"build for {board.name} failed: {_explain_link_error(proc.stderr, board, stack_size)}")
+            return proc.stderr
 
-    cached = _cached([_compiler_version(cc), script, *flags], _dependencies(cc, flags, [*srcs, STARTUP]), ".elf", make)
+    user_flags = json.dumps({"cflags": list(cflags), "ldflags": list(ldflags)})
+    cached, log = _cached([_compiler_version(cc), script, *flags, user_flags],
+                          _dependencies(cc, [*flags, *cflags], [*srcs, STARTUP]), ".elf", make)
+    if warnings is not None:
+        warnings.write(log)
     output = Path(output)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -235,9 +337,10 @@ def build_host_library(sources: list[str | Path], *, include_dirs: list[str | Pa
     flags = ["-O2", "-std=gnu11", "-Wall", "-shared", "-fPIC", f"-I{INCLUDE}", *(f"-I{d}" for d in incs),
              *(f"-D{d}" for d in defines)]
 
-    def make(target: Path) -> None:
+    def make(target: Path) -> str:
         proc = subprocess.run([cc, *flags, *map(_arg, srcs), "-o", str(target)], capture_output=True, text=True)
         if proc.returncode != 0:
             raise BuildError(f"host build failed: {_first_error(proc.stderr)}")
+        return proc.stderr
 
-    return _cached([_compiler_version(cc), *flags], _dependencies(cc, flags, srcs), ".so", make)
+    return _cached([_compiler_version(cc), *flags], _dependencies(cc, flags, srcs), ".so", make)[0]

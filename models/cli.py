@@ -19,6 +19,8 @@ Board options (infer, check, eval): --memory-opts, --no-dsp, --trace T.json (Per
 Inputs are given once per graph input, in order (or one .npz holding one array per input, in
 order). An int8 array is fed as it is; a float array is quantized with the input tensor's scale and
 zero point. The output is the raw int8 tensor, or float with --dequantize (several outputs: .npz).
+infer takes a batch (models/arrays.py): an array [N, ...] for an input [1, ...], or for a one-input
+graph one .npz of several samples; the outputs are stacked [N, ...], the samples run in one process.
 
 Outputs are checked before any work (mcusim/files.py): a file is never a folder or one of the
 inputs, a folder that is not empty needs --force; every file is written atomically (temp + rename).
@@ -39,9 +41,9 @@ from mcusim.cli import (add_board, add_deploy_options as _add_deploy_options, ad
 from mcusim.errors import EX_SOFTWARE, UsageError
 from mcusim.files import atomic_path, atomic_writer, output_file, output_folder
 
-from .arrays import dequantize_outputs, load_arrays, prepare_inputs
+from .arrays import (dequantize_outputs, interpreter_chunk, load_arrays, prepare_batch, prepare_inputs, run_batch,
+                     stack_samples)
 from .graph import Graph
-from .interpreter import run
 from .pipeline import CALIBRATION_IMAGES, DEMO_BOARD, DEMO_DATASET, DEMO_MODEL
 
 if TYPE_CHECKING:
@@ -68,17 +70,21 @@ def _save_graph(graph: Graph, path) -> None:
         graph.save(tmp)
 
 
-def _finish_board_run(args, measurement, result: dict) -> None:
+def _finish_board_run(args, deployment, measurement, result: dict) -> None:
     """Write --trace, then print the JSON object (--json) or the human-readable report."""
+    from .deploy import weight_storage
     from .runner import report
 
     if args.trace:
         with writing("--trace", args.trace), atomic_path(args.trace) as tmp:
             measurement.write_trace(tmp)
     if args.json:
-        print_json({**result, **measurement.to_json()})
+        choice = deployment.patch_choice
+        print_json({**result, **measurement.to_json(),
+                    "patch_based": None if choice is None else {**choice.to_json(), "summary": str(choice)},
+                    "weights": [layer.to_json() for layer in weight_storage(deployment)]})
     else:
-        print(report(measurement, top=None if args.all_ops else 12))
+        print(report(measurement, deployment, top=None if args.all_ops else 12))
 
 
 def _command_line() -> str:
@@ -98,21 +104,36 @@ def _save_outputs(graph: Graph, outputs: list[np.ndarray], f) -> None:
 
 
 def cmd_infer(args) -> int:
+    from .interpreter import Interpreter
+
     output_file(args.output, "-o", inputs=[args.graph, *args.input])  # written as given: no suffix added
     _check_trace(args, [args.graph, *args.input])
     graph = Graph.load(args.graph)
-    inputs = prepare_inputs(graph, load_arrays(args.input))
+    arrays = load_arrays(args.input)
+    if len(graph.inputs) == 1 and len(args.input) == 1 and len(arrays) > 1:  # one file of many samples
+        arrays = [stack_samples(graph, arrays, args.input[0])]
+    inputs, n = prepare_batch(graph, arrays)
     if args.board:
-        outputs, measurement = _runner(graph, args).run(inputs)
+        runner, measured = _runner(graph, args), []
+
+        def run_one(x: list[np.ndarray]) -> list[np.ndarray]:
+            outputs, m = runner.run(x)
+            measured.append(m)
+            return outputs
+
+        chunk = 1
     else:
-        outputs = run(graph, inputs)
+        run_one, chunk = Interpreter(graph).run, interpreter_chunk(graph)
+    outputs = run_one(inputs) if n is None else run_batch(graph, inputs, n, run_one, chunk)
     if args.dequantize:
         outputs = dequantize_outputs(graph, outputs)
     with writing("-o", args.output), atomic_writer(args.output) as f:
         _save_outputs(graph, outputs, f)
-    result = {"output": args.output, "outputs": list(graph.outputs)}
+    result = {"output": args.output, "outputs": list(graph.outputs), "samples": n or 1}
     if args.board:
-        _finish_board_run(args, measurement, result)
+        if n and not args.json:
+            print(f"{args.output}: {n} samples run on {args.board}; measured on the first:")
+        _finish_board_run(args, runner.deployment, measured[0], result)
     elif args.json:
         print_json(result)
     return 0
@@ -124,7 +145,8 @@ def cmd_check(args) -> int:
     _check_trace(args, [args.graph])
     runner = _runner(Graph.load(args.graph), args)
     mismatches, first = check_on_board(runner, args.inputs, args.seed, progress=not args.json)
-    _finish_board_run(args, first, {"bit_exact": mismatches == 0, "mismatches": mismatches, "samples": args.inputs})
+    _finish_board_run(args, runner.deployment, first,
+                      {"bit_exact": mismatches == 0, "mismatches": mismatches, "samples": args.inputs})
     if mismatches:
         print(f"mcusim: {mismatches} output values on {args.board} differ from the reference interpreter "
               f"({args.inputs} random inputs)", file=sys.stderr)
@@ -271,7 +293,7 @@ def cmd_eval(args) -> int:
     if not args.json:
         print(f"bit-exact with the reference interpreter: {'yes' if result['bit_exact'] else 'NO'}; "
               "measured on the first image:")
-    _finish_board_run(args, measurement, result)
+    _finish_board_run(args, runner.deployment, measurement, result)
     return 0 if result["bit_exact"] else EX_SOFTWARE
 
 
@@ -321,7 +343,7 @@ def cmd_demo(args) -> int:
         print(f"accuracy  {result['accuracy']:.2%} on the first {result['samples']} {DEMO_DATASET} test images, "
               f"computed in the emulator; bit-exact with the reference interpreter: "
               f"{'yes' if result['bit_exact'] else 'NO'}")
-        print(report(m, top=None if args.all_ops else 8))
+        print(report(m, runner.deployment, top=None if args.all_ops else 8))
         print(f"written   {out / 'trace.json'} (open in https://ui.perfetto.dev), {out / 'memory.png'}, "
               f"{out / 'report.json'}")
     return 0 if result["bit_exact"] else EX_SOFTWARE
@@ -331,7 +353,9 @@ def add_deploy_options(p) -> None:
     """--memory-opts (its names from models.deploy.MemoryOptions) and --no-dsp; nas/cli.py's too."""
     from .deploy import MemoryOptions
 
-    _add_deploy_options(p, f"comma-separated: {', '.join(MemoryOptions.NAMES)}; or none / all (default: none)")
+    _add_deploy_options(p, f"comma-separated: {', '.join(MemoryOptions.NAMES)}; or none / all (default: none). "
+                           "OP: an op index as `mcusim check` lists it (op3 or 3), its name or short name, or a "
+                           "unique suffix of its name")
 
 
 def _add_board_options(p, required: bool) -> None:
@@ -473,7 +497,8 @@ def _add_infer(sub) -> None:
     p = sub.add_parser("infer", help="run a graph on inputs with the reference interpreter, or on a board")
     p.add_argument("graph", metavar="GRAPH")
     p.add_argument("--input", action="append", required=True, metavar="X.npy",
-                   help="one per graph input, in order (or one .npz with all of them)")
+                   help="one per graph input, in order (or one .npz with all of them); [N, ...] for an input "
+                        "[1, ...] is a batch of N samples, as is one .npz of samples for a one-input graph")
     add_output(p, "Y.npy", help="the outputs, written as named: .npy (one output) or .npz (several, by name)")
     p.add_argument("--dequantize", action="store_true", help="write float outputs instead of raw int8")
     add_json(p)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mcusim.errors import EX_DATAERR, McusimError
+from mcusim.errors import EX_DATAERR, McusimError, MissingExtra
 from mcusim.files import MAX_INPUT_BYTES, read_bytes, read_npz
 
 # Debian's dataset-fashion-mnist (installed by `make test`); MCUSIM_FASHION_MNIST points elsewhere.
@@ -89,7 +89,7 @@ def _digits(split: str) -> tuple[np.ndarray, np.ndarray]:
     try:
         from sklearn.datasets import load_digits
     except ImportError:
-        raise DatasetError("the digits dataset comes with scikit-learn: pip install 'mcusim[models]'") from None
+        raise MissingExtra("sklearn") from None
     digits = load_digits()
     order = np.random.default_rng(0).permutation(len(digits.target))
     cut = int(round(len(order) * (1 - DIGITS_TEST_FRACTION)))

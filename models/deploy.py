@@ -25,10 +25,12 @@ from mcusim.errors import EX_DATAERR, McusimError, UsageError
 from .blob import Call, Step, serialize
 from .graph import Graph, Op, Tensor
 from .interpreter import op_params
+from .names import TargetError, describe, find_op
 from .ops import Lowering, op_def
 from .ops.batch_matmul import BatchMatmulAttrs
 from .ops.transpose import TransposeAttrs
 from .patching import PatchError, patch_based, stages
+from .sparse import SPARSE_KINDS, choose
 from .planner import (Buffer, Plan, activation_buffers, greedy_by_size, greedy_search, head_tail, lower_bound,
                       sources)
 
@@ -58,9 +60,12 @@ class MemoryOptions:
     planner: "greedy_search" (greedy_by_size over perturbed orders, the best of many), "greedy_by_size"
         (TFLite Micro) or "head_tail" (TinyFormer).
     patches, patch_stage: MCUNetV2's patch-based inference (models/patching.py): the ops up to the
-        tensor patch_stage run on patches x patches spatial patches. patches -1 or patch_stage None:
-        chosen by planning every choice (2 to 4 patches, every stage end) and keeping the smallest
-        arena, or the plain schedule if none is smaller. 0: off.
+        op patch_stage names (a target: models/names.py find_op, e.g. "op3", "3", a name or a unique
+        suffix) run on patches x patches spatial patches. patches -1 or patch_stage None: chosen by
+        planning every feasible choice (2 to 4 patches, every stage end; a stage output smaller than
+        the patch grid is skipped) and keeping the smallest arena, or the plain schedule if none is
+        smaller (Deployment.patch_choice says which and why). 0: off. Given both, the request is
+        taken as it is or refused.
     sparse_weights: TinyFormer's adaptive sparse storage (models/sparse.py), on unless "dense-weights"
         is given: a fully connected, conv or depthwise layer whose filter is smaller block run-length
         encoded (at its best block size), and sparse enough that the sparse kernel is the faster
@@ -83,7 +88,7 @@ class MemoryOptions:
     sparse_for_flash: bool = False
     scratch: bool = True
 
-    NAMES = ("token-overwrite", "inplace-depthwise", "patch-embed[=HxW]", "patch-based[=N[@TENSOR]]", "head-tail",
+    NAMES = ("token-overwrite", "inplace-depthwise", "patch-embed[=HxW]", "patch-based[=N][@OP]", "head-tail",
              "greedy-by-size", "dense-weights", "sparse-flash", "no-scratch")
 
     @classmethod
@@ -109,10 +114,12 @@ class MemoryOptions:
                 options = dataclasses.replace(options, scratch=False)
             elif name in ("head-tail", "greedy-by-size") and not value:
                 options = dataclasses.replace(options, planner=name.replace("-", "_"))
-            elif name == "patch-based":
-                m = re.fullmatch(r"(\d+)?(?:@(.+))?", value)
+            elif name == "patch-based" or name.startswith("patch-based@"):
+                m = re.fullmatch(r"patch-based(?:=(\d+)?)?(?:@(.+))?", item)
                 if not m or (m.group(1) and int(m.group(1)) < 1):
-                    raise UsageError(f"--memory-opts {item}: write patch-based, patch-based=N or patch-based=N@TENSOR")
+                    raise UsageError(f"--memory-opts {item}: write patch-based, patch-based=N, patch-based@OP or "
+                                     "patch-based=N@OP (OP: an op index as `mcusim check` lists it, e.g. op3, "
+                                     "or a name)")
                 options = dataclasses.replace(options, patches=int(m.group(1)) if m.group(1) else -1,
                                               patch_stage=m.group(2))
             elif name == "patch-embed":
@@ -169,10 +176,13 @@ def canonical(graph: Graph) -> Graph:
         for index, transposed in ((0, op.attrs.adj_x), (1, not op.attrs.adj_y)):
             if transposed:
                 src = tensors[inputs[index]]
-                name = f"{op.name or op.outputs[0]}/operand{index}_t"
-                b, r, c = src.shape
-                tensors[name] = Tensor(name, (b, c, r), src.dtype, src.quant)
-                ops.append(Op("transpose", (src.name,), (name,), TransposeAttrs((0, 2, 1)), name))
+                name = f"{op.name}/operand{index}_t"
+                if not op.name or name in tensors:  # an imported graph's op names repeat (BATCH_MATMUL)
+                    name = f"{op.outputs[0]}/operand{index}_t"
+                *batch, r, c = src.shape
+                tensors[name] = Tensor(name, (*batch, c, r), src.dtype, src.quant)
+                swap = (*range(len(batch)), len(batch) + 1, len(batch))  # the last two axes
+                ops.append(Op("transpose", (src.name,), (name,), TransposeAttrs(swap), name))
                 inputs[index] = name
         ops.append(Op("batch_matmul", tuple(inputs), op.outputs, BatchMatmulAttrs(False, True), op.name))
     result = Graph(tensors, ops, list(graph.inputs), list(graph.outputs), dict(graph.metadata))
@@ -190,6 +200,7 @@ class Deployment:
     plan: Plan
     steps: list[Step]
     blob: bytes
+    patch_choice: PatchChoice | None = None  # what the automatic patch-based choice took, and why
 
     def __post_init__(self):
         self._buffer_of = {name: b for b in self.buffers for name in b.names}
@@ -226,29 +237,107 @@ def _plan(graph: Graph, options: MemoryOptions, search: bool = True) -> tuple[li
     return buffers, greedy_by_size(buffers)
 
 
-def _patched(graph: Graph, options: MemoryOptions) -> Graph:
-    """The graph under options.patches / patch_stage (see MemoryOptions)."""
-    if not options.patches:
-        return graph
+@dataclass(frozen=True)
+class PatchChoice:
+    """What patch-based inference did (MemoryOptions.patches): the stage end and patch count taken
+    (stage None: none, the plain schedule), the arenas compared (planned with greedy-by-size in place
+    of greedy search, as the choice compares them), how many choices were planned and how many were
+    infeasible, with one reason."""
+
+    stage: str | None
+    stage_op: int | None   # the index of the op writing `stage` in the graph before the rewrite
+    patches: int
+    arena: int
+    plain_arena: int
+    planned: int
+    infeasible: int
+    reason: str | None     # why one choice was infeasible (PatchError's message), if any was
+    asked: bool = False    # the stage and count were given (patch-based=N@OP), not chosen
+    quick: bool = False    # the arenas are greedy-by-size plans standing in for greedy search
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def __str__(self) -> str:
+        planned = " (both planned greedy-by-size)" if self.quick else ""
+        skipped = (f"; {self.infeasible} infeasible skipped ({self.reason.removeprefix('patch-based inference: ')})"
+                   if self.infeasible else "")
+        if self.asked:
+            return (f"patch-based: {self.patches} x {self.patches} patches up to op{self.stage_op} ({self.stage}), "
+                    f"as asked: arena {self.arena:,} B against {self.plain_arena:,} B unpatched{planned}")
+        if self.stage is not None:
+            return (f"patch-based: {self.patches} x {self.patches} patches up to op{self.stage_op} ({self.stage}), "
+                    f"the smallest arena of {self.planned} feasible choices: {self.arena:,} B against "
+                    f"{self.plain_arena:,} B unpatched{planned}{skipped}")
+        if self.planned:
+            return (f"patch-based: off; none of the {self.planned} feasible choices plans an arena below the "
+                    f"unpatched {self.plain_arena:,} B{planned}{skipped}")
+        if self.infeasible:
+            return f"patch-based: off; no stage end of this graph can be cut into 2 to 4 patches{skipped}"
+        return "patch-based: off; the graph has no stage (spatial ops on its single 4-D input) to run on patches"
+
+
+def _stage_of(graph: Graph, target: str) -> str:
+    """The stage end tensor `target` names (models/names.py find_op, among the ops writing a stage end)."""
+    ends = stages(graph)
+    writers = [i for i, op in enumerate(graph.ops) if op.outputs[0] in ends]
     try:
-        if options.patches > 0 and options.patch_stage:
-            return patch_based(graph, options.patch_stage, options.patches)
-        best, best_arena = graph, _plan(graph, options, search=False)[1].arena_size
-        for stage in [options.patch_stage] if options.patch_stage else stages(graph):
-            for n in [options.patches] if options.patches > 0 else (2, 3, 4):
-                candidate = patch_based(graph, stage, n)
-                arena = _plan(candidate, options, search=False)[1].arena_size
-                if arena < best_arena:
-                    best, best_arena = candidate, arena
-        return best
-    except PatchError as e:
-        raise DeployError(str(e)) from None
+        i = find_op(graph, target, writers)
+    except TargetError as e:
+        raise UsageError(f"--memory-opts patch-based: {e}") from None
+    if i not in writers:
+        raise DeployError(f"patch-based inference: op{i} ({graph.ops[i].kind}) does not end a stage of spatial ops "
+                          f"on the input; stage ends: {describe(graph, writers)}")
+    return graph.ops[i].outputs[0]
+
+
+def _patched(graph: Graph, options: MemoryOptions) -> tuple[Graph, PatchChoice | None]:
+    """The graph under options.patches / patch_stage (see MemoryOptions) and what was chosen (None:
+    patch-based inference off). An explicit stage and count that cannot be done, or a partly explicit
+    request no choice can meet, raise DeployError; the automatic choice skips infeasible choices."""
+    if not options.patches:
+        return graph, None
+    stage = _stage_of(graph, options.patch_stage) if options.patch_stage else None
+    plain_arena = _plan(graph, options, search=False)[1].arena_size
+    quick = options.planner == "greedy_search"
+    if options.patches > 0 and stage:
+        try:
+            patched = patch_based(graph, stage, options.patches)
+        except PatchError as e:
+            raise DeployError(str(e)) from None
+        arena = _plan(patched, options, search=False)[1].arena_size
+        return patched, PatchChoice(stage, _writer(graph, stage), options.patches, arena, plain_arena, 1, 0, None,
+                                    asked=True, quick=quick)
+    best, best_arena, best_choice = graph, plain_arena, (None, 0)
+    planned, infeasible, reason = 0, 0, None
+    for end in [stage] if stage else stages(graph):
+        for n in [options.patches] if options.patches > 0 else (2, 3, 4):
+            try:
+                candidate = patch_based(graph, end, n)
+            except PatchError as e:
+                infeasible, reason = infeasible + 1, reason or str(e)
+                continue
+            planned += 1
+            arena = _plan(candidate, options, search=False)[1].arena_size
+            if arena < best_arena:
+                best, best_arena, best_choice = candidate, arena, (end, n)
+    if not planned and (stage or options.patches > 0):
+        asked = MemoryOptions(patches=options.patches, patch_stage=options.patch_stage)
+        raise DeployError(f"--memory-opts {asked}: no feasible choice "
+                          f"({(reason or 'the graph has no stage end').removeprefix('patch-based inference: ')})")
+    end, n = best_choice
+    return best, PatchChoice(end, _writer(graph, end), n, best_arena, plain_arena, planned, infeasible, reason,
+                             quick=quick)
+
+
+def _writer(graph: Graph, tensor: str | None) -> int | None:
+    return next((i for i, op in enumerate(graph.ops) if op.outputs[0] == tensor), None)
 
 
 def deploy(graph: Graph, options: MemoryOptions = MemoryOptions()) -> Deployment:
     if options.planner not in PLANNERS:
         raise UsageError(f"planner {options.planner!r}: known planners are {', '.join(PLANNERS)}")
-    graph = _patched(canonical(graph), options)
+    graph, choice = _patched(canonical(graph), options)
     buffers, plan = _plan(graph, options)
     buffer_of = {name: b for b in buffers for name in b.names}
     steps = []
@@ -262,4 +351,82 @@ def deploy(graph: Graph, options: MemoryOptions = MemoryOptions()) -> Deployment
             calls = lower_op(graph, op, options, in_place)
         steps.append(Step(op.name or f"{op.kind}_{i}", op.kind, calls))
     offsets = {name: plan.offsets[b.names] + b.view_offset(name) for name, b in buffer_of.items()}
-    return Deployment(graph, options, buffers, plan, steps, serialize(steps, offsets, plan.arena_size))
+    return Deployment(graph, options, buffers, plan, steps, serialize(steps, offsets, plan.arena_size), choice)
+
+
+# ---- weight storage --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LayerWeights:
+    """How step `step`'s filter is stored in the blob: "dense", or "sparse" (block run-length encoded,
+    models/sparse.py, in blocks of `block`), its bytes so and dense; `stream` the smallest stream's
+    bytes where one is smaller than the dense filter (else None); `why` the reason for the choice."""
+
+    step: int
+    kind: str
+    tensor: str
+    storage: str
+    block: int | None
+    bytes: int
+    dense_bytes: int
+    stream: int | None
+    why: str
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def weight_storage(d: Deployment) -> list[LayerWeights]:
+    """One entry per step with a filter that could be stored sparse (fully connected, conv, depthwise),
+    as its lowering stored it (the kernels of its calls) and why (MemoryOptions.sparse_weights)."""
+    layers = []
+    for i, (op, step) in enumerate(zip(d.graph.ops, d.steps)):
+        w = d.graph.tensors[op.inputs[1]] if op.kind in SPARSE_KINDS else None
+        if w is None or w.data is None:
+            continue
+        kernels = {call.kernel for call in step.calls}
+        smallest = choose(op.kind, w.data, for_speed=False)
+        stream = len(smallest.stream) if smallest else None
+        if any(k.startswith("sparse_") for k in kernels):
+            stored = choose(op.kind, w.data, for_speed=not d.options.sparse_for_flash)
+            why = "smaller (sparse-flash)" if d.options.sparse_for_flash else "smaller and faster"
+            layers.append(LayerWeights(i, op.kind, w.name, "sparse", stored.block, len(stored.stream), w.data.size,
+                                       stream, why))
+            continue
+        if smallest is None:
+            why = "no block-RLE stream is smaller"
+        elif not d.options.sparse_weights:
+            why = "dense-weights"
+        elif "patch_embed" in kernels or any(k.endswith("_inplace") for k in kernels):
+            why = "runs in place or as a patch embedding, on the dense kernel"
+        else:
+            why = f"a {stream:,} B stream is smaller but slower (sparse-flash stores it)"
+        layers.append(LayerWeights(i, op.kind, w.name, "dense", None, w.data.size, w.data.size, stream, why))
+    return layers
+
+
+def weight_summary(layers: list[LayerWeights], options: MemoryOptions) -> str:
+    """One line: how many layers are stored sparse and what that saves, how many more could be, and the
+    option that turns sparse storage off (or on). Layers sharing a filter (patch copies) count once."""
+    unique = list({layer.tensor: layer for layer in layers}.values())
+    if not unique:
+        return "no layer with weights that could be stored sparse"
+    sparse = [layer for layer in unique if layer.storage == "sparse"]
+    slower = [layer for layer in unique if layer.storage == "dense" and layer.stream is not None]
+    parts = []
+    if sparse:
+        parts.append(f"{len(sparse)} of {len(unique)} layers stored block-RLE sparse "
+                     f"({sum(x.bytes for x in sparse):,} B instead of {sum(x.dense_bytes for x in sparse):,} B "
+                     f"dense), {len(unique) - len(sparse)} dense")
+    else:
+        parts.append(f"all {len(unique)} layers stored dense" + ("" if slower else ": no block-RLE stream is smaller"))
+    if slower:
+        parts.append(f"{len(slower)} dense would be smaller as a stream "
+                     f"({sum(x.dense_bytes - x.stream for x in slower):,} B less)"
+                     + ("" if not options.sparse_weights else " but run slower: `--memory-opts sparse-flash` stores "
+                        "them so"))
+    if sparse:
+        parts.append("`--memory-opts dense-weights` stores every layer dense")
+    elif not options.sparse_weights:
+        parts.append("dense-weights is on")
+    return "; ".join(parts)

@@ -85,12 +85,15 @@ class EmulatedKernels(_Kernels):
 
     ptr_dtype = np.dtype(np.uint32)
 
-    def __init__(self, board: Board, dsp: bool, workdir: str | Path, extra_sources: list[Path] = ()):
-        """extra_sources: more C linked in (a benchmark's baseline); their MCUSIM_EXPORT functions are callable."""
+    def __init__(self, board: Board, dsp: bool, workdir: str | Path, extra_sources: list[Path] = (),
+                 include_dirs: list[str | Path] = (), opt: str = "2"):
+        """extra_sources: more C linked in (a benchmark's baseline); their MCUSIM_EXPORT functions are callable.
+        include_dirs, opt: the toolchain's -I folders (the extra sources' headers) and -O level."""
         self.dsp = dsp
-        path = build([*SOURCES, *extra_sources, RUNTIME_C / "startup" / "empty_main.c"], board,
-                     Path(workdir) / f"kernels-{board.name}-dsp{int(dsp)}-{len(extra_sources)}.elf",
-                     defines=[f"MCUSIM_DSP={int(dsp)}"], keep=FUNCTIONS)
+        path = build([*SOURCES, *extra_sources], board,
+                     Path(workdir) / f"kernels-{board.name}-dsp{int(dsp)}-O{opt}-{len(extra_sources)}.elf",
+                     include_dirs=include_dirs, defines=[f"MCUSIM_DSP={int(dsp)}"], opt=opt, keep=FUNCTIONS,
+                     call_only=True)
         self.emulator = Emulator(board, ElfImage(path))
 
     def put(self, array: np.ndarray) -> int:

@@ -69,7 +69,9 @@ def stages(graph: Graph) -> list[str]:
         return []
     prefix: list[Op] = []
     for op in graph.ops:
-        if op.kind not in SPATIAL or len(graph.tensors[op.outputs[0]].shape) != 4:
+        out_shape = graph.tensors[op.outputs[0]].shape
+        if op.kind not in SPATIAL or len(out_shape) != 4 or (op.kind in ("add", "mul") and any(
+                graph.tensors[n].shape != out_shape for n in op.inputs)):  # a broadcast operand has no patches
             break
         prefix.append(op)
     found = []

@@ -15,7 +15,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from mcusim.errors import UsageError
 
@@ -100,6 +99,8 @@ def check_on_board(runner, inputs: int, seed: int = 0, progress: bool = False):
     """(mismatches, measurement of the first run): `inputs` random inputs (models.evaluate.random_inputs,
     seeded) run on the runner's board, each output compared value by value with the reference
     interpreter's (0 mismatches: bit-exact)."""
+    from tqdm import tqdm
+
     from .evaluate import differing_values, random_inputs
 
     graph = runner.deployment.graph

@@ -129,40 +129,93 @@ def rounding_half_sum(a, b):
     return np.where(v >= 0, v // 2, -((-v) // 2))
 
 
-def exp_on_negative_values(a):
-    """gemmlowp exp_on_negative_values for Q5.26 raw values a <= 0; returns Q0.31 raw values."""
+def exp_on_negative_values(a, integer_bits: int = 5):
+    """gemmlowp exp_on_negative_values for raw values a <= 0 of Q(integer_bits).(31 - integer_bits),
+    integer_bits in [0, 5] (softmax: Q5.26; int8 logistic: Q4.27); returns Q0.31 raw values."""
     srdhm = saturating_rounding_doubling_high_mul
     a = np.asarray(a, dtype=np.int64)
-    one_quarter = 1 << 24
+    fractional_bits = 31 - integer_bits
+    one_quarter = 1 << (fractional_bits - 2)
     a_mod = (a & (one_quarter - 1)) - one_quarter
     # exp on [-1/4, 0): a Taylor expansion around -1/8 (exp_on_interval_between_negative_one_quarter_and_0_excl)
-    x = wrap_int32(saturating_rounding_multiply_by_pot(a_mod, 5) + (1 << 28))
+    x = wrap_int32(saturating_rounding_multiply_by_pot(a_mod, integer_bits) + (1 << 28))
     x2 = srdhm(x, x)
     x3 = srdhm(x2, x)
     x4 = srdhm(x2, x2)
     poly = rounding_divide_by_pot(wrap_int32(srdhm(wrap_int32(rounding_divide_by_pot(x4, 2) + x3), 715827883) + x2), 1)
     result = wrap_int32(1895147668 + srdhm(1895147668, wrap_int32(x + poly)))
     remainder = wrap_int32(a_mod - a)
-    for exponent, multiplier in zip(range(-2, 5), (1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242)):
-        result = np.where(remainder & (1 << (26 + exponent)), srdhm(result, multiplier), result)
+    # the barrel shifter: one factor exp(-2^exponent) per set bit of the remainder above a quarter
+    for exponent, multiplier in zip(range(-2, integer_bits),
+                                    (1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242)):
+        result = np.where(remainder & (1 << (fractional_bits + exponent)), srdhm(result, multiplier), result)
     return np.where(a == 0, INT32_MAX, result)
 
 
 def one_over_one_plus_x_for_x_in_0_1(a):
     """gemmlowp one_over_one_plus_x_for_x_in_0_1: Q0.31 raw in [0, 1) -> Q0.31 raw 1/(1+a), by three
     Newton-Raphson steps in Q2.29."""
+    return saturating_rounding_multiply_by_pot(_reciprocal_of_half_denominator(a), 1)
+
+
+def one_minus_x_over_one_plus_x_for_x_in_0_1(a):
+    """gemmlowp one_minus_x_over_one_plus_x_for_x_in_0_1: Q0.31 raw in [0, 1) -> Q0.31 raw
+    (1 - a)/(1 + a) = 2/(1 + a) - 1, from the same Newton-Raphson steps (saturating at 1)."""
+    return saturating_rounding_multiply_by_pot(wrap_int32(_reciprocal_of_half_denominator(a) - (1 << 29)), 2)
+
+
+def _reciprocal_of_half_denominator(a):
+    """2 / (1 + a) as Q2.29 raw values for Q0.31 raw a in [0, 1): three Newton-Raphson steps from
+    48/17 - 32/17 d, d = (1 + a) / 2 rounded (gemmlowp's shared division)."""
     srdhm = saturating_rounding_doubling_high_mul
     half_denominator = rounding_half_sum(a, INT32_MAX)
     x = wrap_int32(1515870810 + srdhm(half_denominator, -1010580540))
     for _ in range(3):
         one_minus = wrap_int32((1 << 29) - srdhm(half_denominator, x))
         x = wrap_int32(x + saturating_rounding_multiply_by_pot(srdhm(x, one_minus), 2))
-    return saturating_rounding_multiply_by_pot(x, 1)
+    return x
 
 
-def logistic(a):
-    """gemmlowp logistic for Q5.26 raw values: 1 / (1 + exp(-a)) as Q0.31 raw values. For a > 0,
-    one_over_one_plus_x(exp(-a)); for a < 0, one minus that of -a; exactly one half at 0."""
+def logistic(a, integer_bits: int = 5):
+    """gemmlowp logistic for raw values of Q(integer_bits).(31 - integer_bits) (default Q5.26):
+    1 / (1 + exp(-a)) as Q0.31 raw values. For a > 0, one_over_one_plus_x(exp(-a)); for a < 0, one
+    minus that of -a; exactly one half at 0."""
     a = np.asarray(a, dtype=np.int64)
-    positive = one_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(-np.abs(a)))
+    positive = one_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(-np.abs(a), integer_bits))
     return np.where(a == 0, 1 << 30, np.where(a > 0, positive, INT32_MAX - positive))
+
+
+def tanh(a, integer_bits: int):
+    """gemmlowp tanh for raw values of Q(integer_bits).(31 - integer_bits), integer_bits in [0, 4]:
+    tanh(a) as Q0.31 raw values. With n = -|a|: t = (1 - e) / (1 + e), e = exp(2n), where 2n is the
+    same raw value read with one more integer bit (ExactMulByPot<1>); -t for a < 0, exactly 0 at 0."""
+    a = np.asarray(a, dtype=np.int64)
+    t = one_minus_x_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(-np.abs(a), integer_bits + 1))
+    return np.where(a == 0, 0, np.where(a < 0, -t, t))
+
+
+def inv_sqrt_quantized_multiplier(x: int) -> tuple[int, int]:
+    """TFLite GetInvSqrtQuantizedMultiplierExp(x, kReverseShift = -1) for int32 x: (m, shift) with
+    1/sqrt(x) ~ m * 2^(shift - 31), shift <= 0, m a Q0.31 raw value. x <= 1 (0 and negatives too) gives
+    (INT32_MAX, 0). Otherwise x is normalized by pairs of bits into [2^27, 2^29) and read as Q3.28 / 2,
+    and five Newton-Raphson steps x <- 3/2 x - (x/2) x^3 from 1 run in Q3.28, times sqrt(2)/2."""
+    srdhm = saturating_rounding_doubling_high_mul
+    if x <= 1:
+        return INT32_MAX, 0
+    shift = 11
+    while x >= 1 << 29:
+        x //= 4
+        shift += 1
+    pairs = (31 - x.bit_length()) // 2 - 1  # (clz(x) - 1) // 2 - 1
+    shift -= pairs
+    x <<= 2 * pairs
+    half_input = saturating_rounding_multiply_by_pot(x >> 1, -1)
+    r = 1 << 28  # one in Q3.28
+    for _ in range(5):
+        r3 = saturating_rounding_multiply_by_pot(srdhm(srdhm(r, r), r), 6)  # Rescale<3> of a Q9.22 product
+        r = saturating_rounding_multiply_by_pot(wrap_int32(srdhm((1 << 28) + (1 << 27), r) - srdhm(half_input, r3)), 3)
+    m = int(srdhm(r, 1518500250))
+    if shift < 0:
+        m = int(wrap_int32(m << -shift))
+        shift = 0
+    return m, -shift

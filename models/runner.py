@@ -30,8 +30,9 @@ from mcusim.peripherals import Marker
 from mcusim.toolchain import RUNTIME_C, build
 from mcusim.trace import write_trace
 
-from .deploy import Deployment, DeployError
+from .deploy import Deployment, DeployError, weight_storage, weight_summary
 from .kernels import SOURCES
+from .names import SHORT_WIDTH, short_names
 from .ops import scratch_size
 
 EXECUTOR = RUNTIME_C / "executor" / "mcusim_graph.c"
@@ -130,17 +131,18 @@ class BoardRunner:
         flash_end = max(s.paddr + len(s.data) for s in elf.segments if board.flash.contains(s.paddr))
         self.blob_address = (flash_end + 7) & ~7
         blob, arena = deployment.blob, deployment.plan.arena_size
-        if self.blob_address + len(blob) > board.flash.end:
-            raise DeployError(
-                f"model does not fit {board.name}'s flash: firmware {emu.sizes.flash:,} B + model blob {len(blob):,} B "
-                f"> {board.flash.size:,} B")
         self.arena_address = (emu.layout.heap_start + 7) & ~7
         room = emu.layout.heap_limit - self.arena_address
+        overflows = []  # every resource the model overflows, so that one message says all a fix must cover
+        if self.blob_address + len(blob) > board.flash.end:
+            overflows.append(f"flash: firmware {emu.sizes.flash:,} B + model blob {len(blob):,} B = "
+                             f"{emu.sizes.flash + len(blob):,} B > {board.flash.size:,} B")
         if arena > room:
-            raise DeployError(
-                f"model does not fit {board.name}'s SRAM: arena {arena:,} B > {room:,} B free "
-                f"({board.ram.size:,} B RAM - static {emu.sizes.static_ram:,} B - stack and guard "
-                f"{emu.layout.stack_top - emu.layout.heap_limit:,} B)")
+            guard = emu.layout.stack_top - emu.layout.heap_limit
+            overflows.append(f"SRAM: arena {arena:,} B > {room:,} B free ({board.ram.size:,} B RAM - static "
+                             f"{emu.sizes.static_ram:,} B - stack and guard {guard:,} B)")
+        if overflows:
+            raise DeployError(f"model does not fit {board.name}: {'; '.join(overflows)}")
         emu.uc.mem_write(self.blob_address, blob)
         self._arena_words = -(-arena // 4) * 4
 
@@ -222,16 +224,25 @@ def _runs(indices: np.ndarray):
     return zip(starts.tolist(), stops.tolist())
 
 
-def report(m: Measurement, top: int | None = None) -> str:
-    """The human-readable measurement: one row per step (the `top` costliest, or all), then totals."""
-    rows = m.ops if top is None else sorted(m.ops, key=lambda op: -op.cycles)[:top]
-    lines = [f"{'op':36} {'kind':16} {'cycles':>12} {'ms':>8} {'stack':>6} {'scratch':>7} {'arena':>8} {'SRAM':>8}"]
+def report(m: Measurement, deployment: Deployment, top: int | None = None) -> str:
+    """The human-readable measurement of a run of `deployment`: one row per step (the `top` costliest,
+    or all; each with its index and short name, models/names.py, and its filter's storage), then
+    totals, the patch-based choice and the weight storage."""
+    names = short_names(deployment.graph)
+    storage = {layer.step: layer for layer in weight_storage(deployment)}
+    rows = list(enumerate(m.ops))
+    if top is not None:
+        rows = sorted(rows, key=lambda row: -row[1].cycles)[:top]
+    lines = [f"{'#':>4} {'op':{SHORT_WIDTH}} {'kind':16} {'weights':8} {'cycles':>12} {'ms':>8} {'stack':>6} "
+             f"{'scratch':>7} {'arena':>8} {'SRAM':>8}"]
     us = 1e3 / m.board.clock_hz
-    for op in rows:
-        lines.append(f"{op.name[-36:]:36} {op.kind:16} {op.cycles:>12,} {op.cycles * us:>8.3f} {op.stack_peak:>6,} "
-                     f"{op.scratch:>7,} {op.arena_peak:>8,} {op.sram_peak:>8,}")
+    for i, op in rows:
+        layer = storage.get(i)
+        weights = "" if layer is None else "dense" if layer.storage == "dense" else f"rle b{layer.block}"
+        lines.append(f"{i:>4} {names[i]:{SHORT_WIDTH}} {op.kind:16} {weights:8} {op.cycles:>12,} "
+                     f"{op.cycles * us:>8.3f} {op.stack_peak:>6,} {op.scratch:>7,} {op.arena_peak:>8,} {op.sram_peak:>8,}")
     if top is not None and top < len(m.ops):
-        lines.append(f"({len(m.ops) - top} cheaper steps not shown)")
+        lines.append(f"({len(m.ops) - top} cheaper steps not shown; --all-ops shows every step)")
     b = m.board
     lines += [
         f"board    {b.name} ({b.core.name}, {b.clock_hz // 1_000_000} MHz)",
@@ -239,5 +250,8 @@ def report(m: Measurement, top: int | None = None) -> str:
         f"SRAM     peak {m.total_peak:,} B of {b.ram.size:,} (static {m.static:,} + stack peak {m.stack_peak:,} + arena "
         f"{m.arena_peak:,} measured; planned arena {m.planned_arena:,}, schedule lower bound {m.lower_bound:,})",
         f"flash    {m.flash_total:,} B of {b.flash.size:,} (firmware {m.flash.total:,} + model {m.blob:,})",
+        f"weights  {weight_summary(list(storage.values()), deployment.options)}",
     ]
+    if deployment.patch_choice is not None:
+        lines.append(f"patches  {deployment.patch_choice}")
     return "\n".join(lines)

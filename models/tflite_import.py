@@ -1,13 +1,19 @@
 """Import an int8 TFLite flatbuffer into a Graph, with the schema that tflite-micro ships.
 
-Supported: FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX,
-RESHAPE, ADD and MUL (same shapes), BATCH_MATMUL (adj_x/adj_y, one batch size), MEAN, TRANSPOSE,
-PAD / PADV2, CONCATENATION, SLICE, STRIDED_SLICE (unit strides) and GELU, with fused
-NONE/RELU/RELU6, on int8 activations (int8 weights, int32 biases), and QUANTIZE / DEQUANTIZE for
-float inputs and outputs at the edges. SAME/VALID padding becomes explicit padding; constant axes,
-permutations, paddings and slice bounds become attributes. Anything else (another op, a float
-tensor, a fused activation we do not have, an operand missing) is a GraphError naming the op and
-its index.
+Supported: FULLY_CONNECTED (keep_num_dims either way), CONV_2D, DEPTHWISE_CONV_2D,
+AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX, RESHAPE, SQUEEZE and EXPAND_DIMS (as reshape), ADD, SUB, MUL,
+SQUARED_DIFFERENCE, MAXIMUM and MINIMUM (TFLite's broadcasting), BATCH_MATMUL (ranks 2 to 6,
+adj_x/adj_y, batch broadcasting), GATHER (int8 data, constant indices), MEAN, TRANSPOSE, PAD /
+PADV2, CONCATENATION, SLICE, STRIDED_SLICE (unit strides), GELU, the int8 unary ops LOGISTIC, TANH,
+HARD_SWISH, RELU, RELU6, LEAKY_RELU, RSQRT and QUANTIZE int8 -> int8 (each a 256-entry table,
+models/ops/activations.py), with fused NONE/RELU/RELU6, on int8 activations (int8 weights, int32
+biases), and QUANTIZE / DEQUANTIZE for float inputs and outputs at the edges. What converters write
+around those is rewritten first (models/tflite_fold.py): shape arithmetic folded for the fixed
+input shape, placeholder shapes of a dynamic batch resolved, float islands between DEQUANTIZE and
+QUANTIZE made table ops. SAME/VALID padding becomes explicit padding; constant axes, permutations,
+paddings and slice bounds become attributes, and the operands they came from leave the graph.
+Anything else (another op, a tensor of another type, a fused activation we do not have, an operand
+missing) is a GraphError naming the op, its index in the file and, for a type, the tensor.
 
 Nothing in the file is trusted. It is read bounded (at most MAX_FILE_BYTES, a regular file), then
 decoded (_decode: only the fields used, every list's length bounded before it is walked, so tables
@@ -28,17 +34,20 @@ from pathlib import Path
 
 import numpy as np
 
-from mcusim.errors import McusimError
+from mcusim.errors import MissingExtra
 from mcusim.files import read_bytes
 
+from .tflite_fold import TABLE, fold
 from .graph import (MAX_ACTIVATION_BYTES, MAX_CONSTANT_BYTES, MAX_FILE_BYTES, MAX_ITEMS, MAX_NAME, MAX_RANK, Graph,
                     GraphError, Op, Quant, Tensor, check_name, check_shape, short)
+from .ops.activations import LeakyReluAttrs, UnaryAttrs
 from .ops.batch_matmul import BatchMatmulAttrs
-from .ops.common import ElementwiseAttrs
+from .ops.common import BinaryAttrs, ElementwiseAttrs
 from .ops.concatenation import ConcatenationAttrs
 from .ops.conv2d import Conv2DAttrs
 from .ops.depthwise_conv2d import DepthwiseConv2DAttrs
 from .ops.fully_connected import FullyConnectedAttrs
+from .ops.gather import GatherAttrs
 from .ops.lookup import GeluAttrs
 from .ops.mean import MeanAttrs
 from .ops.pad import PadAttrs
@@ -52,15 +61,17 @@ from .ops.conv2d import padding
 
 
 SUPPORTED = ("FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D, AVERAGE_POOL_2D, MAX_POOL_2D, SOFTMAX, RESHAPE, "
-             "ADD, MUL, BATCH_MATMUL, MEAN, TRANSPOSE, PAD, PADV2, CONCATENATION, SLICE, STRIDED_SLICE, GELU, "
-             "QUANTIZE and DEQUANTIZE")
+             "ADD, SUB, MUL, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM, BATCH_MATMUL, GATHER, SQUEEZE, EXPAND_DIMS, MEAN, "
+             "TRANSPOSE, PAD, PADV2, "
+             "CONCATENATION, SLICE, STRIDED_SLICE, GELU, "
+             "LOGISTIC, TANH, HARD_SWISH, RELU, RELU6, LEAKY_RELU, RSQRT, QUANTIZE and DEQUANTIZE")
 
 
 def _schema():
     try:
         from tflite_micro.tensorflow.lite.micro.python import schema_py_generated
     except ImportError:
-        raise McusimError("importing .tflite needs the tflite-micro package: pip install 'mcusim[tflite]'") from None
+        raise MissingExtra("tflite_micro") from None
     return schema_py_generated
 
 
@@ -75,6 +86,7 @@ def import_tflite(path: str | Path) -> Graph:
         model = _decode(schema, raw, path)
     except (struct.error, ValueError, TypeError, IndexError) as e:  # the reader's, where an offset leaves the buffer
         raise GraphError(f"{path}: corrupt TFLite flatbuffer ({type(e).__name__}: {short(str(e))})") from None
+    model = fold(schema, model, path)
     return _Importer(schema, model, path).graph()
 
 
@@ -90,6 +102,7 @@ class _TensorRecord:
     axis: int
     data: np.ndarray | None  # its buffer's bytes (uint8); None: no data
     external: bool           # the data lies outside the flatbuffer (offset and size)
+    dynamic: bool = False    # its shape signature holds -1: the recorded shape may be a placeholder
 
 
 @dataclass
@@ -98,6 +111,7 @@ class _OpRecord:
     inputs: np.ndarray
     outputs: np.ndarray
     options: object     # the builtin options' object (schema.*OptionsT), or None
+    index: int          # its index in the file's op list (messages name it; folding removes ops)
 
 
 @dataclass
@@ -138,17 +152,18 @@ def _decode(schema, raw: bytes, path: Path) -> _Model:
         zero_point = _vector(q.ZeroPointLength(), q.ZeroPointAsNumpy) if q is not None else np.zeros(0, np.int64)
         buffer = model.Buffers(t.Buffer()) if t.Buffer() < model.BuffersLength() else None
         data = _vector(buffer.DataLength(), buffer.DataAsNumpy) if buffer is not None else None
+        signature = _vector(t.ShapeSignatureLength(), t.ShapeSignatureAsNumpy)
         tensors.append(_TensorRecord(name, t.Type(), _vector(t.ShapeLength(), t.ShapeAsNumpy), scale, zero_point,
                                      q.QuantizedDimension() if q is not None else 0,
                                      data if data is not None and len(data) else None,
-                                     buffer is not None and buffer.Offset() > 1))
+                                     buffer is not None and buffer.Offset() > 1, bool(np.any(signature < 0))))
     ops = []
     for i in range(counts["operators"]):
         op = sub.Operators(i)
         index = op.OpcodeIndex()
         ops.append(_OpRecord(opcodes[index] if index < len(opcodes) else None,
                              _vector(op.InputsLength(), op.InputsAsNumpy), _vector(op.OutputsLength(), op.OutputsAsNumpy),
-                             schema.BuiltinOptionsCreator(op.BuiltinOptionsType(), op.BuiltinOptions())))
+                             schema.BuiltinOptionsCreator(op.BuiltinOptionsType(), op.BuiltinOptions()), i))
     return _Model(tensors, ops, _vector(sub.InputsLength(), sub.InputsAsNumpy),
                   _vector(sub.OutputsLength(), sub.OutputsAsNumpy))
 
@@ -160,6 +175,7 @@ class _Importer:
         self.s, self.model, self.path = schema, model, path
         self.op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
         self.names: list[str] = []
+        self.unsupported: dict[str, str] = {}  # tensor name -> its TensorType name, for types mcusim lacks
         self.tensors: dict[str, Tensor] = {}
         self.bytes = {"constants": 0, "activations": 0}  # of the tensors so far
         self.operands = 0  # of the ops so far
@@ -175,15 +191,29 @@ class _Importer:
             B.STRIDED_SLICE: (4, 4, O.StridedSliceOptionsT), B.GELU: (1, 1, O.GeluOptionsT),
             B.ADD: (2, 2, O.AddOptionsT), B.MUL: (2, 2, O.MulOptionsT), B.QUANTIZE: (1, 1, None),
             B.DEQUANTIZE: (1, 1, None),
+            B.SUB: (2, 2, O.SubOptionsT), B.SQUARED_DIFFERENCE: (2, 2, None), B.MAXIMUM: (2, 2, None),
+            B.MINIMUM: (2, 2, None),
+            B.GATHER: (2, 2, O.GatherOptionsT), B.SQUEEZE: (1, 1, None), B.EXPAND_DIMS: (2, 2, None),
+            TABLE: (2, 2, None),  # a float island folded by models/tflite_fold.py
+            B.LOGISTIC: (1, 1, None), B.TANH: (1, 1, None), B.HARD_SWISH: (1, 1, None), B.RELU: (1, 1, None),
+            B.RELU6: (1, 1, None), B.LEAKY_RELU: (1, 1, O.LeakyReluOptionsT), B.RSQRT: (1, 1, None),
         }
 
     def graph(self) -> Graph:
         for i, t in enumerate(self.model.tensors):
             self._tensor(i, t)
-        ops = [self._op(i, op) for i, op in enumerate(self.model.ops)]
+        ops = [self._op(op.index, op) for op in self.model.ops]
         where = f"{self.path}: the subgraph"
-        graph = Graph(self.tensors, ops, self._names(self.model.inputs, f"{where}'s inputs"),
-                      self._names(self.model.outputs, f"{where}'s outputs"), {"source": self.path.name})
+        inputs, outputs = self._names(self.model.inputs, f"{where}'s inputs"), self._names(self.model.outputs,
+                                                                                         f"{where}'s outputs")
+        for t in (*inputs, *outputs):
+            if t in self.unsupported:
+                raise GraphError(f"{where}: its input or output {short(t)} is {self.unsupported[t]}; mcusim imports "
+                                 "int8 models")
+        used = {*inputs, *outputs, *(t for op in ops for t in (*op.inputs, *op.outputs))}
+        # the operands made attributes (axes, shapes, paddings) and the folded shape arithmetic are left out
+        graph = Graph({name: t for name, t in self.tensors.items() if name in used}, ops, inputs, outputs,
+                      {"source": self.path.name})
         try:
             graph.validate()
         except GraphError as e:
@@ -214,9 +244,10 @@ class _Importer:
         types = {self.s.TensorType.INT8: "int8", self.s.TensorType.INT32: "int32",
                  self.s.TensorType.FLOAT32: "float32"}
         dtype = types.get(t.type)
-        if dtype is None:
-            kind = {v: k for k, v in vars(self.s.TensorType).items() if not k.startswith("_")}.get(t.type, t.type)
-            raise GraphError(f"{where}: type {kind}; mcusim imports int8 models")
+        if dtype is None:  # refused by the first op that reads or writes it (_op), which the message names
+            self.unsupported[name] = {v: k for k, v in vars(self.s.TensorType).items()
+                                      if not k.startswith("_")}.get(t.type, str(t.type))
+            return
         if len(t.shape) > MAX_RANK:
             raise GraphError(f"{where}: rank {len(t.shape)}; at most {MAX_RANK}")
         shape = tuple(int(d) for d in t.shape)
@@ -228,12 +259,15 @@ class _Importer:
                              f"{MAX_CONSTANT_BYTES if t.data is not None else MAX_ACTIVATION_BYTES:,}")
         quant = None
         if len(t.scale):
-            channels = 1 if len(t.scale) == 1 else shape[t.axis] if 0 <= t.axis < len(shape) else None
+            # a 1-D tensor's recorded axis is ignored, as TFLM does (converters write a conv's
+            # quantized dimension, 3, on its bias of shape (C,))
+            axis = 0 if len(shape) == 1 else t.axis
+            channels = 1 if len(t.scale) == 1 else shape[axis] if 0 <= axis < len(shape) else None
             if len(t.scale) != channels or len(t.zero_point) != len(t.scale):
                 raise GraphError(f"{where}: {len(t.scale)} scales and {len(t.zero_point)} zero points for "
-                                 f"quantized dimension {t.axis} of {list(shape)}")
+                                 f"quantized dimension {axis} of {list(shape)}")
             quant = Quant(tuple(float(v) for v in t.scale), tuple(int(v) for v in t.zero_point),
-                          None if len(t.scale) == 1 else int(t.axis))
+                          None if len(t.scale) == 1 else int(axis))
         data = None
         if t.external:
             raise GraphError(f"{where}: its data lies outside the flatbuffer (a model over 2 GB); not supported")
@@ -253,12 +287,20 @@ class _Importer:
             raise GraphError(f"{where}: unsupported op; mcusim imports {SUPPORTED}")
         fewest, most, options_class = self.signatures[opcode]
         inputs, outputs = self._names(op.inputs, where, optional=True), self._names(op.outputs, where)
+        for t in (*inputs, *outputs):
+            if t in self.unsupported:
+                raise GraphError(f"{where}: tensor {short(t)} is {self.unsupported[t]}; mcusim imports int8 models "
+                                 "(int8 activations and weights, int32 biases, float32 only at the edges)")
         if not fewest <= len(inputs) <= most or len(outputs) != 1:
             raise GraphError(f"{where}: takes {fewest}{f' to {most}' if most > fewest else ''} inputs and one "
                              f"output; got {len(inputs)} and {len(outputs)}")
         o = op.options
         if options_class is not None and not isinstance(o, options_class):
             raise GraphError(f"{where}: its options are not {options_class.__name__[:-1]}")
+        if opcode == B.QUANTIZE and self.tensors[inputs[0]].dtype == "int8":  # int8 -> int8: a requantization
+            return Op("requantize", inputs, outputs, UnaryAttrs(), name)
+        if opcode == TABLE:
+            return Op("table", inputs, outputs, UnaryAttrs(), name)
         if opcode in (B.QUANTIZE, B.DEQUANTIZE):
             return Op("quantize" if opcode == B.QUANTIZE else "dequantize", inputs, outputs, EdgeAttrs(), name)
         for t in (*inputs, *outputs):
@@ -283,8 +325,14 @@ class _Importer:
             return Op(kind, inputs, outputs, Pool2DAttrs(filt, stride, pad, self._activation(o, where)), name)
         if opcode == B.SOFTMAX:
             return Op("softmax", inputs, outputs, SoftmaxAttrs(float(o.beta)), name)
-        if opcode == B.RESHAPE:
+        if opcode in (B.RESHAPE, B.SQUEEZE, B.EXPAND_DIMS):  # the output tensor's shape is the new shape
             return Op("reshape", inputs[:1], outputs, ReshapeAttrs(), name)
+        if opcode == B.GATHER:  # int8 data; gathers of int32 shape values were folded (models/tflite_fold.py)
+            if o.batchDims:
+                raise GraphError(f"{where}: batch_dims {o.batchDims} is not supported (0 only)")
+            indices = self._constant(inputs[1], where)
+            return Op("gather", inputs[:1], outputs,
+                      GatherAttrs(int(o.axis), tuple(indices.reshape(-1).tolist()), indices.shape), name)
         if opcode == B.BATCH_MATMUL:
             return Op("batch_matmul", inputs, outputs, BatchMatmulAttrs(bool(o.adjX), bool(o.adjY)), name)
         if opcode == B.MEAN:
@@ -310,7 +358,20 @@ class _Importer:
             return Op("slice", inputs[:1], outputs, self._slice(opcode, o, inputs, where), name)
         if opcode == B.GELU:
             return Op("gelu", inputs, outputs, GeluAttrs(bool(o.approximate)), name)
-        kind = "add" if opcode == B.ADD else "mul"
+        if opcode == B.LEAKY_RELU:
+            return Op("leaky_relu", inputs, outputs, LeakyReluAttrs(float(o.alpha)), name)
+        unary = {B.LOGISTIC: "logistic", B.TANH: "tanh", B.HARD_SWISH: "hard_swish", B.RELU: "relu", B.RELU6: "relu6",
+                 B.RSQRT: "rsqrt"}
+        if opcode in unary:
+            return Op(unary[opcode], inputs, outputs, UnaryAttrs(), name)
+        for t in inputs:  # a scalar constant (shape []) broadcasts as one of shape [1]
+            if not self.tensors[t].shape and self.tensors[t].data is not None:
+                c = self.tensors[t]
+                self.tensors[t] = Tensor(c.name, (1,), c.dtype, c.quant, c.data.reshape(1))
+        binary = {B.SQUARED_DIFFERENCE: "squared_difference", B.MAXIMUM: "maximum", B.MINIMUM: "minimum"}
+        if opcode in binary:
+            return Op(binary[opcode], inputs, outputs, BinaryAttrs(), name)
+        kind = {B.ADD: "add", B.SUB: "sub", B.MUL: "mul"}[opcode]
         return Op(kind, inputs, outputs, ElementwiseAttrs(self._activation(o, where)), name)
 
     def _explicit_padding(self, options, x: Tensor, kernel, stride, dilation, where: str) -> tuple[int, ...]:

@@ -1,5 +1,6 @@
-"""batch_matmul, int8 with both operands' zero points: the numpy reference and the call of its C twin
-runtime_c/src/batch_matmul_s8.c. Formula: docs/numerics.md#batch_matmul.
+"""batch_matmul, int8 with both operands' zero points, any rank 2..6 with TFLite's batch broadcasting:
+the numpy reference and the call of its C twin runtime_c/src/batch_matmul_s8.c.
+Formula: docs/numerics.md#batch_matmul.
 """
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from ..blob import IN, IN2, OUT, Arena, Call, binary, i32
 from ..graph import Graph, Op
 from ..quant import integer_matmul, output_stage
 from . import Lowering, OpDef
-from .common import check_second_operand, expect, io, operand_quantization
+from .common import broadcast_axes, check_second_operand, checked, expect, io, operand_quantization
 from .mul import MulParams
 
 
 @dataclass(frozen=True)
 class BatchMatmulAttrs:
-    """lhs [B, M, K] (or [B, K, M] with adj_x) times rhs [B, K, N] (or [B, N, K] with adj_y)."""
+    """lhs [..., M, K] (or [..., K, M] with adj_x) times rhs [..., K, N] (or [..., N, K] with adj_y); the
+    batch dims (all but the last two) broadcast as TFLite's: aligned right, a dim of 1 broadcasts."""
 
     adj_x: bool = False
     adj_y: bool = False
@@ -32,28 +34,57 @@ MAX_DEPTH = 32767  # K: 255 * 255 * K < 2^31 (the kernel's legal range)
 
 
 def batch_matmul_s8(lhs: np.ndarray, rhs_t: np.ndarray, p: BatchMatmulParams) -> np.ndarray:
-    """lhs int8 [B, M, K], rhs_t int8 [B, N, K] (the right operand transposed) -> int8 [B, M, N]."""
-    acc = integer_matmul(lhs.astype(np.int64) + p.input1_offset, np.swapaxes(rhs_t.astype(np.int64) + p.input2_offset, 1, 2))
+    """lhs int8 [..., M, K], rhs_t int8 [..., N, K] (the right operand transposed), batch dims broadcast
+    -> int8 [broadcast batch dims, M, N]."""
+    rhs = np.swapaxes(rhs_t.astype(np.int64) + p.input2_offset, -1, -2)
+    acc = integer_matmul(lhs.astype(np.int64) + p.input1_offset, rhs)
     return output_stage(acc, np.full(acc.shape[-1], p.output_multiplier), np.full(acc.shape[-1], p.output_shift),
                         p.output_offset, p.act_min, p.act_max, "batch_matmul")
 
 
+def kernel_dims(lhs_shape, rhs_t_shape) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """The kernel's dims (n, h, w, c) of lhs [..., M, K], rhs_t [..., N, K] and the output for one call.
+    The batch dims are collapsed (broadcast_axes: axes of 1 dropped, neighbours broadcasting alike
+    merged); an innermost batch axis that only lhs has (the rhs shared by consecutive lhs matrices)
+    joins lhs's rows, since those matrices and their products lie end to end. At most two axes may
+    remain: the kernel's n and h, in which each operand has the output's size or 1 (read again for
+    every output batch). ValueError where the batch dims do not broadcast or need more axes."""
+    (m, k), n = lhs_shape[-2:], rhs_t_shape[-2]
+    batch = np.broadcast_shapes(tuple(lhs_shape[:-2]), tuple(rhs_t_shape[:-2]))
+    axes = broadcast_axes(lhs_shape[:-2], rhs_t_shape[:-2], batch)
+    if axes and not axes[-1][2]:
+        m *= axes.pop()[0]
+    if len(axes) > 2:
+        raise ValueError(f"batch dims {tuple(lhs_shape[:-2])} and {tuple(rhs_t_shape[:-2])} broadcast over "
+                         f"{len(axes)} alternating axes; the kernel takes at most 2")
+    axes = [(1, True, True)] * (2 - len(axes)) + axes
+    return (tuple(s if in_lhs else 1 for s, in_lhs, _ in axes) + (m, k),
+            tuple(s if in_rhs else 1 for s, _, in_rhs in axes) + (n, k), tuple(s for s, _, _ in axes) + (m, n))
+
+
 def batch_matmul_call(lhs_shape, rhs_t_shape, p: BatchMatmulParams, *, a: Arena = IN, b: Arena = IN2,
                       y: Arena = OUT) -> Call:
-    """The kernel's one layout: lhs [B, M, K], rhs transposed [B, N, K]."""
-    (batches, m, k), n = lhs_shape, rhs_t_shape[1]
-    return binary("batch_matmul", i32(astuple(p)), (batches, 1, m, k), a, (batches, 1, n, k), b, (batches, 1, m, n), y)
+    """The kernel's one layout: lhs [..., M, K], rhs transposed [..., N, K], batch dims broadcast."""
+    lhs_dims, rhs_dims, y_dims = kernel_dims(lhs_shape, rhs_t_shape)
+    return binary("batch_matmul", i32(astuple(p)), lhs_dims, a, rhs_dims, b, y_dims, y)
+
+
+def _matrices(shape, adjoint: bool) -> tuple[int, int]:
+    """(rows, columns) of an operand of `shape` as the product reads it (adjoint: transposed)."""
+    return (shape[-1], shape[-2]) if adjoint else (shape[-2], shape[-1])
 
 
 def _validate(graph: Graph, op: Op, where: str) -> None:
     a, b, y = io(graph, op, where, (2,))
     check_second_operand(graph, op, where)
-    expect(len(a.shape) == len(b.shape) == len(y.shape) == 3 and a.shape[0] == b.shape[0] == y.shape[0], where,
-           "operands and output must be 3-D with one batch size (broadcasting is not supported)")
-    m, k = a.shape[2:0:-1] if op.attrs.adj_x else a.shape[1:]
-    k2, n = b.shape[2:0:-1] if op.attrs.adj_y else b.shape[1:]
-    expect(k == k2 and y.shape[1:] == (m, n), where, f"[{m}x{k}] times [{k2}x{n}] cannot give {list(y.shape[1:])}")
+    expect(min(len(a.shape), len(b.shape)) >= 2, where, "operands must have rank >= 2 ([..., rows, columns])")
+    (m, k), (k2, n) = _matrices(a.shape, op.attrs.adj_x), _matrices(b.shape, op.attrs.adj_y)
+    batch = checked(where, np.broadcast_shapes, a.shape[:-2], b.shape[:-2])
+    expect(k == k2 and y.shape == (*batch, m, n), where,
+           f"{list(a.shape)} times {list(b.shape)} (adj_x {op.attrs.adj_x}, adj_y {op.attrs.adj_y}) cannot give "
+           f"{list(y.shape)}")
     expect(k <= MAX_DEPTH, where, f"K = {k}: at most {MAX_DEPTH}, so that no accumulator leaves int32")
+    checked(where, kernel_dims, (*a.shape[:-2], m, k), (*b.shape[:-2], n, k))
 
 
 def _prepare(graph: Graph, op: Op) -> BatchMatmulParams:
@@ -62,9 +93,9 @@ def _prepare(graph: Graph, op: Op) -> BatchMatmulParams:
 
 def _run(graph: Graph, op: Op, p: BatchMatmulParams, values: dict) -> None:
     lhs, rhs = values[op.inputs[0]], values[op.inputs[1]]
-    lhs = np.swapaxes(lhs, 1, 2) if op.attrs.adj_x else lhs
-    rhs_t = rhs if op.attrs.adj_y else np.swapaxes(rhs, 1, 2)
-    values[op.outputs[0]] = batch_matmul_s8(np.ascontiguousarray(lhs), np.ascontiguousarray(rhs_t), p)
+    lhs = np.swapaxes(lhs, -1, -2) if op.attrs.adj_x else lhs
+    rhs_t = rhs if op.attrs.adj_y else np.swapaxes(rhs, -1, -2)
+    values[op.outputs[0]] = batch_matmul_s8(lhs, rhs_t, p)
 
 
 def _lower(lowering: Lowering) -> tuple[Call, ...]:
@@ -75,8 +106,11 @@ def _lower(lowering: Lowering) -> tuple[Call, ...]:
 
 
 def _batch_safe(graph: Graph, op: Op) -> bool:
-    """A constant operand would need copies."""
-    return all(graph.tensors[n].data is None for n in op.inputs)
+    """Stacked samples stay apart where axis 0 is a batch axis (rank >= 3) that both operands, activations
+    (a constant would need copies), have at the output's size."""
+    y = graph.tensors[op.outputs[0]].shape
+    return len(y) >= 3 and all(t.data is None and len(t.shape) == len(y) and t.shape[0] == y[0]
+                               for t in (graph.tensors[n] for n in op.inputs))
 
 
 OPS = (OpDef("batch_matmul", BatchMatmulAttrs, _validate, _run, _prepare, _lower, ("batch_matmul",), _batch_safe),)

@@ -5,6 +5,7 @@ computes.
 """
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import astuple, dataclass
 
@@ -97,14 +98,15 @@ def check_window(where: str, x: Tensor, y: Tensor, kernel, stride, pad, dilation
            f"{MAX_TENSOR_BYTES:,} (the largest board's memory)")
 
 
-def check_rank(where: str, *tensors: Tensor) -> None:
-    expect(all(1 <= len(t.shape) <= 4 for t in tensors), where, "tensors must have rank 1 to 4 (the kernels' NHWC)")
+def check_rank(where: str, *tensors: Tensor, most: int = 4) -> None:
+    expect(all(1 <= len(t.shape) <= most for t in tensors), where,
+           f"tensors must have rank 1 to {most}" + (" (the kernels' NHWC)" if most == 4 else ""))
 
 
-def data_movement(graph: Graph, op: Op, where: str, inputs=(1,)) -> list[Tensor]:
-    """transpose, pad, slice and concatenation: ranks 1 to 4, one scale and zero point throughout."""
+def data_movement(graph: Graph, op: Op, where: str, inputs=(1,), most: int = 4) -> list[Tensor]:
+    """transpose, pad, slice and concatenation: ranks 1 to `most`, one scale and zero point throughout."""
     tensors = io(graph, op, where, inputs)
-    check_rank(where, *tensors)
+    check_rank(where, *tensors, most=most)
     expect(all(t.dtype == "int8" and t.quant == tensors[-1].quant for t in tensors), where,
            "inputs and output must be int8 with one scale and zero point (no requantization, as TFLM)")
     return tensors
@@ -120,6 +122,42 @@ def check_second_operand(graph: Graph, op: Op, where: str) -> None:
     b = graph.tensors[op.inputs[1]]
     expect(b.dtype == "int8" and b.quant is not None and len(b.quant.scale) == 1, where,
            "both operands must be int8 with per-tensor quantization")
+
+
+# ---- moves of up to six axes on four-axis kernels ---------------------------------------------------
+
+def reduced_transpose(shape, perm) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The same move of the same bytes on the fewest axes: axes of size 1 dropped, input axes that stay
+    neighbours in the output merged. E.g. (1, 16, 3, 2, 16) by (2, 0, 3, 1, 4), a converter's q/k/v
+    split, is (16, 6, 16) by (1, 0, 2)."""
+    kept = [a for a, d in enumerate(shape) if d != 1]
+    label = {a: k for k, a in enumerate(kept)}
+    groups: list[list[int]] = []  # runs of (relabelled) input axes, in output order
+    for a in (label[a] for a in perm if a in label):
+        if groups and groups[-1][-1] + 1 == a:
+            groups[-1].append(a)
+        else:
+            groups.append([a])
+    order = sorted(range(len(groups)), key=lambda g: groups[g][0])
+    position = {g: i for i, g in enumerate(order)}
+    reduced = tuple(math.prod(shape[kept[a]] for a in groups[g]) for g in order)
+    return reduced or (1,), tuple(position[g] for g in range(len(groups))) or (0,)
+
+
+def reduced_box(shape, begin, size) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """The same box of the same bytes on the fewest axes: axes of size 1 dropped, an axis merged into
+    the one before it where it is taken whole or the one before takes one index. E.g. q of a (3, 1, 2,
+    16, 16) q/k/v stack, box (0, 0, 0, 0, 0) + (1, 1, 2, 16, 16), is the box 0 + 512 of 1536 values."""
+    axes = [(d, b, s) for d, b, s in zip(shape, begin, size) if d != 1]
+    merged: list[tuple[int, int, int]] = []
+    for d, b, s in axes:
+        if merged and (b == 0 and s == d or merged[-1][2] == 1):
+            pd, pb, ps = merged.pop()
+            merged.append((pd * d, pb * d + b, ps * d if ps > 1 else s))
+        else:
+            merged.append((d, b, s))
+    merged = merged or [(1, 0, 1)]
+    return tuple(m[0] for m in merged), tuple(m[1] for m in merged), tuple(m[2] for m in merged)
 
 
 # ---- parameters ------------------------------------------------------------------------------------
@@ -181,41 +219,115 @@ def sparse_stream(lowering: Lowering) -> SparseWeights | None:
     return choose(lowering.op.kind, lowering.tensor(1).data, for_speed=not options.sparse_for_flash)
 
 
-# ---- elementwise add and mul -----------------------------------------------------------------------
+# ---- elementwise binary ops: add, sub, mul, squared_difference, maximum, minimum --------------------
 
 @dataclass(frozen=True)
 class ElementwiseAttrs:
-    """add and mul of two same-shaped tensors."""
+    """add, sub and mul: a fused activation (TFLite's)."""
 
     activation: str = "none"
+
+
+@dataclass(frozen=True)
+class BinaryAttrs:
+    """squared_difference, maximum and minimum: none (TFLite fuses no activation into them)."""
+
+
+def broadcast_axes(a_shape, b_shape, y_shape) -> list[tuple[int, bool, bool]]:
+    """TFLite's (NumPy's) broadcasting of a and b to y, collapsed: shapes aligned right, a dim of 1
+    broadcasts; y must be exactly the broadcast shape (ValueError otherwise). Axes where y is 1 are
+    dropped and adjacent axes with the same pattern merged, leaving (size > 1, a has it, b has it) per
+    axis, outermost first; at least one of a and b has every axis. Equal shapes give one axis (or none
+    for a single element)."""
+    rank = len(y_shape)
+    try:
+        full = tuple(np.broadcast_shapes(a_shape, b_shape))
+    except ValueError:
+        full = None
+    if full != tuple(y_shape):
+        raise ValueError(f"shapes {tuple(a_shape)}, {tuple(b_shape)} do not broadcast to {tuple(y_shape)}")
+    a = (1,) * (rank - len(a_shape)) + tuple(a_shape)
+    b = (1,) * (rank - len(b_shape)) + tuple(b_shape)
+    axes: list[tuple[int, bool, bool]] = []
+    for size, da, db in zip(y_shape, a, b):
+        if size == 1:
+            continue
+        pattern = (da == size, db == size)
+        if axes and axes[-1][1:] == pattern:
+            axes[-1] = (axes[-1][0] * size, *pattern)
+        else:
+            axes.append((size, *pattern))
+    return axes
+
+
+def broadcast_dims(a_shape, b_shape, y_shape) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+    """The kernels' NHWC dims of a, b and y for broadcast_axes: each dim of a and b is y's or 1 (stride 0
+    in the kernel). ValueError where the collapsed broadcast needs more than four dims."""
+    axes = broadcast_axes(a_shape, b_shape, y_shape)
+    if len(axes) > 4:
+        raise ValueError(f"shapes {tuple(a_shape)}, {tuple(b_shape)} -> {tuple(y_shape)} broadcast over "
+                         f"{len(axes)} alternating axes; the kernels take at most 4")
+    axes = [(1, True, True)] * (4 - len(axes)) + axes
+    return (tuple(s if in_a else 1 for s, in_a, _ in axes), tuple(s if in_b else 1 for s, _, in_b in axes),
+            tuple(s for s, _, _ in axes))
 
 
 def validate_elementwise(graph: Graph, op: Op, where: str) -> None:
     a, b, y = io(graph, op, where, (2,))
     check_second_operand(graph, op, where)
-    expect(a.shape == b.shape == y.shape, where, f"shapes {a.shape}, {b.shape} -> {y.shape} must be equal "
-           "(broadcasting is not supported)")
+    checked(where, broadcast_dims, a.shape, b.shape, y.shape)
 
 
-def elementwise_call(kernel: str, shape, p, *, a: Arena, b: Arena, y: Arena) -> Call:
-    """add or mul of two tensors of `shape`, flat; p: the kernel's params record, field for field."""
-    flat = (1, 1, 1, int(np.prod(shape)))
-    return binary(kernel, i32(astuple(p)), flat, a, flat, b, flat, y)
+def same_quantization(graph: Graph, op: Op, where: str) -> None:
+    """maximum and minimum: a plain compare of the int8 values, so inputs and output share one scale
+    and zero point (TFLite's converter gives them so; TFLM compares without checking)."""
+    expect(all(graph.tensors[n].quant == graph.tensors[op.outputs[0]].quant for n in op.inputs), where,
+           "inputs and output must share one scale and zero point (the op compares int8 values)")
 
 
-def elementwise_op(kind: str, params_cls, reference, call) -> OpDef:
-    """The OpDef of add or mul: params_cls.from_quantization of the operands' scales and the activation
-    range, reference(a, b, params), call(shape, params, a=, b=, y=)."""
+def elementwise_batch_safe(graph: Graph, op: Op) -> bool:
+    """Stacked samples stay apart where every activation operand has the output's rank and axis 0, and
+    every constant operand broadcasts along axis 0 (a lower rank, or axis 0 of 1)."""
+    y = graph.tensors[op.outputs[0]].shape
+    return all((len(t.shape) == len(y) and t.shape[0] == y[0]) if t.data is None else (len(t.shape) < len(y) or
+               t.shape[0] == 1) for t in (graph.tensors[n] for n in op.inputs))
+
+
+def elementwise_call(kernel: str, a_shape, b_shape, p, *, a: Arena, b: Arena, y: Arena) -> Call:
+    """A binary kernel's call on a of a_shape and b of b_shape, broadcast (broadcast_dims); p: the
+    kernel's params record, field for field."""
+    a_dims, b_dims, y_dims = broadcast_dims(a_shape, b_shape, np.broadcast_shapes(a_shape, b_shape))
+    return binary(kernel, i32(astuple(p)), a_dims, a, b_dims, b, y_dims, y)
+
+
+def rescaling(params_cls):
+    """prepare() of an op whose parameters come from its operands' scales: params_cls.from_quantization
+    of (scale, zero point) of both inputs and the output, then the activation range (the int8 range
+    where the op fuses no activation)."""
     def prepare(graph: Graph, op: Op):
-        return params_cls.from_quantization(*operand_quantization(graph, op),
-                                            *activation_range(op.attrs.activation, graph.tensors[op.outputs[0]]))
+        y = graph.tensors[op.outputs[0]]
+        act = activation_range(op.attrs.activation, y) if hasattr(op.attrs, "activation") else (-128, 127)
+        return params_cls.from_quantization(*operand_quantization(graph, op), *act)
+
+    return prepare
+
+
+def elementwise_op(kind: str, prepare, reference, call, attrs=ElementwiseAttrs, check=None,
+                   kernel: str | None = None) -> OpDef:
+    """The OpDef of a binary elementwise op with broadcasting: prepare(graph, op) -> params,
+    reference(a, b, params) (NumPy broadcasting), call(a_shape, b_shape, params, a=, b=, y=);
+    check(graph, op, where): validation beyond validate_elementwise; kernel: its C kernel (default kind)."""
+    def validate(graph: Graph, op: Op, where: str) -> None:
+        validate_elementwise(graph, op, where)
+        if check is not None:
+            check(graph, op, where)
 
     def run(graph: Graph, op: Op, p, values: dict) -> None:
         values[op.outputs[0]] = reference(values[op.inputs[0]], values[op.inputs[1]], p)
 
     def lower(lowering: Lowering) -> tuple[Call, ...]:
-        x = lowering.tensor(0)
-        return (call(x.shape, lowering.params, a=lowering.operand(x.name), b=lowering.operand(lowering.op.inputs[1]),
+        a, b = lowering.tensor(0), lowering.tensor(1)
+        return (call(a.shape, b.shape, lowering.params, a=lowering.operand(a.name), b=lowering.operand(b.name),
                      y=Arena(lowering.op.outputs[0])),)
 
-    return OpDef(kind, ElementwiseAttrs, validate_elementwise, run, prepare, lower, (kind,))
+    return OpDef(kind, attrs, validate, run, prepare, lower, (kernel or kind,), elementwise_batch_safe)

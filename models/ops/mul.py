@@ -1,4 +1,4 @@
-"""mul, int8 elementwise: the numpy reference and the call of its C twin runtime_c/src/mul_s8.c.
+"""mul, int8 elementwise with broadcasting: the numpy reference and the call of its C twin runtime_c/src/mul_s8.c.
 Formula: docs/numerics.md#mul.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 
 from ..blob import IN, IN2, OUT, Arena, Call
 from ..quant import multiply_by_quantized_multiplier, quantize_multiplier, wrap_int32
-from .common import elementwise_call, elementwise_op
+from .common import elementwise_call, elementwise_op, rescaling
 
 
 @dataclass(frozen=True)
@@ -33,15 +33,14 @@ class MulParams:
 
 
 def mul_s8(a: np.ndarray, b: np.ndarray, p: MulParams) -> np.ndarray:
-    """a, b int8 of one shape -> int8 of that shape."""
+    """a, b int8 whose shapes broadcast -> int8 of the broadcast shape."""
     product = (a.astype(np.int64) + p.input1_offset) * (b.astype(np.int64) + p.input2_offset)
     out = multiply_by_quantized_multiplier(product, p.output_multiplier, p.output_shift)
     return np.clip(wrap_int32(out + p.output_offset), p.act_min, p.act_max).astype(np.int8)
 
 
-def mul_call(shape, p: MulParams, *, a: Arena = IN, b: Arena = IN2, y: Arena = OUT) -> Call:
-    """a and b of one shape."""
-    return elementwise_call("mul", shape, p, a=a, b=b, y=y)
+def mul_call(a_shape, b_shape, p: MulParams, *, a: Arena = IN, b: Arena = IN2, y: Arena = OUT) -> Call:
+    return elementwise_call("mul", a_shape, b_shape, p, a=a, b=b, y=y)
 
 
-OPS = (elementwise_op("mul", MulParams, mul_s8, mul_call),)
+OPS = (elementwise_op("mul", rescaling(MulParams), mul_s8, mul_call),)

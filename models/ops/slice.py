@@ -1,5 +1,6 @@
 """slice, int8 (a box of the input, stride 1: TFLite SLICE and unit-stride STRIDED_SLICE, as for a
-ViT's class token): the numpy reference and the call of its C twin runtime_c/src/slice_s8.c.
+ViT's class token; up to six axes where the box reduces to four, common.reduced_box): the numpy
+reference and the call of its C twin runtime_c/src/slice_s8.c.
 Formula: docs/numerics.md#data-movement.
 """
 from __future__ import annotations
@@ -9,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..blob import IN, OUT, Arena, Call, i32, unary
-from ..graph import Graph, Op, short
+from ..graph import MAX_RANK, Graph, Op, short
 from . import Lowering, OpDef
-from .common import data_movement, expect, int_tuples
+from .common import data_movement, expect, int_tuples, reduced_box
 
 
 @dataclass(frozen=True)
@@ -32,18 +33,21 @@ def slice_s8(x: np.ndarray, begin: tuple[int, ...], size: tuple[int, ...]) -> np
 
 
 def slice_call(x_shape, begin: tuple[int, ...], size: tuple[int, ...], *, x: Arena = IN, y: Arena = OUT) -> Call:
-    """The box's elements in the box's own shape (the kernel's output dims are `size`)."""
+    """The box's elements in the box's own shape (the kernel's output dims are `size`); x of at most
+    four axes."""
     return unary("slice", i32([0] * (4 - len(x_shape)) + list(begin)), x_shape, x, size, y)
 
 
 def _validate(graph: Graph, op: Op, where: str) -> None:
-    x, y = data_movement(graph, op, where)
+    x, y = data_movement(graph, op, where, most=MAX_RANK)
     begin, size = op.attrs.begin, op.attrs.size
     expect(len(begin) == len(size) == len(x.shape) and
            all(b >= 0 and s >= 1 and b + s <= d for b, s, d in zip(begin, size, x.shape)), where,
            f"the box at {short(begin)} of size {short(size)} does not lie inside {x.shape}")
     kept = tuple(s for s in size if s != 1)
     expect(tuple(d for d in y.shape if d != 1) == kept, where, f"a box of size {size} cannot give {y.shape}")
+    reduced, _, _ = reduced_box(x.shape, begin, size)
+    expect(len(reduced) <= 4, where, f"the box {size} of {x.shape} spans {len(reduced)} axes; the kernel takes 4")
 
 
 def _run(graph: Graph, op: Op, _params, values: dict) -> None:
@@ -54,7 +58,8 @@ def _run(graph: Graph, op: Op, _params, values: dict) -> None:
 
 def _lower(lowering: Lowering) -> tuple[Call, ...]:
     x, a = lowering.tensor(0), lowering.op.attrs
-    return (slice_call(x.shape, a.begin, a.size, x=lowering.operand(x.name), y=Arena(lowering.op.outputs[0])),)
+    return (slice_call(*reduced_box(x.shape, a.begin, a.size), x=lowering.operand(x.name),
+                       y=Arena(lowering.op.outputs[0])),)
 
 
 def _batch_safe(graph: Graph, op: Op) -> bool:

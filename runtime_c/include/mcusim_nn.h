@@ -105,6 +105,11 @@ typedef struct {
     int32_t act_min, act_max;
 } mcusim_mul_params;
 
+/* Parameters of maximum_minimum (inputs and output share one scale and zero point). */
+typedef struct {
+    int32_t maximum; /* 1: maximum, 0: minimum */
+} mcusim_maximum_minimum_params;
+
 /* Affine quantization of one tensor, for quantize and dequantize. */
 typedef struct {
     float scale;        /* > 0, finite */
@@ -134,6 +139,13 @@ typedef struct {
 typedef struct {
     int32_t begin[4]; /* >= 0, begin[k] + output_dims[k] <= input_dims[k] */
 } mcusim_slice_params;
+
+/* Parameters of gather: the index count, then the indices (TFLite GATHER's constant int32 tensor,
+ * row-major). */
+typedef struct {
+    int32_t count;     /* >= 1: output_dims->w */
+    int32_t indices[]; /* count values, each in [0, input_dims->w) */
+} mcusim_gather_params;
 
 /* Parameters of concatenation: where this call's input lands in the output. */
 typedef struct {
@@ -407,15 +419,29 @@ mcusim_status mcusim_softmax_lut_s8(const mcusim_softmax_params *params, const m
 int32_t mcusim_softmax_lut_s8_scratch_size(MCUSIM_UNARY_ARGS(mcusim_softmax_params));
 
 /*
- * Elementwise binary ops on same-shaped tensors (no broadcasting): the three dims must hold the
- * same number of elements, >= 1.
- * add: v_i = ((x_i + input_i_offset) << left_shift) * input_i_multiplier (requantize, shift <= 0);
- *      out = clamp(requant(v_1 + v_2, output_multiplier, output_shift) + output_offset, act_min, act_max)
- * mul: out = clamp(requant((x1 + o1) * (x2 + o2), output_multiplier, output_shift) + output_offset, ...)
+ * Elementwise binary ops with TFLite's broadcasting. Along each axis an input's dim is the output's or
+ * 1 (broadcast: the input's element repeats); an output dim above 1 is at least one input's; dims >= 1.
+ * add:  v_i = requant((x_i + input_i_offset) << left_shift, input_i_multiplier, input_i_shift) (shifts <= 0);
+ *       out = clamp(requant(v_1 + v_2, output_multiplier, output_shift) + output_offset, act_min, act_max)
+ * sub:  the same with v_1 - v_2.
+ * squared_difference: the same v_i with left_shift 7, d = v_1 - v_2,
+ *       out = clamp(requant(d * d, output_multiplier, output_shift) + output_offset, act_min, act_max);
+ *       multipliers in [0, 2^31 - 1], input offsets in [-127, 128], output_shift in [-31, 30].
+ * mul:  out = clamp(requant((x1 + o1) * (x2 + o2), output_multiplier, output_shift) + output_offset, ...)
+ * maximum_minimum: out = max(x1, x2) (params->maximum = 1) or min(x1, x2) (0), the int8 values.
  */
 mcusim_status mcusim_add_s8(const mcusim_add_params *params, const mcusim_dims *input1_dims, const int8_t *input1,
                             const mcusim_dims *input2_dims, const int8_t *input2, const mcusim_dims *output_dims,
                             int8_t *output);
+mcusim_status mcusim_sub_s8(const mcusim_add_params *params, const mcusim_dims *input1_dims, const int8_t *input1,
+                            const mcusim_dims *input2_dims, const int8_t *input2, const mcusim_dims *output_dims,
+                            int8_t *output);
+mcusim_status mcusim_squared_difference_s8(const mcusim_add_params *params, const mcusim_dims *input1_dims,
+                                           const int8_t *input1, const mcusim_dims *input2_dims,
+                                           const int8_t *input2, const mcusim_dims *output_dims, int8_t *output);
+mcusim_status mcusim_maximum_minimum_s8(const mcusim_maximum_minimum_params *params, const mcusim_dims *input1_dims,
+                                        const int8_t *input1, const mcusim_dims *input2_dims, const int8_t *input2,
+                                        const mcusim_dims *output_dims, int8_t *output);
 mcusim_status mcusim_mul_s8(const mcusim_mul_params *params, const mcusim_dims *input1_dims, const int8_t *input1,
                             const mcusim_dims *input2_dims, const int8_t *input2, const mcusim_dims *output_dims,
                             int8_t *output);
@@ -433,12 +459,13 @@ mcusim_status mcusim_dequantize_s8(const mcusim_affine_params *params, const mcu
                                    const int8_t *input, const mcusim_dims *output_dims, float *output);
 
 /*
- * out[b][m][n] = clamp(requant(sum_k (lhs[b][m][k] + input1_offset) * (rhs[b][n][k] + input2_offset))
- *                      + output_offset, act_min, act_max)
- * The right-hand side is given transposed ([B, N, K], TFLite's adj_y), so both operands are read
- * along K. lhs_dims: n = B, w = M, c = K; rhs_dims: n = B, w = N, c = K; output_dims: n = B, w = M,
- * c = N (h = 1 throughout); K in [1, 32767]; output_multiplier in [0, 2^31 - 1] (as QuantizeMultiplier
- * makes it).
+ * out[i][j][m][n] = clamp(requant(sum_k (lhs[i'][j'][m][k] + input1_offset) * (rhs[i"][j"][n][k] + input2_offset))
+ *                         + output_offset, act_min, act_max)
+ * The right-hand side is given transposed ([.., N, K], TFLite's adj_y), so both operands are read
+ * along K. Two batch axes, n and h (output_dims: n, h >= 1, w = M, c = N), broadcast as TFLite's: each
+ * operand's n (h) equals the output's or is 1, and i' = i where lhs has the output's n, else 0 (alike
+ * for j', i", j"). lhs_dims: w = M, c = K; rhs_dims: w = N, c = K; K in [1, 32767]; output_multiplier
+ * in [0, 2^31 - 1] (as QuantizeMultiplier makes it).
  */
 mcusim_status mcusim_batch_matmul_s8(const mcusim_mul_params *params, const mcusim_dims *lhs_dims, const int8_t *lhs,
                                      const mcusim_dims *rhs_dims, const int8_t *rhs, const mcusim_dims *output_dims,
@@ -461,6 +488,9 @@ mcusim_status mcusim_mean_s8(const mcusim_mean_params *params, const mcusim_dims
  * concatenation: out[.., offset + j, ..] = in[.., j, ..] along axis; the other dims equal the
  *                output's; offset + input_dims[axis] <= output_dims[axis]. One call per input.
  * slice:         out[o] = in[begin + o] (unit stride).
+ * gather:        out[a][i][b] = in[a][indices[i]][b], a over n * h, b over c: input_dims (n, h, w, c) with
+ *                w the gathered axis; output_dims (n, h, count, c); n * h * w * c and n * h * count * c
+ *                below 2^31.
  */
 mcusim_status mcusim_transpose_s8(const mcusim_transpose_params *params, const mcusim_dims *input_dims,
                                   const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
@@ -470,6 +500,8 @@ mcusim_status mcusim_concatenation_s8(const mcusim_concat_params *params, const 
                                       const int8_t *input, const mcusim_dims *output_dims, int8_t *output);
 mcusim_status mcusim_slice_s8(const mcusim_slice_params *params, const mcusim_dims *input_dims, const int8_t *input,
                               const mcusim_dims *output_dims, int8_t *output);
+mcusim_status mcusim_gather_s8(const mcusim_gather_params *params, const mcusim_dims *input_dims, const int8_t *input,
+                               const mcusim_dims *output_dims, int8_t *output);
 
 /*
  * out[i] = table[(uint8_t)in[i]]: table has 256 entries indexed by the input's two's complement byte
@@ -536,6 +568,10 @@ mcusim_status mcusim_gelu_sigmoid_s8(const mcusim_gelu_sigmoid_params *params, c
     X(24, sparse_fully_connected, WEIGHTED) \
     X(25, sparse_conv2d, WEIGHTED)        \
     X(26, sparse_depthwise_conv2d, WEIGHTED) \
-    X(27, conv2d_direct, WEIGHTED)
+    X(27, conv2d_direct, WEIGHTED) \
+    X(28, sub, BINARY)                   \
+    X(29, squared_difference, BINARY)    \
+    X(30, maximum_minimum, BINARY)       \
+    X(32, gather, UNARY)
 
 #endif /* MCUSIM_NN_H */

@@ -501,7 +501,8 @@ static inline int mcusim_dims_axes(const mcusim_dims *d, int32_t axes[4], int32_
     return axes[0] >= 1 && axes[1] >= 1 && axes[2] >= 1 && axes[3] >= 1;
 }
 
-/* Shape check shared by the elementwise binary kernels: three equal, non-empty element counts. */
+/* Shape check of the one-input elementwise kernels (lookup, gelu_sigmoid: called with (in, out, out)):
+ * three equal, non-empty element counts. */
 static inline int32_t mcusim_binary_count(const mcusim_dims *a, const mcusim_dims *b, const mcusim_dims *out)
 {
     int32_t n = mcusim_dims_count(a);

@@ -1,13 +1,15 @@
 /*
  * mcusim_batch_matmul_s8: int8 batched matrix product with both operands' zero points, as TFLite's
- * BATCH_MATMUL (adj_y). Contract: runtime_c/include/mcusim_nn.h. Reference: models/ops/batch_matmul.py.
+ * BATCH_MATMUL (adj_y) with its batch broadcasting over two batch axes (n, h). Contract:
+ * runtime_c/include/mcusim_nn.h. Reference: models/ops/batch_matmul.py.
  *
  * sum_k (a + oa)(b + ob) = sum_k a b + ob sum_k a + oa sum_k b + K oa ob: the raw dot products run
  * through the 2 x 2 core (mcusim_dot_2x2_s8: two lhs rows x two rhs rows, each word widened once for
  * both; SMLAD under MCUSIM_DSP), started at the row's and the column's shares. The lhs rows' shares
  * are taken for a block of up to MCUSIM_BMM_ROWS rows at a time (a stack array of int32), each rhs
  * row's once per block. An odd last row or column takes the 1 x 2 core or the plain dot product with
- * the lhs offset applied.
+ * the lhs offset applied. An operand whose n (h) is 1 where the output's is not is read again for
+ * every output batch along that axis (batch stride 0).
  */
 #include "mcusim_nn_support.h"
 
@@ -19,6 +21,12 @@ typedef struct {
     int32_t offset, lo, hi;
 } output_stage;
 
+/* An operand's batch dim against the output's: equal, or 1 (broadcast). */
+static inline int batch_dim_ok(int32_t dim, int32_t out)
+{
+    return dim == out || dim == 1;
+}
+
 static inline int8_t output_s8(const output_stage *s, int32_t acc)
 {
     return (int8_t)mcusim_clamp(mcusim_add_wrap(mcusim_requant_apply(&s->q, acc), s->offset), s->lo, s->hi);
@@ -28,21 +36,28 @@ mcusim_status mcusim_batch_matmul_s8(const mcusim_mul_params *params, const mcus
                                      const mcusim_dims *rhs_dims, const int8_t *rhs, const mcusim_dims *output_dims,
                                      int8_t *output)
 {
-    const int32_t batches = lhs_dims->n, rows = lhs_dims->w, depth = lhs_dims->c, cols = rhs_dims->w;
-    if (batches < 1 || rows < 1 || depth < 1 || depth > 32767 || cols < 1 || rhs_dims->n != batches ||
-        rhs_dims->c != depth || output_dims->n != batches || output_dims->w != rows || output_dims->c != cols ||
-        params->act_min > params->act_max) {
+    const int32_t rows = lhs_dims->w, depth = lhs_dims->c, cols = rhs_dims->w;
+    const int32_t batch_n = output_dims->n, batch_h = output_dims->h;
+    if (batch_n < 1 || batch_h < 1 || rows < 1 || depth < 1 || depth > 32767 || cols < 1 ||
+        !batch_dim_ok(lhs_dims->n, batch_n) || !batch_dim_ok(lhs_dims->h, batch_h) ||
+        !batch_dim_ok(rhs_dims->n, batch_n) || !batch_dim_ok(rhs_dims->h, batch_h) ||
+        rhs_dims->c != depth || output_dims->w != rows || output_dims->c != cols || params->act_min > params->act_max) {
         return MCUSIM_ARG_ERROR;
     }
+    /* each operand's batch strides, in matrices: 0 along an axis it broadcasts */
+    const int32_t lhs_sh = lhs_dims->h > 1, lhs_sn = lhs_dims->n > 1 ? lhs_dims->h : 0;
+    const int32_t rhs_sh = rhs_dims->h > 1, rhs_sn = rhs_dims->n > 1 ? rhs_dims->h : 0;
     const int32_t oa = params->input1_offset, ob = params->input2_offset;
     const output_stage stage = {mcusim_requant_of(params->output_multiplier, params->output_shift),
                                 params->output_offset, params->act_min, params->act_max};
     int32_t row_share[MCUSIM_BMM_ROWS]; /* ob * sum_k (a + oa) of the block's lhs rows */
-    for (int32_t b = 0; b < batches; b++) {
-        const int8_t *r = rhs + b * cols * depth;
+    for (int32_t b = 0; b < batch_n * batch_h; b++) {
+        const int32_t bn = b / batch_h, bh = b % batch_h;
+        const int8_t *r = rhs + (bn * rhs_sn + bh * rhs_sh) * cols * depth;
+        const int8_t *a_batch = lhs + (bn * lhs_sn + bh * lhs_sh) * rows * depth;
         for (int32_t m0 = 0; m0 < rows; m0 += MCUSIM_BMM_ROWS) {
             const int32_t block = rows - m0 < MCUSIM_BMM_ROWS ? rows - m0 : MCUSIM_BMM_ROWS;
-            const int8_t *a = lhs + (b * rows + m0) * depth;
+            const int8_t *a = a_batch + m0 * depth;
             int8_t *out = output + (b * rows + m0) * cols;
             for (int32_t m = 0; m < block; m++) {
                 row_share[m] = ob * (mcusim_sum_s8(a + m * depth, depth) + depth * oa);

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mcusim.models.kernels import execute
+from mcusim.models.ops.common import reduced_box
 from mcusim.models.ops.slice import slice_call, slice_s8
 
 from .strategies import emulated, int8_arrays, scales, shapes
@@ -65,3 +66,26 @@ def case(x, begin, size):
 
 
 TWINS = [Twin("slice", case, cases(), cases(max_side=4))]
+
+
+@st.composite
+def boxes(draw):
+    shape = draw(st.lists(st.sampled_from([1, 1, 2, 3, 5]), min_size=1, max_size=6))
+    begin = [draw(st.integers(0, d - 1)) for d in shape]
+    return tuple(shape), tuple(begin), tuple(draw(st.integers(1, d - b)) for d, b in zip(shape, begin))
+
+
+@given(boxes())
+def test_a_reduced_box_holds_the_same_bytes(box):
+    """The lowering's reduction (size-1 axes dropped, an axis merged where the next is taken whole or
+    it takes one index) of up to six axes: the same elements in the same order."""
+    shape, begin, size = box
+    x = np.arange(int(np.prod(shape))).reshape(shape)
+    r_shape, r_begin, r_size = reduced_box(shape, begin, size)
+    assert len(r_shape) <= len(shape)
+    np.testing.assert_array_equal(slice_s8(x.reshape(r_shape), r_begin, r_size).ravel(),
+                                  slice_s8(x, begin, size).ravel())
+
+
+def test_a_converters_q_of_a_qkv_stack_is_one_run():
+    assert reduced_box((3, 1, 2, 16, 16), (1, 0, 0, 0, 0), (1, 1, 2, 16, 16)) == ((1536,), (512,), (512,))

@@ -3,6 +3,8 @@ TFLM's reference kernels (tflite_micro.runtime) or, for ops TFLM lacks (GELU), i
 kernels (ai-edge-litert): the independent oracles for the numpy reference."""
 from __future__ import annotations
 
+import math
+
 import flatbuffers
 import numpy as np
 from tflite_micro.python.tflite_micro import runtime
@@ -72,9 +74,10 @@ class Model:
         return self.serialize([inputs[0]], outputs)
 
 
-def run(model: bytes, *xs: np.ndarray) -> np.ndarray:
-    """Run a model in TFLM on its inputs, in order; return its first output."""
-    interpreter = runtime.Interpreter.from_bytes(model)
+def run(model: bytes, *xs: np.ndarray, arena_size: int | None = None) -> np.ndarray:
+    """Run a model in TFLM on its inputs, in order; return its first output. arena_size: TFLM's tensor
+    arena in bytes (default: its heuristic, ten times the model's size)."""
+    interpreter = runtime.Interpreter.from_bytes(model, arena_size=arena_size)
     for k, x in enumerate(xs):
         interpreter.set_input(x, k)
     interpreter.invoke()
@@ -164,19 +167,34 @@ def softmax(x, scale: float, zero_point: int, beta: float = 1.0) -> np.ndarray:
     return run(m.single(schema.BuiltinOperator.SOFTMAX, schema.BuiltinOptions.SoftmaxOptions, options, [i], [o]), x)
 
 
+# kind -> (builtin operator, its options' type and class), for binary(); None: no options table.
+BINARY = {
+    "add": (schema.BuiltinOperator.ADD, schema.BuiltinOptions.AddOptions, schema.AddOptionsT),
+    "sub": (schema.BuiltinOperator.SUB, schema.BuiltinOptions.SubOptions, schema.SubOptionsT),
+    "mul": (schema.BuiltinOperator.MUL, schema.BuiltinOptions.MulOptions, schema.MulOptionsT),
+    "squared_difference": (schema.BuiltinOperator.SQUARED_DIFFERENCE, schema.BuiltinOptions.SquaredDifferenceOptions,
+                           schema.SquaredDifferenceOptionsT),
+    "maximum": (schema.BuiltinOperator.MAXIMUM, schema.BuiltinOptions.MaximumMinimumOptions,
+                schema.MaximumMinimumOptionsT),
+    "minimum": (schema.BuiltinOperator.MINIMUM, schema.BuiltinOptions.MaximumMinimumOptions,
+                schema.MaximumMinimumOptionsT),
+}
+
+
 def binary(kind: str, a, b, scale1: float, zp1: int, scale2: float, zp2: int, scale_out: float, zp_out: int,
            activation: str = "none") -> np.ndarray:
-    """TFLM's int8 ADD or MUL (`kind` "add" or "mul") on two same-shaped inputs."""
+    """TFLM's int8 ADD, SUB, MUL (with a fused activation), SQUARED_DIFFERENCE, MAXIMUM or MINIMUM
+    (`kind` a key of BINARY) on two inputs whose shapes broadcast."""
+    opcode, options_type, options_class = BINARY[kind]
     m = Model()
     i1 = m.tensor(a.shape, np.int8, scale1, zp1)
     i2 = m.tensor(b.shape, np.int8, scale2, zp2)
-    o = m.tensor(a.shape, np.int8, scale_out, zp_out)
-    options = schema.AddOptionsT() if kind == "add" else schema.MulOptionsT()
-    options.fusedActivationFunction = ACTIVATIONS[activation]
-    opcode, options_type = ((schema.BuiltinOperator.ADD, schema.BuiltinOptions.AddOptions) if kind == "add"
-                            else (schema.BuiltinOperator.MUL, schema.BuiltinOptions.MulOptions))
+    o = m.tensor(np.broadcast_shapes(a.shape, b.shape), np.int8, scale_out, zp_out)
+    options = options_class()
+    if hasattr(options, "fusedActivationFunction"):
+        options.fusedActivationFunction = ACTIVATIONS[activation]
     m.op(opcode, options_type, options, [i1, i2], [o])
-    return run(m.serialize([i1, i2], [o]), a, b)
+    return run(m.serialize([i1, i2], [o]), a, b, arena_size=(1 << 16) + 4 * (a.size + b.size))
 
 
 def quantize(x, scale: float, zero_point: int) -> np.ndarray:
@@ -195,16 +213,23 @@ def dequantize(q, scale: float, zero_point: int) -> np.ndarray:
     return run(m.single(schema.BuiltinOperator.DEQUANTIZE, 0, None, [i], [o]), q)
 
 
-def batch_matmul(lhs, rhs_t, lhs_scale, lhs_zp, rhs_scale, rhs_zp, out_scale, out_zp) -> np.ndarray:
-    """TFLM's int8 BATCH_MATMUL with adj_y: lhs [B, M, K] times rhs_t [B, N, K] transposed."""
+def batch_matmul(lhs, rhs, lhs_scale, lhs_zp, rhs_scale, rhs_zp, out_scale, out_zp, adj_x: bool = False,
+                 adj_y: bool = True) -> np.ndarray:
+    """TFLM's int8 BATCH_MATMUL of any rank (2..5) with its batch broadcasting and adjoint flags: lhs
+    [..., M, K] ([..., K, M] if adj_x) times rhs [..., K, N] ([..., N, K] if adj_y, the default)."""
     m = Model()
     a = m.tensor(lhs.shape, np.int8, lhs_scale, lhs_zp)
-    b = m.tensor(rhs_t.shape, np.int8, rhs_scale, rhs_zp)
-    o = m.tensor((lhs.shape[0], lhs.shape[1], rhs_t.shape[1]), np.int8, out_scale, out_zp)
+    b = m.tensor(rhs.shape, np.int8, rhs_scale, rhs_zp)
+    rows, cols = lhs.shape[-1 if adj_x else -2], rhs.shape[-2 if adj_y else -1]
+    out_shape = (*np.broadcast_shapes(lhs.shape[:-2], rhs.shape[:-2]), rows, cols)
+    o = m.tensor(out_shape, np.int8, out_scale, out_zp)
     options = schema.BatchMatMulOptionsT()
-    options.adjX, options.adjY = False, True
+    options.adjX, options.adjY = adj_x, adj_y
     m.op(schema.BuiltinOperator.BATCH_MATMUL, schema.BuiltinOptions.BatchMatMulOptions, options, [a, b], [o])
-    return run(m.serialize([a, b], [o]), lhs, rhs_t)
+    model = m.serialize([a, b], [o])
+    # the model holds no constants, so TFLM's default arena (ten times its size) can be short of its
+    # tensors: the operands, their transposed copies, the output and the interpreter's records
+    return run(model, lhs, rhs, arena_size=10 * len(model) + 2 * (lhs.size + rhs.size + math.prod(out_shape)) + 65536)
 
 
 def mean(x, axes, keep_dims: bool, input_scale, input_zp, output_scale, output_zp) -> np.ndarray:
@@ -257,17 +282,23 @@ def concatenation(xs, axis: int, scale, zero_point) -> np.ndarray:
 
 def gelu(x, input_scale, input_zp, output_scale, output_zp, approximate: bool) -> np.ndarray:
     """LiteRT's int8 GELU (TFLM has none): the second oracle, ai-edge-litert's reference kernels."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
     m = Model()
     i = m.tensor(x.shape, np.int8, input_scale, input_zp)
     o = m.tensor(x.shape, np.int8, output_scale, output_zp)
     options = schema.GeluOptionsT()
     options.approximate = approximate
-    model = m.single(schema.BuiltinOperator.GELU, schema.BuiltinOptions.GeluOptions, options, [i], [o])
+    return run_litert(m.single(schema.BuiltinOperator.GELU, schema.BuiltinOptions.GeluOptions, options, [i], [o]), x)
+
+
+def run_litert(model: bytes, *xs: np.ndarray) -> np.ndarray:
+    """Run a model in LiteRT's reference kernels (ai-edge-litert, BUILTIN_REF), the oracle for ops TFLM
+    lacks; return its first output."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
     interpreter = Interpreter(model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
     interpreter.allocate_tensors()
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
+    for detail, x in zip(interpreter.get_input_details(), xs, strict=True):
+        interpreter.set_tensor(detail["index"], x)
     interpreter.invoke()
     return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
 
@@ -295,3 +326,32 @@ def strided_slice(x, begin, end, out_shape, scale, zero_point, begin_mask=0, end
     options.beginMask, options.endMask, options.shrinkAxisMask = begin_mask, end_mask, shrink_axis_mask
     return run(m.single(schema.BuiltinOperator.STRIDED_SLICE, schema.BuiltinOptions.StridedSliceOptions, options,
                         [i, *consts], [o]), x)
+
+
+def activation(kind: str, x, input_scale, input_zp, output_scale, output_zp, alpha: float = 0.2) -> np.ndarray:
+    """TFLM's int8 LOGISTIC, TANH, HARD_SWISH, RELU, RELU6, LEAKY_RELU (with alpha), RSQRT or QUANTIZE
+    int8 -> int8 (`kind` "logistic", ..., "requantize"), one op of x's shape."""
+    B, O = schema.BuiltinOperator, schema.BuiltinOptions
+    opcodes = {"logistic": B.LOGISTIC, "tanh": B.TANH, "hard_swish": B.HARD_SWISH, "relu": B.RELU, "relu6": B.RELU6,
+               "leaky_relu": B.LEAKY_RELU, "rsqrt": B.RSQRT, "requantize": B.QUANTIZE}
+    m = Model()
+    i = m.tensor(x.shape, np.int8, input_scale, input_zp)
+    o = m.tensor(x.shape, np.int8, output_scale, output_zp)
+    options_type, options = 0, None
+    if kind == "leaky_relu":
+        options_type, options = O.LeakyReluOptions, schema.LeakyReluOptionsT()
+        options.alpha = alpha
+    return run(m.single(opcodes[kind], options_type, options, [i], [o]), x)
+
+
+def gather(x, indices, axis: int, scale, zero_point) -> np.ndarray:
+    """TFLM's int8 GATHER along `axis` (batch_dims 0) with constant int32 indices (TFLM takes no int64
+    positions)."""
+    m = Model()
+    i = m.tensor(x.shape, np.int8, scale, zero_point)
+    p = m.tensor(np.shape(indices), np.int32, 1.0, 0, np.array(indices, np.int32))
+    k = axis % x.ndim
+    o = m.tensor((*x.shape[:k], *np.shape(indices), *x.shape[k + 1:]), np.int8, scale, zero_point)
+    options = schema.GatherOptionsT()
+    options.axis, options.batchDims = axis, 0
+    return run(m.single(schema.BuiltinOperator.GATHER, schema.BuiltinOptions.GatherOptions, options, [i, p], [o]), x)

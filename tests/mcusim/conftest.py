@@ -47,3 +47,21 @@ def emulator(firmware):
         return Emulator(get_board(board), firmware(name, board, defines), **options)
 
     return make
+
+
+@pytest.fixture
+def compiles(monkeypatch) -> list:
+    """The gcc commands that write a file (compile and link; not the dependency scan) run from now on."""
+    import subprocess
+
+    from mcusim import toolchain
+
+    commands, real_run = [], subprocess.run
+
+    def counting_run(cmd, *args, **kwargs):
+        if "-o" in cmd:
+            commands.append(cmd)
+        return real_run(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(toolchain.subprocess, "run", counting_run)
+    return commands

@@ -2,7 +2,6 @@ import subprocess
 
 import pytest
 
-from mcusim import toolchain
 from mcusim.boards import get_board
 from mcusim.elf import ElfImage
 from mcusim.errors import BuildError
@@ -65,22 +64,13 @@ def test_compile_error_is_one_line_with_location(tmp_path):
 
 
 @needs_gcc
-def test_cache_hits_and_invalidates_on_header_change(tmp_path, monkeypatch):
+def test_cache_hits_and_invalidates_on_header_change(tmp_path, monkeypatch, compiles):
     monkeypatch.setenv("MCUSIM_CACHE", str(tmp_path / "cache"))
     (tmp_path / "inc").mkdir()
     header = tmp_path / "inc" / "value.h"
     header.write_text("#define VALUE 1\n")
     src = tmp_path / "main.c"
     src.write_text('#include "value.h"\nint main(void) { return VALUE; }\n')
-    compiles = []
-    real_run = subprocess.run
-
-    def counting_run(cmd, *a, **k):
-        if "-o" in cmd:
-            compiles.append(cmd)
-        return real_run(cmd, *a, **k)
-
-    monkeypatch.setattr(toolchain.subprocess, "run", counting_run)
     board = get_board("stm32f746")
     first = build([src], board, tmp_path / "a.elf", include_dirs=[tmp_path / "inc"]).read_bytes()
     second = build([src], board, tmp_path / "b.elf", include_dirs=[tmp_path / "inc"]).read_bytes()

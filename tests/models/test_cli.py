@@ -30,7 +30,7 @@ def test_infer_int8(tmp_path, saved):
 def test_infer_json_names_what_it_wrote(tmp_path, saved, capsys):
     np.save(tmp_path / "x.npy", np.zeros((2, 5), np.int8))
     assert main(["infer", saved[1], "--input", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y"), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"output": str(tmp_path / "y"), "outputs": ["y"]}
+    assert json.loads(capsys.readouterr().out) == {"output": str(tmp_path / "y"), "outputs": ["y"], "samples": 1}
     assert np.load(tmp_path / "y").shape == (2, 3) and not (tmp_path / "y.npy").exists()  # the name as given
 
 
@@ -234,3 +234,120 @@ def test_export_c_json_names_the_project(tmp_path, saved, capsys):
     r = json.loads(capsys.readouterr().out)
     assert r["output"] == str(out) and r["board"] == "stm32f427" and (out / "Makefile").exists()
     assert r["makefile"] == str(out / "Makefile") and r["model_bytes"] > 0 and r["arena_bytes"] > 0
+
+
+# ---- issue 20: batches, op targets, the named report ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cnn_path(tmp_path_factory):
+    """The imported small CNN ([1, 12, 12, 3] -> [1, 10]; every op keeps the samples apart), saved."""
+    from mcusim.models.graph import Graph
+    from mcusim.models.tflite_import import import_tflite
+
+    from .tflite_models import small_cnn
+
+    folder = tmp_path_factory.mktemp("cnn")
+    (folder / "m.tflite").write_bytes(small_cnn(4))
+    import_tflite(folder / "m.tflite").save(folder / "m.graph")
+    return Graph.load(folder / "m.graph"), str(folder / "m.graph")
+
+
+def _samples(graph, n, seed=0):
+    shape = graph.tensors[graph.inputs[0]].shape
+    return np.random.default_rng(seed).integers(-128, 128, (n, *shape[1:]), dtype=np.int8)
+
+
+@pytest.mark.parametrize("chunk_bytes", [64 << 20, 1])  # one interpreter call; one sample per call
+def test_infer_runs_a_batch_as_the_samples_one_by_one(tmp_path, cnn_path, capsys, monkeypatch, chunk_bytes):
+    from mcusim.models import arrays
+
+    monkeypatch.setattr(arrays, "BATCH_BYTES", chunk_bytes)
+    graph, path = cnn_path
+    xs = _samples(graph, 5)
+    np.save(tmp_path / "xs.npy", xs)
+    assert main(["infer", path, "--input", str(tmp_path / "xs.npy"), "-o", str(tmp_path / "ys.npy"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["samples"] == 5
+    ys = np.load(tmp_path / "ys.npy")
+    assert ys.shape == (5, 10)
+    for x, y in zip(xs, ys):
+        np.testing.assert_array_equal(y, run(graph, [x[None]])[0][0])
+    np.save(tmp_path / "stacked.npy", xs[:, None])  # np.stack of five [1, ...] samples
+    np.savez(tmp_path / "xs.npz", *xs[:2, None], xs[2:])  # one .npz of samples and batches, in order
+    for source in ("stacked.npy", "xs.npz"):
+        assert main(["infer", path, "--input", str(tmp_path / source), "-o", str(tmp_path / "y2.npy")]) == 0
+        np.testing.assert_array_equal(np.load(tmp_path / "y2.npy"), ys)
+
+
+def test_a_graph_that_mixes_samples_runs_them_one_at_a_time(tmp_path_factory):
+    from mcusim.models.arrays import interpreter_chunk, prepare_batch, run_batch
+    from mcusim.models.interpreter import Interpreter
+    from mcusim.models.tflite_import import import_tflite
+
+    from .tflite_models import class_token_head, token_ops
+
+    folder = tmp_path_factory.mktemp("m")
+    (folder / "head.tflite").write_bytes(class_token_head(False))
+    assert interpreter_chunk(import_tflite(folder / "head.tflite")) == 1  # its concatenation and slice mix axis 0
+    (folder / "tokens.tflite").write_bytes(token_ops())
+    graph = import_tflite(folder / "tokens.tflite")  # two inputs, [1, 6, 8] and [1, 9, 3]
+    rng = np.random.default_rng(2)
+    a, b = (rng.integers(-128, 128, (3, *graph.tensors[n].shape[1:]), dtype=np.int8) for n in graph.inputs)
+    inputs, n = prepare_batch(graph, [a, b])
+    assert n == 3
+    for chunk in (1, 2, 3):
+        ys = run_batch(graph, inputs, n, Interpreter(graph).run, chunk)[0]
+        for i in range(3):
+            np.testing.assert_array_equal(ys[i], run(graph, [a[i:i + 1], b[i:i + 1]])[0][0])
+
+
+@pytest.mark.parametrize("arrays, message", [
+    ([np.zeros((4, 12, 12), np.int8)], r"input 'tensor0': expected shape \[1, 12, 12, 3\] or a batch "
+                                        r"\[N, 12, 12, 3\], got \[4, 12, 12\]"),
+    ([np.zeros((2, 12, 12, 3), np.int8), np.zeros((3, 12, 12, 3), np.float32)], r"mix dtypes \(float32, int8\)"),
+])
+def test_a_batch_of_the_wrong_shape_is_one_line(tmp_path, cnn_path, capsys, arrays, message):
+    np.savez(tmp_path / "x.npz", *arrays)
+    assert main(["infer", cnn_path[1], "--input", str(tmp_path / "x.npz"), "-o", str(tmp_path / "y.npy")]) == 65
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and __import__("re").search(message, err) and "Traceback" not in err
+
+
+def test_inputs_of_different_batch_sizes_are_refused(tmp_path_factory):
+    from mcusim.models.arrays import InputError, prepare_batch
+    from mcusim.models.tflite_import import import_tflite
+
+    from .tflite_models import token_ops
+
+    folder = tmp_path_factory.mktemp("m")
+    (folder / "tokens.tflite").write_bytes(token_ops())
+    graph = import_tflite(folder / "tokens.tflite")
+    a, b = (np.zeros((k, *graph.tensors[n].shape[1:]), np.int8) for k, n in zip((2, 3), graph.inputs))
+    with pytest.raises(InputError, match=r"the inputs hold different numbers of samples \(.* 2, .* 3\); give each"):
+        prepare_batch(graph, [a, b])
+
+
+def test_an_unknown_patch_target_lists_the_stage_ends(tmp_path, cnn_path, capsys):
+    assert main(["check", cnn_path[1], "--board", "stm32f746", "--memory-opts", "patch-based@" + "x" * 300]) == 64
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and len(err) < 400
+    assert "choices: op0 conv2d tensor3, op1 depthwise_conv2d tensor6, op2 max_pool2d tensor7" in err
+
+
+@pytest.mark.toolchain
+def test_check_names_ops_and_reports_choices_and_weights(tmp_path, cnn_path, capsys):
+    graph, path = cnn_path
+    assert main(["check", path, "--board", "stm32f746", "--inputs", "1", "--memory-opts", "all", "--all-ops"]) == 0
+    out = capsys.readouterr().out
+    assert "patches  patch-based: " in out and "infeasible skipped (4 x 4 patches of a 3 x 3 stage output)" in out
+    assert "weights  all 3 layers stored dense" in out
+    assert main(["check", path, "--board", "stm32f746", "--inputs", "1", "--memory-opts", "patch-based=2@op1",
+                 "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["patch_based"]["asked"] and r["patch_based"]["stage_op"] == 1 and "as asked" in r["patch_based"]["summary"]
+    assert [w["storage"] for w in r["weights"]] == ["dense"] * len(r["weights"]) and r["weights"]
+    xs = _samples(graph, 3, seed=1)
+    np.save(tmp_path / "xs.npy", xs)
+    assert main(["infer", path, "--input", str(tmp_path / "xs.npy"), "-o", str(tmp_path / "ys.npy"),
+                 "--board", "stm32f427"]) == 0
+    assert "3 samples run on stm32f427; measured on the first:" in capsys.readouterr().out
+    np.testing.assert_array_equal(np.load(tmp_path / "ys.npy"), run(graph, [xs])[0])

@@ -13,10 +13,11 @@ from mcusim.errors import UsageError
 from mcusim.models import zoo
 from mcusim.models.evaluate import random_inputs
 from mcusim.models.blob import KERNELS
-from mcusim.models.deploy import WHOLE, DeployError, MemoryOptions, canonical, deploy
+from mcusim.models.deploy import WHOLE, DeployError, MemoryOptions, canonical, deploy, weight_storage, weight_summary
 from mcusim.models.export import untrained_graph
 from mcusim.models.graph import Graph
 from mcusim.models.interpreter import run
+from mcusim.models.names import short_names
 from mcusim.models.runner import BoardRunner, report
 from mcusim.models.sparse import prune_graph
 from mcusim.models.tflite_import import import_tflite
@@ -59,8 +60,11 @@ def test_memory_options_parse():
     assert str(MemoryOptions.parse("patch-embed")) == "patch-embed"
     assert str(ALL) == "token-overwrite,inplace-depthwise,patch-embed=2x2,head-tail,patch-based"
     assert MemoryOptions.parse("patch-based=3@stem") == MemoryOptions(patches=3, patch_stage="stem")
+    assert MemoryOptions.parse("patch-based@op3") == MemoryOptions(patches=-1, patch_stage="op3")
+    assert str(MemoryOptions.parse("patch-based=2@a;b/c")) == "patch-based=2@a;b/c"
     assert str(MemoryOptions.parse("greedy-by-size")) == "greedy-by-size"
-    for bad in ("fast", "patch-embed=4", "token-overwrite=1", "patch-embed=0x2", "patch-based=0", "patch-based=x"):
+    for bad in ("fast", "patch-embed=4", "token-overwrite=1", "patch-embed=0x2", "patch-based=0", "patch-based=x",
+                "patch-based@"):
         with pytest.raises(UsageError, match="--memory-opts"):
             MemoryOptions.parse(bad)
 
@@ -110,9 +114,10 @@ def test_scratch_is_reported_and_no_scratch_takes_none(zoo_graphs):
     """The step's scratch (the softmax table, conv columns) beside its stack in the report; the
     no-scratch option lowers to kernels that take none, the same bits."""
     graph = zoo_graphs["tinyformer-fmnist"]
-    _, m = _run_and_compare(graph, MemoryOptions(), "stm32f746")
+    runner, m = _run_and_compare(graph, MemoryOptions(), "stm32f746")
+    deployment = runner.deployment
     assert {op.kind for op in m.ops if op.scratch} >= {"softmax", "conv2d"}
-    assert "scratch" in report(m).splitlines()[0]
+    assert "scratch" in report(m, deployment).splitlines()[0]
     runner, lean = _run_and_compare(graph, MemoryOptions.parse("no-scratch"), "stm32f746")
     kernels = {call.kernel for step in runner.deployment.steps for call in step.calls}
     assert {"conv2d_direct", "softmax"} <= kernels and not {"conv2d", "softmax_lut"} & kernels
@@ -142,13 +147,38 @@ def test_the_plain_c_path_is_bit_exact_too(zoo_graphs):
 
 @toolchain
 def test_a_model_that_does_not_fit_fails_before_running(zoo_graphs):
+    """Every resource it overflows is named with its figures and the board's size, in one line."""
     d = deploy(zoo_graphs["vit-digits"])
     big = dataclasses.replace(d, plan=dataclasses.replace(d.plan, arena_size=300 * 1024))
-    with pytest.raises(DeployError, match=r"does not fit stm32f427's SRAM: arena 307,200 B > [\d,]+ B free"):
+    with pytest.raises(DeployError, match=r"^model does not fit stm32f427: SRAM: arena 307,200 B > [\d,]+ B free "
+                                          r"\([\d,]+ B RAM - static [\d,]+ B - stack and guard [\d,]+ B\)$"):
         BoardRunner(big, get_board("stm32f427"))
     huge = dataclasses.replace(d, blob=d.blob + bytes(1024 * 1024))
-    with pytest.raises(DeployError, match=r"does not fit stm32f746's flash: firmware [\d,]+ B \+ model blob"):
+    with pytest.raises(DeployError, match=r"^model does not fit stm32f746: flash: firmware [\d,]+ B \+ model blob "
+                                          r"[\d,]+ B = [\d,]+ B > 1,048,576 B$"):
         BoardRunner(huge, get_board("stm32f746"))
+    both = dataclasses.replace(huge, plan=dataclasses.replace(d.plan, arena_size=400 * 1024))
+    with pytest.raises(DeployError, match=r"^model does not fit stm32f746: flash: .* > 1,048,576 B; SRAM: arena "
+                                          r"409,600 B > [\d,]+ B free \(327,680 B RAM"):
+        BoardRunner(both, get_board("stm32f746"))
+
+
+@toolchain
+def test_the_report_names_each_op_its_weights_and_the_patch_choice(tmp_path_factory):
+    """Each row: the step's index and short name beside its kind, its filter's storage; then the weight
+    storage and the patch-based choice in words."""
+    graph = prune_graph(_imported(tmp_path_factory, "small_cnn"), 0.95)
+    runner, m = _run_and_compare(graph, MemoryOptions(patches=-1), "stm32f746")
+    text = report(m, runner.deployment)
+    header, *rows = text.splitlines()
+    assert header.split()[:4] == ["#", "op", "kind", "weights"]
+    names = short_names(runner.deployment.graph)
+    for i, step in enumerate(m.ops):
+        row = next(r for r in rows if r.split()[:1] == [str(i)])
+        assert row.split()[1:3] == [names[i], step.kind]
+    assert any(" rle b" in r for r in rows) and any(" dense " in r for r in rows)
+    assert "`--memory-opts dense-weights` stores every layer dense" in text
+    assert f"patches  {runner.deployment.patch_choice}" in text
 
 
 @toolchain
@@ -246,6 +276,34 @@ def test_block_pruned_models_run_bit_exact_on_the_sparse_kernels(zoo_graphs, nam
     runner, m = _run_and_compare(prune_graph(zoo_graphs[name], 0.7, block=2), SPARSE_FLASH, board, dsp=dsp)
     assert any(kernel.startswith("sparse_") for kernel in _kernels(runner.deployment))
     assert m.arena_peak == runner.deployment.plan.arena_size
+
+
+def test_the_weight_storage_of_each_layer_is_stated():
+    """Per layer: dense or block-RLE sparse, its bytes and why; the summary says how to turn sparse
+    storage off, or on for the layers where it is smaller but slower."""
+    pruned = prune_graph(untrained_graph(zoo.get("tinyformer-fmnist").config), 0.95)
+    d = deploy(pruned)
+    layers = weight_storage(d)
+    weighted = [i for i, op in enumerate(d.graph.ops) if op.kind in ("fully_connected", "conv2d", "depthwise_conv2d")]
+    assert [layer.step for layer in layers] == weighted
+    for layer in layers:
+        kernels = {call.kernel for call in d.steps[layer.step].calls}
+        assert (layer.storage == "sparse") == any(k.startswith("sparse_") for k in kernels)
+        assert layer.bytes < layer.dense_bytes if layer.storage == "sparse" else layer.bytes == layer.dense_bytes
+    sparse = [x for x in layers if x.storage == "sparse"]
+    assert sparse and all(x.why == "smaller and faster" for x in sparse)
+    assert {x.why for x in layers if x.storage == "dense"} >= {"a {:,} B stream is smaller but slower (sparse-flash "
+                                                               "stores it)".format(x.stream) for x in layers
+                                                               if x.kind == "depthwise_conv2d"}
+    summary = weight_summary(layers, d.options)
+    assert summary.startswith(f"{len(sparse)} of {len(layers)} layers stored block-RLE sparse (")
+    assert "`--memory-opts sparse-flash` stores them so" in summary and "`--memory-opts dense-weights`" in summary
+    dense = deploy(pruned, MemoryOptions.parse("dense-weights"))
+    assert {x.storage for x in weight_storage(dense)} == {"dense"}
+    assert {x.why for x in weight_storage(dense)} == {"dense-weights", "no block-RLE stream is smaller"}
+    assert weight_summary(weight_storage(dense), dense.options).endswith("; dense-weights is on")
+    assert weight_summary(weight_storage(deploy(untrained_graph(zoo.get("tinyformer-fmnist").config))),
+                          MemoryOptions()).endswith("layers stored dense: no block-RLE stream is smaller")
 
 
 def test_the_shipped_pruned_tinyformer_is_stored_sparse():

@@ -1,7 +1,8 @@
 """Mutation fuzzing of the model-side files through the command line (issue 21; tests/fuzzing.py):
 graphs (bytes, the graph.json header's structure, the arrays) given to `check`, and .tflite
-flatbuffers (bytes, the fields of the object tree) given to `import`, then `check` where the import
-succeeds. Every outcome: an expected exit code, one line of error, bounded time and memory."""
+flatbuffers (bytes, the fields of the object tree; a small CNN and a converter-written ViT) given to
+`import`, then `check` where the import succeeds. Every outcome: an expected exit code, one line of
+error, bounded time and memory."""
 import io
 import json
 import zipfile
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from mcusim.models.tflite_import import import_tflite
 from tests.fuzzing import INTERESTING_INTS, expect_clean, fuzz_settings, mutated_bytes, mutated_json, run_cli, write
+from tests.models.test_converted import CONVERTED
 from tests.models.tflite_models import small_cnn
 
 pytestmark = pytest.mark.toolchain  # `check` builds and runs the firmware
@@ -23,9 +25,11 @@ BOARD = ["--board", "stm32f746", "--inputs", "1"]
 
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
-    """A folder holding the base files: a small CNN as .tflite and as an mcusim graph."""
+    """A folder holding the base files: a small CNN as .tflite and as an mcusim graph, and the
+    converter-written ViT of tests/models/converted (shape arithmetic, float islands, 4-D attention)."""
     folder = tmp_path_factory.mktemp("fuzz")
     (folder / "base.tflite").write_bytes(small_cnn())
+    (folder / "vit.tflite").write_bytes((CONVERTED / "keras_vit.tflite").read_bytes())
     import_tflite(folder / "base.tflite").save(folder / "base.graph")
     return folder
 
@@ -134,7 +138,7 @@ def _mutated_model(data, raw: bytes) -> bytes:
 @fuzz_settings()
 @given(data=st.data())
 def test_mutated_tflite(work, data):
-    base = (work / "base.tflite").read_bytes()
+    base = (work / data.draw(st.sampled_from(["base.tflite", "vit.tflite"]))).read_bytes()
     raw = data.draw(mutated_bytes(base)) if data.draw(st.booleans()) else _mutated_model(data, base)
     path = write(work, "mutant.tflite", raw)
     graph = str(work / "mutant.graph")

@@ -426,7 +426,7 @@ def _wrong_options(m):
     (_tensor(3, shape=[1, -12, 12, 8]), ("tensor 3 ('tensor3'): shape (1, -12, 12, 8) is not",)),
     (_tensor(3, shape=[1, 1 << 20, 1 << 20, 8]), ("bytes; the largest board's memory",)),
     (_tensor(3, shape=[1] * 9), ("tensor 3 ('tensor3'): rank 9; at most 6",)),
-    (_tensor(0, type=schema.TensorType.INT64), ("tensor 0 ('tensor0'): type INT64",)),
+    (_tensor(0, type=schema.TensorType.INT64), ("op 0 (CONV_2D): tensor 'tensor0' is INT64",)),
     (_tensor(1, buffer=999), ("input 'tensor1' is not computed before it is used",)),
     (lambda m: setattr(_sub(m), "inputs", [99]), ("the subgraph's inputs: tensor index 99 outside the 14 tensors",)),
     (lambda m: setattr(_sub(m), "outputs", [-1]), ("the subgraph's outputs: tensor index -1",)),

@@ -127,6 +127,60 @@ def test_token_ops_equal_tflite_micro(tmp_path):
         np.testing.assert_array_equal(run(graph, [xx, xc])[0], tflite_oracle.run(model, xx, xc))
 
 
+def _imported_equals_tflite_micro(tmp_path, model: bytes, seed: int, kinds: list[str] | None = None):
+    """Import `model`, check its op kinds (if given), and run it on 5 draws of random inputs in the
+    reference interpreter and in TFLM."""
+    (tmp_path / "m.tflite").write_bytes(model)
+    graph = import_tflite(tmp_path / "m.tflite")
+    if kinds is not None:
+        assert [op.kind for op in graph.ops] == kinds
+    rng = np.random.default_rng(seed)
+    for _ in range(5):
+        xs = [rng.integers(-128, 128, graph.tensors[name].shape, dtype=np.int8) for name in graph.inputs]
+        np.testing.assert_array_equal(run(graph, xs)[0], tflite_oracle.run(model, *xs))
+    return graph
+
+
+@pytest.mark.parametrize("keep_num_dims", [False, True])
+def test_fc_on_tokens_equals_tflite_micro(tmp_path, keep_num_dims):
+    """FULLY_CONNECTED on [1, 7, 12] with either keep_num_dims (tflite_models.fc_tokens)."""
+    graph = _imported_equals_tflite_micro(tmp_path, tflite_models.fc_tokens(keep_num_dims), 14)
+    assert graph.tensors[graph.outputs[0]].shape == ((1, 7, 10) if keep_num_dims else (7, 10))
+
+
+def test_4d_multi_head_attention_equals_tflite_micro(tmp_path):
+    """Attention over [1, heads, tokens, dim] (BATCH_MATMUL adj_y, then plain) between FCs that keep
+    their input's dims (tflite_models.multi_head_attention_4d)."""
+    graph = _imported_equals_tflite_micro(tmp_path, tflite_models.multi_head_attention_4d(), 22)
+    assert [graph.tensors[op.outputs[0]].shape for op in graph.ops if op.kind == "batch_matmul"] == [
+        (1, 2, 6, 6), (1, 2, 6, 4)]
+
+
+@pytest.mark.parametrize("adj_x", [False, True])
+def test_broadcast_batch_matmul_equals_tflite_micro(tmp_path, adj_x):
+    """[2, 1, 5, 8] times [3, 8, 6] -> [2, 3, 5, 6] (tflite_models.broadcast_matmul)."""
+    _imported_equals_tflite_micro(tmp_path, tflite_models.broadcast_matmul(adj_x), 17, ["batch_matmul"])
+
+
+@pytest.mark.parametrize("scalar", [False, True])
+def test_gather_squeeze_expand_dims_equal_tflite_micro(tmp_path, scalar):
+    """GATHER of tokens (an index matrix, or the scalar class-token index), SQUEEZE, FC, EXPAND_DIMS
+    (tflite_models.gather_tokens); SQUEEZE and EXPAND_DIMS are reshapes."""
+    _imported_equals_tflite_micro(tmp_path, tflite_models.gather_tokens(scalar), 16,
+                                  ["gather", "reshape", "fully_connected", "reshape"])
+
+
+def test_gather_indices_outside_the_axis_are_refused(tmp_path):
+    m = Model()
+    x = m.tensor((4, 3), np.int8, 0.1, 0)
+    y = m.tensor((2, 3), np.int8, 0.1, 0)
+    m.op(B.GATHER, O.GatherOptions, schema.GatherOptionsT(),
+         [x, m.tensor((2,), np.int32, 1.0, 0, np.array([1, 4], np.int32))], [y])
+    (tmp_path / "g.tflite").write_bytes(m.serialize([x], [y]))
+    with pytest.raises(GraphError, match=r"\(GATHER\).*indices \[1, 4\] outside \[0, 4\)"):
+        import_tflite(tmp_path / "g.tflite")
+
+
 @pytest.mark.parametrize("approximate", [False, True])
 def test_fc_gelu_equals_litert(tmp_path, approximate):
     """FC -> GELU (tflite_models.fc_gelu); TFLM has no GELU, so LiteRT's reference kernels judge."""
@@ -150,10 +204,35 @@ def test_unsupported_op_is_named(tmp_path):
     m = Model()
     a = m.tensor((1, 4), np.int8, 0.1, 0)
     c = m.tensor((1, 4), np.int8, 0.1, 0)
-    m.op(B.TANH, 0, None, [a], [c])
-    (tmp_path / "tanh.tflite").write_bytes(m.serialize([a], [c]))
-    with pytest.raises(GraphError, match=r"op 0 \(TANH\): unsupported op"):
-        import_tflite(tmp_path / "tanh.tflite")
+    m.op(B.EXP, 0, None, [a], [c])
+    (tmp_path / "exp.tflite").write_bytes(m.serialize([a], [c]))
+    with pytest.raises(GraphError, match=r"op 0 \(EXP\): unsupported op"):
+        import_tflite(tmp_path / "exp.tflite")
+
+
+def test_unary_ops_equal_tflite_micro(tmp_path):
+    """QUANTIZE int8 -> int8, RELU, LEAKY_RELU, HARD_SWISH, TANH, LOGISTIC, RELU6 and RSQRT in a chain,
+    each imported as its 256-entry table (models/ops/activations.py), equal TFLM on every input byte."""
+    m = Model()
+    chain = [  # (op code, options type, options, output scale, output zero point)
+        (B.QUANTIZE, 0, None, 0.1, -5), (B.RELU, 0, None, 0.05, -20),
+        (B.LEAKY_RELU, O.LeakyReluOptions, schema.LeakyReluOptionsT(), 0.04, 0),
+        (B.HARD_SWISH, 0, None, 0.03, -30), (B.TANH, 0, None, 1 / 128, 0), (B.LOGISTIC, 0, None, 1 / 256, -128),
+        (B.RELU6, 0, None, 1 / 256, -128), (B.RSQRT, 0, None, 0.02, -128),
+    ]
+    chain[2][2].alpha = 0.3
+    x = first = m.tensor((4, 64), np.int8, 0.05, 3)
+    for opcode, options_type, options, scale, zero_point in chain:
+        y = m.tensor((4, 64), np.int8, scale, zero_point)
+        m.op(opcode, options_type, options, [x], [y])
+        x = y
+    model = m.serialize([first], [x])
+    (tmp_path / "unary.tflite").write_bytes(model)
+    graph = import_tflite(tmp_path / "unary.tflite")
+    assert [op.kind for op in graph.ops] == ["requantize", "relu", "leaky_relu", "hard_swish", "tanh", "logistic",
+                                            "relu6", "rsqrt"]
+    xx = np.arange(-128, 128, dtype=np.int8).reshape(4, 64)
+    np.testing.assert_array_equal(run(graph, [xx])[0], tflite_oracle.run(model, xx))
 
 
 def test_float_model_is_refused(tmp_path):
@@ -187,3 +266,31 @@ def test_operator_missing_an_operand_is_one_line(tmp_path):
     (tmp_path / "mean.tflite").write_bytes(m.serialize([x], [y]))
     with pytest.raises(GraphError, match=r"op 0 \(MEAN\): takes 2 inputs and one output; got 1 and 1"):
         import_tflite(tmp_path / "mean.tflite")
+
+
+def test_broadcasting_binary_ops_equal_tflite_micro(tmp_path):
+    """SUB, SQUARED_DIFFERENCE, MUL, ADD (constants of rank 0 to 3), MAXIMUM and MINIMUM broadcasting
+    around a MEAN, as a converted LayerNorm has them (tflite_models.broadcast_ops): imported and run by
+    the reference interpreter, equal TFLM; each binary op's C kernel call (host build, DSP path) equals
+    the reference on the same inputs."""
+    from mcusim.models.blob import Arena
+    from mcusim.models.deploy import MemoryOptions, lower_op
+    from mcusim.models.interpreter import Interpreter
+    from mcusim.models.kernels import HostKernels, execute
+
+    rng = np.random.default_rng(12)
+    model = tflite_models.broadcast_ops(rng)
+    (tmp_path / "b.tflite").write_bytes(model)
+    graph = import_tflite(tmp_path / "b.tflite")
+    assert [op.kind for op in graph.ops] == ["mean", "sub", "squared_difference", "mul", "add", "add", "sub",
+                                            "maximum", "minimum"]
+    kernels = HostKernels(dsp=True)
+    for _ in range(5):
+        x, z = rng.integers(-128, 128, (1, 7, 8), dtype=np.int8), rng.integers(-128, 128, (8,), dtype=np.int8)
+        values = Interpreter(graph).run_all([x, z])
+        np.testing.assert_array_equal(values[graph.outputs[0]], tflite_oracle.run(model, x, z))
+        for op in graph.ops[1:]:
+            (call,) = lower_op(graph, op, MemoryOptions())
+            arrays = {a.tensor: values[a.tensor] for a in call.args[:-1] if isinstance(a, Arena)}
+            got = execute(kernels, call, None, np.int8, **arrays)
+            np.testing.assert_array_equal(got.reshape(values[op.outputs[0]].shape), values[op.outputs[0]])

@@ -285,6 +285,154 @@ def fc_gelu(approximate: bool, rng: np.random.Generator | None = None) -> bytes:
     return m.serialize([x], [y])
 
 
+def broadcast_ops(rng: np.random.Generator | None = None) -> bytes:
+    """The binary ops a converted Keras LayerNorm and its neighbours use, broadcasting: x [1,7,8] -MEAN
+    over channels-> m [1,7,1]; d = SUB(x, m); s = SQUARED_DIFFERENCE(x, m); MUL(d, gamma [8]) then ADD
+    of s, ADD of beta [1,1,8] (relu), SUB of a scalar constant [] (relu6); MAXIMUM with a second input
+    z [8] and MINIMUM with a constant cap [1,7,1] -> [1,7,8]. rng: the constants' draws (None:
+    default_rng(11))."""
+    rng = np.random.default_rng(11) if rng is None else rng
+    m = Model()
+    x = m.tensor((1, 7, 8), np.int8, 0.05, 3)
+    mean = m.tensor((1, 7, 1), np.int8, 0.04, 1)
+    reducer = schema.ReducerOptionsT()
+    reducer.keepDims = True
+    m.op(B.MEAN, O.ReducerOptions, reducer, [x, m.tensor((1,), np.int32, 1.0, 0, np.array([2], np.int32))], [mean])
+
+    def binary(opcode, options_type, options_class, a, b, scale, zero_point, activation="none"):
+        shape = np.broadcast_shapes(tuple(m.tensors[a].shape), tuple(m.tensors[b].shape))
+        y = m.tensor(shape, np.int8, scale, zero_point)
+        options = options_class()
+        if hasattr(options, "fusedActivationFunction"):
+            options.fusedActivationFunction = ACTIVATIONS[activation]
+        m.op(opcode, options_type, options, [a, b], [y])
+        return y
+
+    def constant(shape, scale, zero_point):
+        return m.tensor(shape, np.int8, scale, zero_point, rng.integers(-128, 128, shape, dtype=np.int8))
+
+    add, sub = (B.ADD, O.AddOptions, schema.AddOptionsT), (B.SUB, O.SubOptions, schema.SubOptionsT)
+    d = binary(*sub, x, mean, 0.06, -2)
+    s = binary(B.SQUARED_DIFFERENCE, O.SquaredDifferenceOptions, schema.SquaredDifferenceOptionsT, x, mean, 0.02, -128)
+    g = binary(B.MUL, O.MulOptions, schema.MulOptionsT, d, constant((8,), 0.01, 0), 0.03, 0)
+    h = binary(*add, g, s, 0.05, -10)
+    h = binary(*add, h, constant((1, 1, 8), 0.02, 5), 0.05, -10, "relu")
+    h = binary(*sub, h, constant((), 0.03, -7), 0.05, -10, "relu6")
+    z = m.tensor((8,), np.int8, 0.05, -10)
+    maximum = (B.MAXIMUM, O.MaximumMinimumOptions, schema.MaximumMinimumOptionsT)
+    h = binary(*maximum, h, z, 0.05, -10)
+    y = binary(B.MINIMUM, O.MaximumMinimumOptions, schema.MaximumMinimumOptionsT, h, constant((1, 7, 1), 0.05, -10),
+               0.05, -10)
+    return m.serialize([x, z], [y])
+
+
+def _fc(m: Model, rng: np.random.Generator, x: int, x_shape, units: int, scale: float, zp: int,
+        keep_num_dims: bool) -> int:
+    """A FULLY_CONNECTED over the last dim of tensor x (per-channel weights, a bias): output
+    (*x_shape[:-1], units) with keep_num_dims, else (rows, units)."""
+    depth = x_shape[-1]
+    in_scale = float(m.tensors[x].quantization.scale[0])
+    ws = rng.uniform(0.005, 0.02, units).astype(np.float32)
+    w = m.tensor((units, depth), np.int8, ws, np.zeros(units), rng.integers(-127, 128, (units, depth), dtype=np.int8))
+    b = m.tensor((units,), np.int32, np.float32(in_scale) * ws, np.zeros(units),
+                 rng.integers(-500, 500, units).astype(np.int32))
+    shape = (*x_shape[:-1], units) if keep_num_dims else (int(np.prod(x_shape[:-1])), units)
+    y = m.tensor(shape, np.int8, scale, zp)
+    options = schema.FullyConnectedOptionsT()
+    options.keepNumDims = keep_num_dims
+    m.op(B.FULLY_CONNECTED, O.FullyConnectedOptions, options, [x, w, b], [y])
+    return y
+
+
+def fc_tokens(keep_num_dims: bool, rng: np.random.Generator | None = None) -> bytes:
+    """A token-wise FULLY_CONNECTED on [1, 7, 12] -> [1, 7, 10] (keep_num_dims) or [7, 10], as a
+    converter emits a Keras Dense on a sequence. rng: the weights' draws (None: default_rng(14))."""
+    rng = np.random.default_rng(14) if rng is None else rng
+    m = Model()
+    x = m.tensor((1, 7, 12), np.int8, 0.05, -3)
+    y = _fc(m, rng, x, (1, 7, 12), 10, 0.04, 6, keep_num_dims)
+    return m.serialize([x], [y])
+
+
+def multi_head_attention_4d(rng: np.random.Generator | None = None) -> bytes:
+    """A ViT's self-attention in the 4-D form converters emit, 2 heads over 6 tokens of 8 (input and
+    output [1, 6, 8]): Q, K, V projections (FULLY_CONNECTED keep_num_dims), RESHAPE to [1, 6, 2, 4] and
+    TRANSPOSE to heads [1, 2, 6, 4], Q.K^T (BATCH_MATMUL adj_y, [1, 2, 6, 6]), SOFTMAX, P.V
+    (BATCH_MATMUL, [1, 2, 6, 4]), TRANSPOSE + RESHAPE back, the output projection.
+    rng: the weights' draws (None: default_rng(22))."""
+    rng = np.random.default_rng(22) if rng is None else rng
+    tokens, dim, heads = 6, 8, 2
+    m = Model()
+    x = m.tensor((1, tokens, dim), np.int8, 0.05, -3)
+    swap = m.tensor((4,), np.int32, 1.0, 0, np.array([0, 2, 1, 3], np.int32))
+
+    def to_heads(t, scale, zp):
+        r = m.tensor((1, tokens, heads, dim // heads), np.int8, scale, zp)
+        shape = m.tensor((4,), np.int32, 1.0, 0, np.array([1, tokens, heads, dim // heads], np.int32))
+        m.op(B.RESHAPE, O.ReshapeOptions, schema.ReshapeOptionsT(), [t, shape], [r])
+        h = m.tensor((1, heads, tokens, dim // heads), np.int8, scale, zp)
+        m.op(B.TRANSPOSE, O.TransposeOptions, schema.TransposeOptionsT(), [r, swap], [h])
+        return h
+
+    q, k, v = (to_heads(_fc(m, rng, x, (1, tokens, dim), dim, s, z, True), s, z)
+               for s, z in ((0.04, 2), (0.05, -1), (0.03, 0)))
+    scores = m.tensor((1, heads, tokens, tokens), np.int8, 0.1, 5)
+    adj = schema.BatchMatMulOptionsT()
+    adj.adjX, adj.adjY = False, True
+    m.op(B.BATCH_MATMUL, O.BatchMatMulOptions, adj, [q, k], [scores])
+    probs = m.tensor((1, heads, tokens, tokens), np.int8, 1 / 256, -128)
+    sm = schema.SoftmaxOptionsT()
+    sm.beta = 1.0
+    m.op(B.SOFTMAX, O.SoftmaxOptions, sm, [scores], [probs])
+    context = m.tensor((1, heads, tokens, dim // heads), np.int8, 0.02, -4)
+    m.op(B.BATCH_MATMUL, O.BatchMatMulOptions, schema.BatchMatMulOptionsT(), [probs, v], [context])
+    back = m.tensor((1, tokens, heads, dim // heads), np.int8, 0.02, -4)
+    m.op(B.TRANSPOSE, O.TransposeOptions, schema.TransposeOptionsT(), [context, swap], [back])
+    merged = m.tensor((1, tokens, dim), np.int8, 0.02, -4)
+    m.op(B.RESHAPE, O.ReshapeOptions, schema.ReshapeOptionsT(),
+         [back, m.tensor((3,), np.int32, 1.0, 0, np.array([1, tokens, dim], np.int32))], [merged])
+    y = _fc(m, rng, merged, (1, tokens, dim), dim, 0.06, 1, True)
+    return m.serialize([x], [y])
+
+
+def broadcast_matmul(adj_x: bool) -> bytes:
+    """BATCH_MATMUL with broadcast batch dims and operands of different ranks: a [2, 1, 5, 8] ([2, 1, 8, 5]
+    if adj_x) times b [3, 8, 6] -> [2, 3, 5, 6] (a read for each of b's 3 batches, b for each of a's 2)."""
+    m = Model()
+    a = m.tensor((2, 1, 8, 5) if adj_x else (2, 1, 5, 8), np.int8, 0.05, 3)
+    b = m.tensor((3, 8, 6), np.int8, 0.04, -6)
+    y = m.tensor((2, 3, 5, 6), np.int8, 0.2, 1)
+    options = schema.BatchMatMulOptionsT()
+    options.adjX, options.adjY = adj_x, False
+    m.op(B.BATCH_MATMUL, O.BatchMatMulOptions, options, [a, b], [y])
+    return m.serialize([a, b], [y])
+
+
+def gather_tokens(scalar: bool) -> bytes:
+    """Tokens picked by GATHER, then SQUEEZE and EXPAND_DIMS around a token-wise FC, over 6 tokens of 10
+    (input [1, 6, 10]): GATHER along axis 1 of the constant indices [[0, 5], [3, 3]] -> [1, 2, 2, 10], or
+    of the scalar index 0 along axis -2 (the class token, the axis dropped) -> [1, 10]; SQUEEZE of
+    axis 0; FC -> 4; EXPAND_DIMS at axis 0 -> [1, 2, 2, 4] or [1, 4]."""
+    rng = np.random.default_rng(16)
+    m = Model()
+    x = m.tensor((1, 6, 10), np.int8, 0.05, 2)
+    index = np.array(0 if scalar else [[0, 5], [3, 3]], np.int32)
+    picked_shape = (1, 10) if scalar else (1, 2, 2, 10)
+    picked = m.tensor(picked_shape, np.int8, 0.05, 2)
+    gather = schema.GatherOptionsT()
+    gather.axis = -2 if scalar else 1
+    m.op(B.GATHER, O.GatherOptions, gather, [x, m.tensor(index.shape, np.int32, 1.0, 0, index)], [picked])
+    squeezed = m.tensor(picked_shape[1:], np.int8, 0.05, 2)
+    squeeze = schema.SqueezeOptionsT()
+    squeeze.squeezeDims = [0]
+    m.op(B.SQUEEZE, O.SqueezeOptions, squeeze, [picked], [squeezed])
+    h = _fc(m, rng, squeezed, picked_shape[1:], 4, 0.04, -5, True)
+    y = m.tensor((1, *picked_shape[1:-1], 4), np.int8, 0.04, -5)
+    m.op(B.EXPAND_DIMS, O.ExpandDimsOptions, schema.ExpandDimsOptionsT(),
+         [h, m.tensor((), np.int32, 1.0, 0, np.array(0, np.int32))], [y])
+    return m.serialize([x], [y])
+
+
 # Each distinct model by name, as a zero-argument builder (weights at the import tests' seeds).
 MODELS: dict[str, Callable[[], bytes]] = {
     "small_cnn": small_cnn,
@@ -298,7 +446,15 @@ MODELS: dict[str, Callable[[], bytes]] = {
     "seqpool": seqpool,
     "class_token_head": partial(class_token_head, False),
     "class_token_head_strided": partial(class_token_head, True),
+    "broadcast_ops": broadcast_ops,
     "token_ops": token_ops,
     "fc_gelu": partial(fc_gelu, False),
     "fc_gelu_tanh": partial(fc_gelu, True),
+    "fc_tokens": partial(fc_tokens, False),
+    "fc_tokens_keep_num_dims": partial(fc_tokens, True),
+    "multi_head_attention_4d": multi_head_attention_4d,
+    "broadcast_matmul": partial(broadcast_matmul, False),
+    "broadcast_matmul_adj_x": partial(broadcast_matmul, True),
+    "gather_tokens": partial(gather_tokens, False),
+    "gather_class_token": partial(gather_tokens, True),
 }
