@@ -395,8 +395,15 @@ def _add_plugin_commands(sub) -> None:
                   f"{type(e).__name__}: {e}".replace("\n", " "), file=sys.stderr)
 
 
+MAX_ERROR = 1000  # characters of an error line: a hostile file's bytes quoted by a library stay short
+
+
 def _fail(args, message: str, exit_code: int) -> int:
-    """Report a command's error: one line on stderr (and, with --json, as {"error": ...} on stdout)."""
+    """Report a command's error: one line on stderr of at most MAX_ERROR characters (and, with --json,
+    as {"error": ...} on stdout)."""
+    message = " ".join(message.split("\n"))
+    if len(message) > MAX_ERROR:
+        message = message[:MAX_ERROR - 3] + "..."
     if getattr(args, "json", False):
         print_json({"error": message})
     print(f"mcusim: {message}", file=sys.stderr)

@@ -193,6 +193,21 @@ def test_corrupt_deflate_stream_is_one_line(cnn_graph, tmp_path):
         Graph.load(tmp_path / "z.graph")
 
 
+def test_a_library_quoting_hostile_bytes_still_gives_one_short_line(cnn_graph, tmp_path, capsys):
+    """zipfile's error for a member whose local and central names differ quotes both names: 3,000
+    bytes each here. The command's error stays one line of at most 1,000 characters (found by `make fuzz`)."""
+    members = _members(cnn_graph)
+    name = next(n for n in members if n != "graph.json.npy")
+    long = "a" * 3000
+    raw = bytearray(_zip({**members, long: members[name]}))
+    local = raw.index(long.encode())  # the local header's copy comes first; the central directory's stays
+    raw[local:local + len(long)] = b"b" * len(long)
+    (tmp_path / "names.graph").write_bytes(bytes(raw))
+    assert main(["check", str(tmp_path / "names.graph"), "--board", "stm32f746"]) == 65
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("mcusim: ") and len(err) <= 1000 + len("mcusim: \n"), err
+
+
 def test_unsupported_compression_method_is_one_line(cnn_graph, tmp_path):
     raw = bytearray(_zip(_members(cnn_graph), zipfile.ZIP_STORED))
     for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):  # local and central headers' method
