@@ -23,11 +23,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import shlex
 import sys
+import tempfile
 from contextlib import contextmanager
 from dataclasses import asdict
 from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
 
 from .boards import BOARDS, Board, get_board, UnknownBoard
 from .elf import ElfImage
@@ -263,10 +269,13 @@ def _run_elf(path: str, board: Board, args) -> int:
         with writing("--trace", trace):
             write_trace(trace, result.markers, result.cycles, board)
     profile = emu.profile() if args.profile else None
+    over = None if fault else over_budget(args, (result.cycles, result.sram.stack_peak, result.sram.total_peak))
     if args.json:
         obj = result.to_json()
         if profile is not None:
             obj["profile"] = [asdict(e) for e in profile]
+        if over:
+            obj["over_budget"] = over
         print_json(obj)
     else:
         sys.stdout.write(result.output)
@@ -278,11 +287,116 @@ def _run_elf(path: str, board: Board, args) -> int:
         print(f"mcusim: note: {note}", file=sys.stderr)
     if fault is not None:
         print(f"mcusim: {fault}", file=sys.stderr)
-    return status
+    elif over:
+        print(f"mcusim: {over}", file=sys.stderr)
+    return status or (EX_BUDGET if over else 0)
+
+
+EX_BUDGET = 1  # the status of a command that passed but went over a --max-cycles, --max-stack or --max-sram budget
+BUDGETS = (("cycles", "max_cycles", ""), ("stack peak", "max_stack", " B"), ("SRAM peak", "max_sram", " B"))
+
+
+def over_budget(args, *runs: tuple[int, int, int], worst: Callable[[int], str] | None = None) -> str | None:
+    """The line naming the first figure (cycles, stack peak, SRAM peak, in that order) over its budget
+    (--max-cycles, --max-stack, --max-sram; an option the command lacks sets none): the figure, its
+    largest value among `runs` (each (cycles, stack peak, SRAM peak)) and the budget, then, given
+    `worst`, "(worst(i))" naming the run i (0-based; the first of equal values) it came from. None
+    when every figure is within its budget. `run` and `check` print it as `mcusim: LINE`, exit 1."""
+    for column, (figure, option, unit) in enumerate(BUDGETS):
+        budget = getattr(args, option, None)
+        if budget is None:
+            continue
+        i = max(range(len(runs)), key=lambda r: runs[r][column])
+        value = runs[i][column]
+        if value > budget:
+            where = f" ({worst(i)})" if worst is not None else ""
+            return f"{figure} {value:,}{unit} over the budget of {budget:,}{unit}{where}"
+    return None
 
 
 def cmd_run(args) -> int:
     return _run_elf(args.elf, board(args.board), args)
+
+
+FUZZ_MAX_INSTRUCTIONS = 100_000_000  # per call: a runaway kernel stops with a fault well before the run's default
+EX_FAILED = 1  # fuzz: a counterexample was found
+
+
+def _fuzz_command(args, function: str) -> str:
+    """The command line that replays a fuzz run: the same draws, as the seed fixes every one."""
+    words = ["mcusim", "fuzz", *args.sources, "--reference", args.reference, "--board", args.board,
+             "--function", function, "--examples", str(args.examples), "--seed", str(args.seed)]
+    words += [] if args.dsp else ["--no-dsp"]
+    words += [w for d in args.include for w in ("-I", d)] + [w for d in args.define for w in ("-D", d)]
+    words += ["-O", args.opt] if args.opt != "2" else []
+    words += ["--max-instructions", str(args.max_instructions)] if args.max_instructions != FUZZ_MAX_INSTRUCTIONS else []
+    for flag, value in (("--max-cycles", args.max_cycles), ("--max-stack", args.max_stack)):
+        words += [flag, str(value)] if value is not None else []
+    return shlex.join(words)
+
+
+def _show(value, indent: int) -> str:
+    """An argument of a counterexample: an int, or an array (summarized beyond 64 elements) whose
+    continuation lines are indented by `indent`."""
+    if isinstance(value, int):
+        return str(value)
+    return np.array2string(np.asarray(value), threshold=64, max_line_width=110, separator=", ", prefix=" " * indent)
+
+
+def fuzz_report(report, function: str, board: Board, seed: int) -> str:
+    """The human-readable report of a fuzz run: a pass line, or the counterexample."""
+    worst = report.worst
+    worst_line = (f"worst call: {worst['cycles']:,} cycles, {worst['instructions']:,} instructions, "
+                  f"stack peak {worst['stack']:,} B")
+    if report.passed:
+        rate = report.examples / report.seconds if report.seconds else 0.0
+        return (f"{function} on {board.name}: {report.examples:,} examples passed (seed {seed}, "
+                f"{report.seconds:.1f} s, {rate:,.0f} examples/s); {worst_line}")
+    c = report.counterexample
+    lines = [f"FAILED: {c['message']}",
+             f"found at example {report.examples:,}, shrunk in {report.shrinks:,} more calls; the counterexample:"]
+    width = max(len(n) for n in [*c["inputs"], *c.get("outputs", {}), "first difference"]) + 2
+    lines += [f"  {name:{width}}{_show(value, width + 2)}" for name, value in c["inputs"].items()]
+    for name, both in c.get("outputs", {}).items():
+        lines.append(f"  {name:{width}}kernel    {_show(both['kernel'], width + 12)}")
+        lines.append(f"  {'':{width}}reference {_show(both['reference'], width + 12)}")
+    if c.get("first_difference"):
+        d = c["first_difference"]
+        at = f"{d['output']}[{', '.join(map(str, d['index']))}]"
+        lines.append(f"  {'first difference':{width}}{at}: kernel {d['kernel']}, reference {d['reference']}")
+    if c["cycles"] is not None:
+        lines.append(f"  {'call':{width}}{c['cycles']:,} cycles, stack peak {c['stack']:,} B")
+    lines += [worst_line, f"replay: {c['replay']}"]
+    return "\n".join(lines)
+
+
+def cmd_fuzz(args) -> int:
+    from .fuzz import Budgets, Fuzzer, load_reference, signature  # hypothesis: the 'testing' extra
+
+    b = board(args.board)
+    reference = load_reference(args.reference, args.function)
+    sig = signature(reference)
+    function = args.function or sig.name
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", function):
+        raise UsageError(f"--function {function!r}: not a C function name (letters, digits and _)")
+    with tempfile.TemporaryDirectory(prefix="mcusim-fuzz-") as tmp:
+        # --undefined keeps the function through --gc-sections; one the sources lack is left out of the
+        # ELF, and the Fuzzer names it.
+        elf = ElfImage(build(args.sources, b, Path(tmp) / "fuzz.elf", include_dirs=args.include,
+                             defines=[*args.define, f"MCUSIM_DSP={int(args.dsp)}"], opt=args.opt,
+                             ldflags=[f"-Wl,--undefined={function}"], call_only=True))
+    fuzzer = Fuzzer(b, elf, function, reference, sig, Budgets(args.max_cycles, args.max_stack), args.max_instructions)
+    report = fuzzer.run(args.examples, args.seed)
+    if report.counterexample is not None:
+        report.counterexample["replay"] = _fuzz_command(args, function)
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print(fuzz_report(report, function, b, args.seed))
+    if report.passed:
+        return 0
+    print(f"mcusim: {report.counterexample['message']}", file=sys.stderr)
+    return EX_FAILED
 
 
 _instructions = _integer_from(1, f"instruction count (1 to {MAX_INSTRUCTIONS})", MAX_INSTRUCTIONS)
@@ -299,6 +413,18 @@ def _seconds(text: str) -> float:
 _seconds.__name__ = f"number of seconds (more than 0, at most {MAX_TIMEOUT_S:g})"
 
 
+def add_budgets(p: argparse.ArgumentParser, sram: str | None = None) -> None:
+    """--max-cycles N and --max-stack BYTES, and given `sram` (what the command's SRAM peak sums, for
+    the help) --max-sram BYTES: budgets whose excess fails the command (exit 1, one line: over_budget)."""
+    p.add_argument("--max-cycles", type=non_negative_int, metavar="N",
+                   help="cycle budget: over it, one line naming the figure and exit 1")
+    p.add_argument("--max-stack", type=non_negative_int, metavar="BYTES",
+                   help="budget of the stack peak: over it, one line naming the figure and exit 1")
+    if sram is not None:
+        p.add_argument("--max-sram", type=non_negative_int, metavar="BYTES",
+                       help=f"budget of the SRAM peak ({sram}): over it, one line naming the figure and exit 1")
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
     add_json(p)
     p.add_argument("--max-instructions", type=_instructions, default=DEFAULT_MAX_INSTRUCTIONS, metavar="N",
@@ -307,6 +433,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="wall-clock limit: firmware still running then stops with a fault, exit 70 "
                         "(default %(default)g)")
     add_trace(p)
+    add_budgets(p, sram="static + stack + heap")
     p.add_argument("--profile", action="store_true", help="print a flat profile: cycles per function")
     p.add_argument("--no-flash-cache", dest="flash_cache", action="store_false",
                    help="model flash wait states on every instruction fetch (ART / I-cache off)")
@@ -374,6 +501,27 @@ def parser() -> argparse.ArgumentParser:
     add_board(p)
     _add_run_options(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("fuzz", help="fuzz a C function against a Python reference, bit for bit, in the emulator")
+    p.add_argument("sources", nargs="+", metavar="KERNEL.c")
+    p.add_argument("--reference", required=True, metavar="REF.py:FUNC",
+                   help="the Python reference: a function whose parameters are annotated with mcusim.testing types")
+    add_board(p)
+    p.add_argument("--function", metavar="NAME", help="the C function (default: the reference's name)")
+    p.add_argument("--examples", type=positive_int, default=1000, metavar="N",
+                   help="examples to draw (default: %(default)s)")
+    add_seed(p, "the examples hypothesis draws (the same seed replays the same run)")
+    p.add_argument("--dsp", action=argparse.BooleanOptionalAction, default=True,
+                   help="build with MCUSIM_DSP=1 (the DSP-extension path) or 0 (default: --dsp)")
+    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR", help="an include directory")
+    p.add_argument("-D", dest="define", action="append", default=[], metavar="NAME[=VAL]", help="a macro")
+    p.add_argument("-O", dest="opt", default="2", choices=OPT_LEVELS, metavar="LEVEL",
+                   help=f"optimization level: {' '.join(OPT_LEVELS)} (default: %(default)s)")
+    add_budgets(p)
+    p.add_argument("--max-instructions", type=_instructions, default=FUZZ_MAX_INSTRUCTIONS, metavar="N",
+                   help="instructions one call may run before it stops with a fault (default %(default)s)")
+    add_json(p)
+    p.set_defaults(func=cmd_fuzz)
 
     _add_plugin_commands(sub)
     return top

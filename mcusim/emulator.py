@@ -518,6 +518,7 @@ class Emulator:
         start_insns, start_cycles = self.instructions, self.cycles
         self.counter.budget = start_insns + self.max_instructions
         self._fault = None
+        self.semihosting.exit_code = None  # an exit() of an earlier call does not end this one
         self._emulate(address, ret)
         if self._fault is not None:
             raise FirmwareFault(self._fault, self._result())

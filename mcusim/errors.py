@@ -35,7 +35,7 @@ class ToolchainMissing(McusimError):
 
 # The top-level module of each optional dependency -> the extra of pyproject.toml that installs it.
 EXTRAS = {"torch": "models", "sklearn": "models", "tqdm": "models", "matplotlib": "models", "threadpoolctl": "models",
-          "tflite_micro": "tflite", "flatbuffers": "tflite", "ray": "cluster"}
+          "tflite_micro": "tflite", "flatbuffers": "tflite", "ray": "cluster", "hypothesis": "testing"}
 
 
 class MissingExtra(McusimError):

@@ -137,10 +137,14 @@ def compiler_version() -> str:
     return _compiler_version(find_compiler())
 
 
+def cache_root() -> Path:
+    """mcusim's cache folder: $MCUSIM_CACHE, else $XDG_CACHE_HOME/mcusim or ~/.cache/mcusim."""
+    return Path(os.environ.get("MCUSIM_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mcusim"))
+
+
 def _cache_dir() -> Path:
-    root = os.environ.get("MCUSIM_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mcusim")
-    return Path(root) / "build"
+    return cache_root() / "build"
 
 
 def _arg(path: Path) -> str:

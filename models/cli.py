@@ -4,7 +4,7 @@ options follow mcusim/cli.py's one vocabulary, and every command takes --json.
 
     mcusim import MODEL.tflite -o GRAPH
     mcusim infer GRAPH --input X.npy [--input ...] -o Y.npy [--dequantize] [--board B]
-    mcusim check GRAPH --board B [--inputs N] [--seed N]
+    mcusim check GRAPH --board B [--inputs N] [--seed N] [--max-cycles N] [--max-stack B] [--max-sram B]
     mcusim export-c GRAPH --board B -o DIR [--force] [--input X.npy ...] [--seed N]
     mcusim demo [-o DIR] [--force] [--test-images N] [--board B]
     mcusim models
@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mcusim.cli import (add_board, add_deploy_options as _add_deploy_options, add_force, add_images, add_json,
-                        add_option, add_output, add_seed, add_trace, board, non_negative_int, positive_float,
-                        positive_int, print_json, writing)
+from mcusim.cli import (EX_BUDGET, add_board, add_budgets, add_deploy_options as _add_deploy_options, add_force,
+                        add_images, add_json, add_option, add_output, add_seed, add_trace, board, non_negative_int,
+                        over_budget, positive_float, positive_int, print_json, writing)
 from mcusim.errors import EX_SOFTWARE, UsageError
 from mcusim.files import atomic_path, atomic_writer, output_file, output_folder
 
@@ -139,20 +139,44 @@ def cmd_infer(args) -> int:
     return 0
 
 
+def _worst(measurements) -> dict:
+    """check's figures over its inputs: for cycles, stack peak and SRAM peak, the largest value and
+    the input it came from (1-based, in the order --seed draws them; the first of equal values)."""
+    worst = {}
+    for key, figure in (("cycles", "cycles"), ("stack_peak", "stack_peak"), ("sram_peak", "total_peak")):
+        values = [getattr(m, figure) for m in measurements]
+        i = max(range(len(values)), key=values.__getitem__)
+        worst[key] = {"value": values[i], "input": i + 1}
+    return worst
+
+
 def cmd_check(args) -> int:
+    """Exit 0 when bit-exact and within the budgets; EX_SOFTWARE on a mismatch (the budgets still in
+    --json's over_budget); EX_BUDGET over a budget, with one line naming the figure, its worst value,
+    the budget and the input it came from (`mcusim check ... --inputs I --seed S` runs it last)."""
     from .pipeline import check_on_board
 
     _check_trace(args, [args.graph])
     runner = _runner(Graph.load(args.graph), args)
-    mismatches, first = check_on_board(runner, args.inputs, args.seed, progress=not args.json)
-    _finish_board_run(args, runner.deployment, first,
-                      {"bit_exact": mismatches == 0, "mismatches": mismatches, "samples": args.inputs})
+    mismatches, measurements = check_on_board(runner, args.inputs, args.seed, progress=not args.json)
+    over = over_budget(args, *[(m.cycles, m.stack_peak, m.total_peak) for m in measurements],
+                       worst=lambda i: f"worst input: {i + 1} of {args.inputs}, seed {args.seed}")
+    result = {"bit_exact": mismatches == 0, "mismatches": mismatches, "samples": args.inputs,
+              "worst": _worst(measurements)}
+    _finish_board_run(args, runner.deployment, measurements[0], {**result, **({"over_budget": over} if over else {})})
     if mismatches:
         print(f"mcusim: {mismatches} output values on {args.board} differ from the reference interpreter "
               f"({args.inputs} random inputs)", file=sys.stderr)
         return EX_SOFTWARE
     if not args.json:
-        print(f"bit-exact: {args.inputs} random inputs on {args.board} equal the reference interpreter")
+        w = result["worst"]
+        print(f"bit-exact: {args.inputs} random inputs on {args.board} equal the reference interpreter; the worst: "
+              f"{w['cycles']['value']:,} cycles (input {w['cycles']['input']}), stack peak "
+              f"{w['stack_peak']['value']:,} B (input {w['stack_peak']['input']}), SRAM peak "
+              f"{w['sram_peak']['value']:,} B (input {w['sram_peak']['input']})")
+    if over:
+        print(f"mcusim: {over}", file=sys.stderr)
+        return EX_BUDGET
     return 0
 
 
@@ -451,6 +475,7 @@ def _add_check(sub) -> None:
     add_option(p, "--inputs", type=positive_int, default=3, metavar="N", aliases=("--samples",),
                help="random inputs run and compared (default: %(default)s)")
     add_seed(p, "the random inputs")
+    add_budgets(p, sram="static + stack + arena")
     add_json(p)
     _add_board_options(p, required=True)
     p.set_defaults(func=cmd_check)

@@ -2,7 +2,7 @@
 
     graph = export_model("vit-digits", "digits")                # PTQ of a registered model's checkpoint
     result, m = evaluate_graph(graph, "digits", 100, runner)     # int8 accuracy (reference, or on a board)
-    mismatches, m = check_on_board(runner, inputs=3, seed=0)     # random inputs, bit-exact with the reference?
+    mismatches, ms = check_on_board(runner, inputs=3, seed=0)    # random inputs, bit-exact with the reference?
     result, m = run_demo(runner, test_images=100, out=Path("mcusim-demo"))
 
 The SHIPPED rule: a graph exported from a shipped checkpoint records the checkpoint as "shipped",
@@ -96,23 +96,24 @@ def evaluate_graph(graph: Graph, dataset: str, test_images: int | None = None, r
 
 
 def check_on_board(runner, inputs: int, seed: int = 0, progress: bool = False):
-    """(mismatches, measurement of the first run): `inputs` random inputs (models.evaluate.random_inputs,
-    seeded) run on the runner's board, each output compared value by value with the reference
-    interpreter's (0 mismatches: bit-exact)."""
+    """(mismatches, measurements, one per input in order): `inputs` random inputs
+    (models.evaluate.random_inputs, drawn in order from one generator seeded with `seed`, so the
+    first k of them are those of a check of k inputs) run on the runner's board, each output compared
+    value by value with the reference interpreter's (0 mismatches: bit-exact)."""
     from tqdm import tqdm
 
     from .evaluate import differing_values, random_inputs
 
     graph = runner.deployment.graph
     rng = np.random.default_rng(seed)
-    mismatches, first = 0, None
+    mismatches, measurements = 0, []
     for _ in tqdm(range(inputs), desc=f"check on {runner.board.name}", unit="input", disable=not progress,
                   leave=False):
         x = random_inputs(graph, rng)
         outputs, measurement = runner.run(x)
-        first = first or measurement
+        measurements.append(measurement)
         mismatches += differing_values(outputs, run(graph, x))
-    return mismatches, first
+    return mismatches, measurements
 
 
 def demo_graph() -> Graph:
