@@ -206,7 +206,7 @@ def _plots(records: list[dict], ranked: list[dict], rows: list[dict], out: Path)
         ax.scatter(measured, np.array([r[name] for r in rows], float) / 1024, s=16, marker=marker, label=name,
                    alpha=0.7)
     if rows:
-        top = float(max(measured.max(), *(max(r[n] for r in rows) / 1024 for n in names)))
+        top = float(max([measured.max(), *(max(r[n] for r in rows) / 1024 for n in names)]))  # names may be none
         ax.plot([0, top], [0, top], color="gray", linewidth=1, label="estimate = measured")
     ax.set_xlabel("measured SRAM peak (KiB)")
     ax.set_ylabel("analytic estimate (KiB)")

@@ -149,3 +149,14 @@ def test_sparsenas_second_stage_fine_tunes_the_best_under_its_pruning(tinyformer
     model = evaluator.finetune(arch, 1, progress=False)
     measured = block_sparsity(model, evaluator.pruning(arch, model))
     assert measured and all(abs(layer.sparsity - 0.5) < 0.1 for layer in measured.values())  # AGP reached it
+
+
+def test_plots_of_records_without_analytic_estimates(tmp_path):
+    """A journal's record may hold no analytic estimates (found by `make fuzz`: `"analytic": {}` ended
+    the results in a TypeError): the residual plot has the measured values alone."""
+    from mcusim.nas.report import _plots, residual_rows
+
+    record = {"hash": "f1d8dc3e1903", "params": 10858, "accuracy": 0.1, "fits": True, "analytic": {},
+              "measured": {"sram_peak": 3288, "latency_ms": 3.36}}
+    _plots([record], [record], residual_rows([record]), tmp_path)
+    assert (tmp_path / "pareto.png").exists()
