@@ -23,22 +23,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import shlex
 import sys
-import tempfile
 from contextlib import contextmanager
 from dataclasses import asdict
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Callable
-
-import numpy as np
 
 from .boards import BOARDS, Board, get_board, UnknownBoard
 from .elf import ElfImage
-from .emulator import (DEFAULT_MAX_INSTRUCTIONS, DEFAULT_TIMEOUT_S, MAX_INSTRUCTIONS, MAX_TIMEOUT_S, Emulator,
-                       ProfileEntry, RunResult)
+from .emulator import (CALL_MAX_INSTRUCTIONS, DEFAULT_MAX_INSTRUCTIONS, DEFAULT_TIMEOUT_S, MAX_INSTRUCTIONS,
+                       MAX_TIMEOUT_S, Emulator, ProfileEntry, RunResult)
 from .errors import EX_USAGE, McusimError, MissingExtra, UsageError, missing_extra
 from .faults import FirmwareFault
 from .files import output_file
@@ -318,7 +313,6 @@ def cmd_run(args) -> int:
     return _run_elf(args.elf, board(args.board), args)
 
 
-FUZZ_MAX_INSTRUCTIONS = 100_000_000  # per call: a runaway kernel stops with a fault well before the run's default
 EX_FAILED = 1  # fuzz: a counterexample was found
 
 
@@ -329,70 +323,27 @@ def _fuzz_command(args, function: str) -> str:
     words += [] if args.dsp else ["--no-dsp"]
     words += [w for d in args.include for w in ("-I", d)] + [w for d in args.define for w in ("-D", d)]
     words += ["-O", args.opt] if args.opt != "2" else []
-    words += ["--max-instructions", str(args.max_instructions)] if args.max_instructions != FUZZ_MAX_INSTRUCTIONS else []
+    words += ["--max-instructions", str(args.max_instructions)] if args.max_instructions != CALL_MAX_INSTRUCTIONS else []
     for flag, value in (("--max-cycles", args.max_cycles), ("--max-stack", args.max_stack)):
         words += [flag, str(value)] if value is not None else []
     return shlex.join(words)
 
 
-def _show(value, indent: int) -> str:
-    """An argument of a counterexample: an int, or an array (summarized beyond 64 elements) whose
-    continuation lines are indented by `indent`."""
-    if isinstance(value, int):
-        return str(value)
-    return np.array2string(np.asarray(value), threshold=64, max_line_width=110, separator=", ", prefix=" " * indent)
-
-
-def fuzz_report(report, function: str, board: Board, seed: int) -> str:
-    """The human-readable report of a fuzz run: a pass line, or the counterexample."""
-    worst = report.worst
-    worst_line = (f"worst call: {worst['cycles']:,} cycles, {worst['instructions']:,} instructions, "
-                  f"stack peak {worst['stack']:,} B")
-    if report.passed:
-        rate = report.examples / report.seconds if report.seconds else 0.0
-        return (f"{function} on {board.name}: {report.examples:,} examples passed (seed {seed}, "
-                f"{report.seconds:.1f} s, {rate:,.0f} examples/s); {worst_line}")
-    c = report.counterexample
-    lines = [f"FAILED: {c['message']}",
-             f"found at example {report.examples:,}, shrunk in {report.shrinks:,} more calls; the counterexample:"]
-    width = max(len(n) for n in [*c["inputs"], *c.get("outputs", {}), "first difference"]) + 2
-    lines += [f"  {name:{width}}{_show(value, width + 2)}" for name, value in c["inputs"].items()]
-    for name, both in c.get("outputs", {}).items():
-        lines.append(f"  {name:{width}}kernel    {_show(both['kernel'], width + 12)}")
-        lines.append(f"  {'':{width}}reference {_show(both['reference'], width + 12)}")
-    if c.get("first_difference"):
-        d = c["first_difference"]
-        at = f"{d['output']}[{', '.join(map(str, d['index']))}]"
-        lines.append(f"  {'first difference':{width}}{at}: kernel {d['kernel']}, reference {d['reference']}")
-    if c["cycles"] is not None:
-        lines.append(f"  {'call':{width}}{c['cycles']:,} cycles, stack peak {c['stack']:,} B")
-    lines += [worst_line, f"replay: {c['replay']}"]
-    return "\n".join(lines)
-
-
 def cmd_fuzz(args) -> int:
-    from .fuzz import Budgets, Fuzzer, load_reference, signature  # hypothesis: the 'testing' extra
+    from .fuzz import Budgets, build_fuzzer, load_reference  # hypothesis: the 'testing' extra
 
     b = board(args.board)
     reference = load_reference(args.reference, args.function)
-    sig = signature(reference)
-    function = args.function or sig.name
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", function):
-        raise UsageError(f"--function {function!r}: not a C function name (letters, digits and _)")
-    with tempfile.TemporaryDirectory(prefix="mcusim-fuzz-") as tmp:
-        # --undefined keeps the function through --gc-sections; one the sources lack is left out of the
-        # ELF, and the Fuzzer names it.
-        elf = ElfImage(build(args.sources, b, Path(tmp) / "fuzz.elf", include_dirs=args.include,
-                             defines=[*args.define, f"MCUSIM_DSP={int(args.dsp)}"], opt=args.opt,
-                             ldflags=[f"-Wl,--undefined={function}"], call_only=True))
-    fuzzer = Fuzzer(b, elf, function, reference, sig, Budgets(args.max_cycles, args.max_stack), args.max_instructions)
+    fuzzer = build_fuzzer(args.sources, b, reference, function=args.function, include_dirs=args.include,
+                          defines=args.define, dsp=args.dsp, opt=args.opt,
+                          budgets=Budgets(args.max_cycles, args.max_stack), max_instructions=args.max_instructions)
     report = fuzzer.run(args.examples, args.seed)
     if report.counterexample is not None:
-        report.counterexample["replay"] = _fuzz_command(args, function)
+        report.counterexample["replay"] = _fuzz_command(args, fuzzer.function)
     if args.json:
         print_json(report.to_json())
     else:
-        print(fuzz_report(report, function, b, args.seed))
+        print(report.text())
     if report.passed:
         return 0
     print(f"mcusim: {report.counterexample['message']}", file=sys.stderr)
@@ -518,7 +469,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-O", dest="opt", default="2", choices=OPT_LEVELS, metavar="LEVEL",
                    help=f"optimization level: {' '.join(OPT_LEVELS)} (default: %(default)s)")
     add_budgets(p)
-    p.add_argument("--max-instructions", type=_instructions, default=FUZZ_MAX_INSTRUCTIONS, metavar="N",
+    p.add_argument("--max-instructions", type=_instructions, default=CALL_MAX_INSTRUCTIONS, metavar="N",
                    help="instructions one call may run before it stops with a fault (default %(default)s)")
     add_json(p)
     p.set_defaults(func=cmd_fuzz)

@@ -48,6 +48,7 @@ from .toolchain import GUARD
 
 DEFAULT_MAX_INSTRUCTIONS = 2_000_000_000
 MAX_INSTRUCTIONS = 1 << 62  # the counts are 64-bit
+CALL_MAX_INSTRUCTIONS = 100_000_000  # one call of a fuzzed kernel: a runaway one stops with a fault
 DEFAULT_TIMEOUT_S = 600.0   # wall-clock seconds a run or call may take
 MAX_TIMEOUT_S = 1e6
 PAINT = np.frombuffer(struct.pack("<I", 0xDEADBEEF), dtype=np.uint8)

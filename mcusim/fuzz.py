@@ -1,17 +1,20 @@
 """`mcusim fuzz`: a C function against its Python reference, bit for bit, on examples hypothesis draws.
 
     reference = load_reference("relu_ref.py:relu_s8")        # Python file:function, annotated (mcusim.testing)
-    fuzzer = Fuzzer(board, elf, "relu_s8", reference, signature(reference), Budgets(cycles=5000), 10**8)
+    fuzzer = build_fuzzer(["relu_s8.c"], board, reference, budgets=Budgets(cycles=5000))
     report = fuzzer.run(examples=1000, seed=0)               # a Report: passed, counterexample, worst
+    fuzzer.check(x=x, n=7, ...)                              # one example of your own; raises Failure
 
-`elf` is call-only firmware (toolchain.build(..., call_only=True)) that keeps the function.
+build_fuzzer builds call-only firmware (toolchain.build(..., call_only=True)) that keeps the function;
+`mcusim fuzz` (cli.py) and the pytest plugin (pytest_plugin.py) are its two front ends.
 
 One firmware and one Emulator serve every example. Before each call the host restores the firmware's
 static data (.data and .bss as startup left them), lays the arguments out afresh in the heap region
-(each array between two guards of GUARD_PATTERN), and fills the Out arrays with OUT_FILL; after it,
-an example fails when an output differs from the reference's, a guard byte or an input changed, the
-firmware faulted, the C function's return value differs from an int the reference returns, or the
-call's cycles or stack peak exceed a budget. Hypothesis then shrinks the failing example to a minimal
+(each array between two guards of GUARD_PATTERN), and fills the Out arrays with OUT_FILL. The
+reference runs before the call (its assume() rejects an example outside the C function's contract).
+After the call, an example fails when an output differs from the reference's, a guard byte or an
+input changed, the firmware faulted, the C function's return value differs from an int the reference
+returns, or the call's cycles or stack peak exceed a budget. Hypothesis then shrinks the failing example to a minimal
 one. Runs are deterministic for a seed (no example database), so the same command replays a failure.
 """
 from __future__ import annotations
@@ -20,7 +23,9 @@ import contextlib
 import importlib.util
 import inspect
 import os
+import re
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,13 +36,14 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable, UnsatisfiedAssumption
 
 from .boards import Board
 from .elf import ElfImage
-from .emulator import Emulator
+from .emulator import CALL_MAX_INSTRUCTIONS, Emulator
 from .errors import McusimError, UsageError, missing_extra
 from .faults import FirmwareFault
-from .toolchain import cache_root
+from .toolchain import build, cache_root
 from .testing import BARE, OUT_FILL, Array, Scalar, Size, arrays
 
 GUARD_PATTERN = bytes(range(0xF0, 0x100))  # 16 bytes before and after every array
@@ -96,7 +102,8 @@ class Signature:
         return [(n, a) for n, a in self.params if isinstance(a, Array)]
 
 
-ANNOTATIONS = "In[dtype, dims], Out[dtype, dims], Int[\"n\", lo, hi], Int32[lo, hi], Multiplier, Shift, ZeroPoint, Scalar[strategy]"
+ANNOTATIONS = ("In[dtype, dims], Out[dtype, dims], InOut[dtype, dims], Int[\"n\", lo, hi], Struct[fields], "
+               "Int32[lo, hi], Multiplier, Shift, ZeroPoint, Scalar[strategy]")
 
 
 def signature(function: Callable) -> Signature:
@@ -117,18 +124,21 @@ def signature(function: Callable) -> Signature:
         annotation = BARE.get(annotation, annotation) if isinstance(annotation, type) else annotation
         if not isinstance(annotation, (Array, Size, Scalar)):
             raise UsageError(f"reference {name}: parameter {p.name} has no mcusim.testing annotation ({ANNOTATIONS})")
-        if isinstance(annotation, Size):
-            if annotation.name in sizes:
-                raise UsageError(f"reference {name}: size {annotation.name!r} is bound by two Int parameters")
-            sizes[annotation.name] = annotation
+        binding = [annotation] if isinstance(annotation, Size) else [
+            f for f in getattr(annotation, "fields", None) or () if isinstance(f, Size)]
+        for size in binding:
+            if size.name in sizes:
+                raise UsageError(f"reference {name}: size {size.name!r} is bound twice (by Int parameters or "
+                                 "Struct fields)")
+            sizes[size.name] = size
         found.append((p.name, annotation))
     if not found:
         raise UsageError(f"reference {name}: no parameters; annotate them with {ANNOTATIONS}")
     for pname, a in found:
-        unbound = [d for d in a.dims if isinstance(d, str) and d not in sizes] if isinstance(a, Array) else []
+        unbound = [d for d in a.size_names if d not in sizes] if isinstance(a, Array) else []
         if unbound:
             raise UsageError(f"reference {name}: size {unbound[0]!r} of {pname} is bound by no "
-                             f"Int[{unbound[0]!r}, lo, hi] parameter")
+                             f"Int[{unbound[0]!r}, lo, hi] parameter or Struct field")
     return Signature(name, tuple(found), sizes)
 
 
@@ -144,12 +154,20 @@ def drawn_examples(draw, sig: Signature) -> dict:
             values[pname] = drawn[a.name]
         elif isinstance(a, Scalar):
             values[pname] = draw(a.strategy)
-        elif a.role == "in":
+        elif a.fields is not None:
+            values[pname] = _words([f if type(f) is int else drawn[f] if isinstance(f, str) else
+                                    drawn[f.name] if isinstance(f, Size) else draw(f.strategy) for f in a.fields])
+        elif a.role != "out":
             values[pname] = draw(arrays(a.dtype, a.shape(drawn)))
     return {"sizes": drawn, "values": values}
 
 
-class Failure(Exception):
+def _words(values) -> np.ndarray:
+    """A Struct's field values as int32, each wrapped to 32 bits as a register holds it."""
+    return np.array([int(v) & 0xFFFF_FFFF for v in values], np.uint32).view(np.int32)
+
+
+class Failure(AssertionError):
     """An example that fails: kind (mismatch, overrun, input_written, return, fault, cycles, stack,
     reference), a one-line message and the details of the counterexample (JSON-ready)."""
 
@@ -160,16 +178,60 @@ class Failure(Exception):
 
 @dataclass
 class Report:
+    function: str
+    board: str
+    seed: int
     passed: bool
     examples: int             # examples run to the first failure (all of them when passed)
     shrinks: int              # further calls while shrinking
     seconds: float
     worst: dict               # the largest cycles, instructions and stack peak of any call
-    counterexample: dict | None = None
+    counterexample: dict | None = None  # its "replay" (a command) is the caller's to add
 
     def to_json(self) -> dict:
         return {"passed": self.passed, "examples": self.examples, "shrinks": self.shrinks,
                 "seconds": round(self.seconds, 3), "counterexample": self.counterexample, "worst": self.worst}
+
+    def text(self) -> str:
+        """The report for a person: a pass line, or the counterexample."""
+        worst = self.worst
+        worst_line = (f"worst call: {worst['cycles']:,} cycles, {worst['instructions']:,} instructions, "
+                      f"stack peak {worst['stack']:,} B")
+        if self.passed:
+            rate = self.examples / self.seconds if self.seconds else 0.0
+            return (f"{self.function} on {self.board}: {self.examples:,} examples passed (seed {self.seed}, "
+                    f"{self.seconds:.1f} s, {rate:,.0f} examples/s); {worst_line}")
+        c = self.counterexample
+        lines = [f"FAILED: {c['message']}",
+                 f"found at example {self.examples:,}, shrunk in {self.shrinks:,} more calls; the counterexample:",
+                 *_counterexample_lines(c), worst_line]
+        if c.get("replay"):
+            lines.append(f"replay: {c['replay']}")
+        return "\n".join(lines)
+
+
+def _counterexample_lines(c: dict) -> list[str]:
+    """A counterexample's arguments, both outputs, the first difference and the call's figures."""
+    width = max(len(n) for n in [*c["inputs"], *c.get("outputs", {}), "first difference"]) + 2
+    lines = [f"  {name:{width}}{_show(value, width + 2)}" for name, value in c["inputs"].items()]
+    for name, both in c.get("outputs", {}).items():
+        lines.append(f"  {name:{width}}kernel    {_show(both['kernel'], width + 12)}")
+        lines.append(f"  {'':{width}}reference {_show(both['reference'], width + 12)}")
+    if c.get("first_difference"):
+        d = c["first_difference"]
+        at = f"{d['output']}[{', '.join(map(str, d['index']))}]"
+        lines.append(f"  {'first difference':{width}}{at}: kernel {d['kernel']}, reference {d['reference']}")
+    if c["cycles"] is not None:
+        lines.append(f"  {'call':{width}}{c['cycles']:,} cycles, stack peak {c['stack']:,} B")
+    return lines
+
+
+def _show(value, indent: int) -> str:
+    """An argument of a counterexample: an int, or an array (summarized beyond 64 elements) whose
+    continuation lines are indented by `indent`."""
+    if isinstance(value, int):
+        return str(value)
+    return np.array2string(np.asarray(value), threshold=64, max_line_width=110, separator=", ", prefix=" " * indent)
 
 
 def _plain(value):
@@ -231,6 +293,7 @@ class Fuzzer:
             raise UsageError(f"{function}: no external function of that name in the sources (a static one "
                              "cannot be called; give another with --function)")
         self.function, self.reference, self.sig, self.budgets = function, reference, sig, budgets
+        self.board = board
         self.emu = emu = Emulator(board, elf, max_instructions=max_instructions)
         emu.call("main")  # startup (.data, .bss, constructors) and the empty main of call-only firmware
         lay = emu.layout
@@ -245,7 +308,9 @@ class Fuzzer:
         self.counts = _Counts()
 
     def _call(self, example: dict) -> None:
-        """Run one example; raises Failure."""
+        """Run one example; raises Failure. The reference runs first: its assume() rejects an example
+        before the C function sees it."""
+        expected = self._reference(example)
         emu, values, drawn = self.emu, example["values"], example["sizes"]
         emu.write(*self._static)
         with emu.scratch():
@@ -255,7 +320,7 @@ class Fuzzer:
                     args.append(values[pname])
                     continue
                 shape = a.shape(drawn)
-                data = values[pname] if a.role == "in" else _filled(a.dtype, shape)
+                data = _filled(a.dtype, shape) if a.role == "out" else values[pname]
                 raw = data.tobytes()
                 base = emu.alloc(len(raw) + 2 * GUARD, ALIGN)
                 emu.write(base, np.frombuffer(GUARD_PATTERN + raw + GUARD_PATTERN, np.uint8))
@@ -286,9 +351,8 @@ class Fuzzer:
             if a.role == "in" and not np.array_equal(kernel[pname], values[pname]):
                 raise Failure("input_written", f"{self.function} wrote into its input {pname}",
                               self._details(example, stats))
-        expected = self._reference(example)
         for pname, a in self.sig.arrays:
-            if a.role == "out" and kernel[pname].tobytes() != expected[pname].tobytes():
+            if a.role != "in" and kernel[pname].tobytes() != expected[pname].tobytes():
                 index = _first_difference(kernel[pname], expected[pname])
                 at = f"{pname}[{', '.join(map(str, index))}]"
                 details = self._details(example, stats, kernel, expected)
@@ -319,13 +383,15 @@ class Fuzzer:
                 copy.flags.writeable = False
                 args.append(copy)
             else:
-                outputs[pname] = _filled(a.dtype, a.shape(drawn))
+                outputs[pname] = _filled(a.dtype, a.shape(drawn)) if a.role == "out" else values[pname].copy()
                 args.append(outputs[pname])
         try:
             returned = self.reference(*args)
+        except UnsatisfiedAssumption:  # assume(): an example outside the C function's contract
+            raise
         except Exception as e:  # the reference is the user's code: its error is part of the counterexample
             raise Failure("reference", f"the reference {self.sig.name} raised {type(e).__name__}: {e}",
-                          self._details(example, self.emu.last_call))
+                          self._details(example))
         if isinstance(returned, (int, np.integer)) and not isinstance(returned, bool):
             outputs[None] = int(returned)
         return outputs
@@ -337,11 +403,41 @@ class Fuzzer:
                    "cycles": stats.cycles if stats else None, "stack": stats.stack_peak if stats else None}
         if kernel is not None and expected is not None:
             details["outputs"] = {n: {"kernel": kernel[n].tolist(), "reference": expected[n].tolist()}
-                                  for n, a in self.sig.arrays if a.role == "out"}
+                                  for n, a in self.sig.arrays if a.role != "in"}
         return details
 
+    def check(self, **values) -> None:
+        """Run one example of your own, the reference's arguments by name (the Out arrays left out),
+        as a hypothesis property test of your own strategies would; raises Failure (an AssertionError)
+        naming what differs, or hypothesis' UnsatisfiedAssumption when the reference rejects it."""
+        __tracebackhide__ = True  # pytest: the failure is the kernel's, not a line of this module
+        wanted = {n for n, a in self.sig.params if not (isinstance(a, Array) and a.role == "out")}
+        if set(values) != wanted:
+            raise UsageError(f"{self.sig.name}: check() takes {', '.join(sorted(wanted))}; "
+                             f"got {', '.join(sorted(values)) or 'nothing'}")
+        drawn = {a.name: values[n] for n, a in self.sig.params if isinstance(a, Size)}
+        drawn.update((f.name, int(values[n][i])) for n, a in self.sig.arrays if a.fields is not None
+                     for i, f in enumerate(a.fields) if isinstance(f, Size))
+        example = {"sizes": drawn, "values": {}}
+        for n, a in self.sig.params:
+            value = values.get(n)
+            if isinstance(a, Array) and a.fields is not None:
+                value = _words(value)
+            if isinstance(a, Array) and a.role != "out":
+                value = np.asarray(value)
+                if value.dtype != a.dtype or value.shape != a.shape(drawn):
+                    raise UsageError(f"{self.sig.name}: {n} must be {a.dtype.name} of shape {a.shape(drawn)}, "
+                                     f"not {value.dtype.name} of shape {value.shape}")
+            if value is not None:
+                example["values"][n] = value
+        try:
+            self._call(example)
+        except Failure as e:
+            raise Failure(e.kind, "\n".join([e.message, *_counterexample_lines(e.details)]), e.details) from None
+
     def run(self, examples: int, seed: int) -> Report:
-        """Draw up to `examples` examples with `seed` and run each; on a failure, shrink it."""
+        """Draw up to `examples` examples with `seed` and run each; on a failure, shrink it. Raises
+        UsageError when the reference rejects (assume) every example drawn."""
         counts = self.counts = _Counts()
 
         @hypothesis_seed(seed)
@@ -349,24 +445,50 @@ class Fuzzer:
                   report_multiple_bugs=False, verbosity=Verbosity.quiet, phases=(Phase.generate, Phase.shrink),
                   suppress_health_check=list(HealthCheck))
         @given(drawn_examples(self.sig))
-        def check(example):
-            counts.calls += 1
+        def one(example):
             try:
                 self._call(example)
+            except UnsatisfiedAssumption:  # rejected by the reference: no example run
+                raise
             except Failure:
+                counts.calls += 1
                 if counts.first_failure is None:
                     counts.first_failure = counts.calls
                 raise
+            counts.calls += 1
 
         start = time.perf_counter()
         try:
             with _hypothesis_home(cache_root() / "hypothesis"):
-                check()
+                one()
             failure = None
         except Failure as e:
             failure = e
+        except Unsatisfiable:
+            raise UsageError(f"reference {self.sig.name}: it rejected (assume) every example drawn; widen its "
+                             "annotations' ranges to the C function's contract or loosen the assumptions") from None
         seconds = time.perf_counter() - start
+        head = (self.function, self.board.name, seed)
         if failure is None:
-            return Report(True, counts.calls, 0, seconds, counts.worst)
-        return Report(False, counts.first_failure, counts.calls - counts.first_failure, seconds, counts.worst,
+            return Report(*head, True, counts.calls, 0, seconds, counts.worst)
+        return Report(*head, False, counts.first_failure, counts.calls - counts.first_failure, seconds, counts.worst,
                       {"kind": failure.kind, "message": failure.message, **failure.details})
+
+
+def build_fuzzer(sources: list, board: Board, reference: Callable, *, function: str | None = None,
+                 include_dirs: list = (), defines: list[str] = (), dsp: bool = True, opt: str = "2",
+                 budgets: Budgets = Budgets(), max_instructions: int = CALL_MAX_INSTRUCTIONS) -> Fuzzer:
+    """A Fuzzer of `function` (default: the reference's name) built from C `sources` for `board`
+    into call-only firmware, with -DMCUSIM_DSP=1 or 0 as `dsp` says. Raises UsageError for a bad
+    function name or reference, BuildError when the sources do not build."""
+    sig = signature(reference)
+    function = function or sig.name
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", function):
+        raise UsageError(f"--function {function!r}: not a C function name (letters, digits and _)")
+    with tempfile.TemporaryDirectory(prefix="mcusim-fuzz-") as tmp:
+        # --undefined keeps the function through --gc-sections; one the sources lack is left out of the
+        # ELF, and the Fuzzer names it.
+        elf = ElfImage(build(sources, board, Path(tmp) / "fuzz.elf", include_dirs=include_dirs,
+                             defines=[*defines, f"MCUSIM_DSP={int(dsp)}"], opt=opt,
+                             ldflags=[f"-Wl,--undefined={function}"], call_only=True))
+    return Fuzzer(board, elf, function, reference, sig, budgets, max_instructions)

@@ -13,12 +13,24 @@ with one of the types below; it computes the outputs into its Out arrays with nu
                           read-only copy. dims are fixed ints or size names ("n", or "rows", "cols").
     Out[dtype, dim, ...]  an output array: C and reference both get it filled with OUT_FILL bytes, so
                           an element the C kernel fails to write differs from one the reference writes.
+    InOut[dtype, dim, ...]
+                          an array drawn as an input that the function overwrites in place (an in-place
+                          kernel's buffer): C and reference each get it, the reference a writable copy,
+                          and what each leaves in it must be the same.
     Int["n", lo, hi]      the size "n" as an int argument, drawn from lo..hi (sizes()); every size name
-                          an array uses is bound by exactly one Int parameter.
+                          an array uses is bound by exactly one Int parameter or Struct field.
     Int32[lo, hi]         any other int argument, drawn from lo..hi (int32s()); bare Int32: all of int32.
     Multiplier, Shift, ZeroPoint, Shift[lo, hi], ZeroPoint[lo, hi]
                           quantization parameters from multipliers(), shifts() and zero_points().
     Scalar[strategy]      an int argument drawn from any hypothesis strategy.
+    Struct[field, ...]    a pointer to a struct of int32 fields (a dims struct, a params struct): each
+                          field a fixed int, a size name, Int["n", lo, hi] (which binds the size "n"
+                          as an Int parameter does) or Int32/Multiplier/Shift/ZeroPoint/Scalar; the
+                          reference gets the field values as a read-only int32 array.
+
+A reference may call hypothesis.assume(condition) to reject an example outside the C function's
+contract (act_min <= act_max, one input broadcast or the same size as the other); it is called before
+the C function, so a rejected example never reaches it.
 
 Array dtypes are integers of up to 32 bits; every argument reaches C as one 32-bit word (AAPCS). The
 strategies are hypothesis strategies and serve property tests of your own as well; the values they
@@ -87,23 +99,35 @@ def zero_points(lo: int = -128, hi: int = 127) -> SearchStrategy[int]:
 
 # ---- annotations --------------------------------------------------------------------------------
 
+ROLES = {"in": "In", "out": "Out", "inout": "InOut"}  # an Array's role -> its annotation
+
+
 def _subscript(key) -> tuple:
     return key if isinstance(key, tuple) else (key,)
 
 
 @dataclass(frozen=True)
 class Array:
-    """In[...] or Out[...]: role "in" or "out", an integer dtype, dims (ints and size names)."""
+    """In[...], Out[...] or InOut[...]: role "in", "out" or "inout", an integer dtype, dims (ints and
+    size names). A Struct[...] is an In int32 array of one dim whose `fields` say what each element holds."""
 
     role: str
     dtype: np.dtype
     dims: tuple
+    fields: tuple | None = None
 
     def shape(self, sizes_by_name: dict[str, int]) -> tuple[int, ...]:
         return tuple(d if isinstance(d, int) else sizes_by_name[d] for d in self.dims)
 
     def __repr__(self) -> str:
-        return f"{self.role.capitalize()}[{self.dtype.name}, {', '.join(map(repr, self.dims))}]"
+        if self.fields is not None:
+            return f"Struct[{', '.join(map(repr, self.fields))}]"
+        return f"{ROLES[self.role]}[{self.dtype.name}, {', '.join(map(repr, self.dims))}]"
+
+    @property
+    def size_names(self) -> list[str]:
+        """The size names the array's shape or fields use."""
+        return [d for d in (self.dims if self.fields is None else self.fields) if isinstance(d, str)]
 
 
 def _array(role: str, key) -> Array:
@@ -111,13 +135,13 @@ def _array(role: str, key) -> Array:
     try:
         dtype = np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"{role.capitalize()}[{dtype!r}, ...]: the first item is no numpy dtype") from None
+        raise TypeError(f"{ROLES[role]}[{dtype!r}, ...]: the first item is no numpy dtype") from None
     if dtype not in DTYPES:
-        raise TypeError(f"{role.capitalize()}[{dtype.name}, ...]: arrays are of "
+        raise TypeError(f"{ROLES[role]}[{dtype.name}, ...]: arrays are of "
                         f"{', '.join(d.name for d in DTYPES)}")
     flat = [d for dim in dims for d in (dim if isinstance(dim, tuple) else (dim,))]
     if not flat or not all(isinstance(d, str) and d.isidentifier() or type(d) is int and d >= 0 for d in flat):
-        raise TypeError(f"{role.capitalize()}[{dtype.name}, ...]: give one or more dims, each a size name "
+        raise TypeError(f"{ROLES[role]}[{dtype.name}, ...]: give one or more dims, each a size name "
                         "(\"n\") or an int >= 0")
     return Array(role, dtype, tuple(flat))
 
@@ -134,6 +158,13 @@ class Out:
 
     def __class_getitem__(cls, key) -> Array:
         return _array("out", key)
+
+
+class InOut:
+    """InOut[dtype, dim, ...]: an array overwritten in place (module docstring)."""
+
+    def __class_getitem__(cls, key) -> Array:
+        return _array("inout", key)
 
 
 @dataclass(frozen=True)
@@ -199,6 +230,22 @@ Shift = _range_scalar("Shift", shifts, -31, 30)
 ZeroPoint = _range_scalar("ZeroPoint", zero_points, INT32_MIN, INT32_MAX)
 # Bare Int32, Shift and ZeroPoint stand for their full default ranges.
 BARE = {Int32: Scalar(int32s(), "Int32"), Shift: Scalar(shifts(), "Shift"), ZeroPoint: Scalar(zero_points(), "ZeroPoint")}
+
+
+class Struct:
+    """Struct[field, ...]: a pointer to int32 fields (module docstring), e.g. CMSIS-NN's dims struct
+    Struct[1, Int["h", 1, 8], Int["w", 1, 8], "c"] or a params struct Struct[ZeroPoint, Multiplier, Shift]."""
+
+    def __class_getitem__(cls, key) -> Array:
+        fields = tuple(BARE.get(f, f) if isinstance(f, type) else f for f in _subscript(key))
+        if not fields:
+            raise TypeError("Struct[]: give one or more fields")
+        for f in fields:
+            if not (type(f) is int and INT32_MIN <= f <= INT32_MAX or isinstance(f, str) and f.isidentifier()
+                    or isinstance(f, (Size, Scalar))):
+                raise TypeError(f"Struct[..., {f!r}, ...]: a field is an int32, a size name (\"n\"), "
+                                "Int[\"n\", lo, hi] or Int32/Multiplier/Shift/ZeroPoint/Scalar[...]")
+        return Array("in", np.dtype(np.int32), (len(fields),), fields)
 
 
 # ---- quantization -------------------------------------------------------------------------------

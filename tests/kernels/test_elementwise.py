@@ -1,19 +1,21 @@
 """add_s8 and mul_s8: the twins (test_twins.py) with broadcasting, and the references equal TFLite Micro's
 int8 ADD and MUL (fused activations included), under fuzzing of shapes, values, zero points and scales
-(tests/kernels/binary_cases.py). Also the broadcast collapse and refusals shared by every binary op."""
+(tests/kernels/binary_cases.py). Also the broadcast collapse and refusals shared by every binary op,
+and mul_s8 fuzzed through mcusim's own pytest plugin, as a user would (mcusim/pytest_plugin.py)."""
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from mcusim.models.graph import Graph, GraphError, Op, Quant, Tensor
 from mcusim.models.ops.add import AddParams, add_call, add_s8
 from mcusim.models.ops.common import ElementwiseAttrs, broadcast_dims
 from mcusim.models.ops.mul import MulParams, mul_call, mul_s8
+from mcusim.testing import In, Int, Multiplier, Out, Shift, Struct, ZeroPoint
 
 from .binary_cases import ADD_EXTREMES, check_tflite_micro, path_cases, twin
 from .strategies import emulated
-from .twins import Case, with_dims
+from .twins import Case, fuzzed_by_the_plugin, with_dims
 
 
 @pytest.mark.parametrize("op", ["add", "mul"])
@@ -102,3 +104,19 @@ def test_add_each_path_equals_reference_emulated(emulated_kernels, p):
     for n in (1, 3, 8, 37):
         for case in path_cases(add_s8, add_call, n, p):
             np.testing.assert_array_equal(case.run(emulated_kernels), case.expected)
+
+
+def mcusim_mul_s8(params: Struct[ZeroPoint[-127, 128], ZeroPoint[-127, 128], ZeroPoint, Multiplier, Shift,
+                                 ZeroPoint, ZeroPoint],
+                  input1_dims: Struct[1, Int["h", 1, 6], Int["w", 1, 6], Int["c", 1, 20]],
+                  input1: In[np.int8, "h", "w", "c"], input2_dims: Struct[1, 1, 1, "c"], input2: In[np.int8, "c"],
+                  output_dims: Struct[1, "h", "w", "c"], output: Out[np.int8, "h", "w", "c"]) -> int:
+    """The C signature annotated for the plugin: input2 one row of channels broadcast over input1's
+    pixels, the params as mcusim_mul_params orders them; act_min <= act_max is the contract."""
+    p = MulParams(*map(int, params))
+    assume(p.act_min <= p.act_max)
+    output[:] = mul_s8(input1, input2, p)
+    return 0
+
+
+test_mul_fuzzed_by_the_pytest_plugin = fuzzed_by_the_plugin(mcusim_mul_s8)

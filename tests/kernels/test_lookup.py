@@ -1,13 +1,15 @@
 """lookup_s8 and the GELU tables: the twins (test_twins.py), and the reference's GELU (exact and
-tanh-approximate) equals LiteRT's int8 GELU on all 256 inputs, under fuzzing of scales and zero points."""
+tanh-approximate) equals LiteRT's int8 GELU on all 256 inputs, under fuzzing of scales and zero points.
+The C kernel is also fuzzed through mcusim's own pytest plugin, as a user would (mcusim/pytest_plugin.py)."""
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 from mcusim.models.ops.lookup import gelu_table, lookup_call, lookup_s8
+from mcusim.testing import In, Int, Out, Struct
 
 from .strategies import emulated, int8_arrays, shapes
-from .twins import Case, Twin
+from .twins import Case, Twin, fuzzed_by_the_plugin
 
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
 zero_points = st.integers(-128, 127)
@@ -47,3 +49,13 @@ def case(x, lut):
 
 
 TWINS = [Twin("lookup", case, cases(), cases(max_side=5))]
+
+
+def mcusim_lookup_s8(table: In[np.int8, 256], input_dims: Struct[1, Int["h", 1, 5], 1, Int["c", 1, 70]],
+                     x: In[np.int8, "h", "c"], output_dims: Struct[1, "h", 1, "c"], y: Out[np.int8, "h", "c"]) -> int:
+    """The C signature (runtime_c/include/mcusim_nn.h) annotated for the plugin; MCUSIM_OK is 0."""
+    y[:] = lookup_s8(x, table)
+    return 0
+
+
+test_fuzzed_by_the_pytest_plugin = fuzzed_by_the_plugin(mcusim_lookup_s8)

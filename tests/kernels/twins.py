@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+import pytest
+from hypothesis import settings
 from hypothesis.strategies import SearchStrategy
 
 from mcusim.models.blob import Call, dims
 from mcusim.models.kernels import execute
+from mcusim.toolchain import RUNTIME_C
 
 
 @dataclass(frozen=True)
@@ -73,3 +76,19 @@ def with_dims(call: Call, index: int, shape) -> Call:
     args = list(call.args)
     args[index] = dims(shape)
     return dataclasses.replace(call, args=tuple(args))
+
+
+def fuzzed_by_the_plugin(reference: Callable) -> Callable:
+    """A test that fuzzes the kernel `reference` is named after (mcusim_<kernel>, in
+    runtime_c/src/<kernel>.c) against it through mcusim's pytest plugin, as a user's suite would:
+    plain and DSP path, on the plugin's boards, the hypothesis profile's number of examples.
+    `reference` is the C signature annotated with mcusim.testing types."""
+    source = RUNTIME_C / "src" / f"{reference.__name__.removeprefix('mcusim_')}.c"
+
+    @pytest.mark.toolchain
+    @pytest.mark.parametrize("dsp", [False, True], ids=["plain", "dsp"])
+    def test(mcusim_fuzz, dsp):
+        report = mcusim_fuzz([source], reference, dsp=dsp, examples=settings.default.max_examples)
+        assert report.passed and report.examples == settings.default.max_examples
+
+    return test
