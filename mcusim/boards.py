@@ -39,6 +39,22 @@ class Region:
 
 
 @dataclass(frozen=True)
+class Cache:
+    """A cache in front of the flash (an ST ART accelerator, a Cortex-M7 L1 cache): `size` bytes in
+    lines of `line_bytes`, `ways`-way set associative (ways == size // line_bytes: fully
+    associative), least recently used line replaced."""
+
+    name: str
+    size: int
+    line_bytes: int
+    ways: int
+
+    @property
+    def sets(self) -> int:
+        return self.size // (self.line_bytes * self.ways)
+
+
+@dataclass(frozen=True)
 class Core:
     """A Cortex-M core as the compiler and Unicorn see it."""
 
@@ -72,6 +88,8 @@ class Board:
     extra: tuple[Region, ...] = ()
     flash_wait_states: int = 0  # CPU cycles a flash read stalls at clock_hz, from the reference manual
     flash_line_bytes: int = 16   # bytes one flash read returns
+    icache: Cache | None = None  # what serves instruction fetches from flash, as vendor startup enables it
+    dcache: Cache | None = None  # what serves data reads from flash
 
     @property
     def regions(self) -> tuple[Region, ...]:
@@ -99,6 +117,8 @@ BOARDS: dict[str, Board] = {
             extra=(Region("CCMRAM", 0x1000_0000, 64 * KB, "ram",
                           note="core-coupled, data only (no DMA, no code)"),),
             flash_wait_states=5, flash_line_bytes=16,  # RM0090 table 12: 5 WS at 180 MHz, 2.7-3.6 V
+            # RM0090 3.5.2, the ART accelerator: 64 lines of 128 bits for instructions, 8 for data
+            icache=Cache("ART I-cache", 1 * KB, 16, 64), dcache=Cache("ART D-cache", 128, 16, 8),
         ),
         Board(
             "stm32f746", "STM32F746NG", CORTEX_M7_SP, 216_000_000,
@@ -108,6 +128,8 @@ BOARDS: dict[str, Board] = {
                        note="DTCM 64K at 0x20000000 + SRAM1 240K + SRAM2 16K, contiguous"),
             extra=(Region("ITCMRAM", 0x0000_0000, 16 * KB, "ram", executable=True),),
             flash_wait_states=7, flash_line_bytes=32,  # RM0385: 7 WS at 216 MHz, 256-bit flash reads
+            # RM0385 2.1.x: 4 KB L1 caches; Cortex-M7 TRM: I-cache 2-way, D-cache 4-way, 32-byte lines
+            icache=Cache("L1 I-cache", 4 * KB, 32, 2), dcache=Cache("L1 D-cache", 4 * KB, 32, 4),
         ),
         Board(
             "stm32h743", "STM32H743ZI", CORTEX_M7_DP, 480_000_000,
@@ -121,6 +143,8 @@ BOARDS: dict[str, Board] = {
             ),
             # 4 WS at a 240 MHz AXI clock (VOS0, AN5312) = 8 CPU cycles at 480 MHz; 256-bit flash words
             flash_wait_states=8, flash_line_bytes=32,
+            # RM0433 2.1: 16 KB L1 caches, the M7's geometry
+            icache=Cache("L1 I-cache", 16 * KB, 32, 2), dcache=Cache("L1 D-cache", 16 * KB, 32, 4),
         ),
     )
 }

@@ -237,16 +237,21 @@ def report(result: RunResult, board: Board) -> str:
         shown = [f"{n} x{c}: {cyc:,} cycles" for n, (c, cyc) in list(totals.items())[:REPORT_MARKERS]]
         more = f"; and {len(totals) - REPORT_MARKERS:,} more names" if len(totals) > REPORT_MARKERS else ""
         lines.append("markers       " + "; ".join(shown) + more)
+    m = result.memory
+    if m is not None:
+        lines.append(f"flash caches  I {m.icache_hits:,} hits, {m.icache_misses:,} misses; D {m.dcache_hits:,} hits, "
+                     f"{m.dcache_misses:,} misses; wait states {m.fetch_stall + m.data_stall:,} cycles "
+                     f"(fetch {m.fetch_stall:,}, data {m.data_stall:,})")
     if result.fault:
         lines.append(f"fault         {result.fault}")
     return "\n".join(lines)
 
 
 def profile_table(entries: list[ProfileEntry], total_cycles: int, top: int = 15) -> str:
-    lines = [f"{'function':32} {'cycles':>14} {'share':>7} {'instructions':>14}"]
+    lines = [f"{'function':32} {'cycles':>14} {'share':>7} {'instructions':>14} {'wait states':>12}"]
     for e in entries[:top]:
         share = e.cycles / total_cycles if total_cycles else 0.0
-        lines.append(f"{e.function[:32]:32} {e.cycles:>14,} {share:>7.1%} {e.instructions:>14,}")
+        lines.append(f"{e.function[:32]:32} {e.cycles:>14,} {share:>7.1%} {e.instructions:>14,} {e.stall:>12,}")
     return "\n".join(lines)
 
 
@@ -387,7 +392,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     add_budgets(p, sram="static + stack + heap")
     p.add_argument("--profile", action="store_true", help="print a flat profile: cycles per function")
     p.add_argument("--no-flash-cache", dest="flash_cache", action="store_false",
-                   help="model flash wait states on every instruction fetch (ART / I-cache off)")
+                   help="turn the flash caches off (ART / L1): every line fetched or read from flash pays "
+                        "the wait states")
 
 
 class _AppendWords(argparse._AppendAction):

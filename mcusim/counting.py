@@ -10,6 +10,11 @@ library was not built (no C compiler at install time).
 A block's costs come from `block_cost(code, address) -> BlockCost` (see mcusim.cycles). Counts are
 taken when a block is entered, so a block cut short by a fault or a stop is counted whole.
 
+Given a `MemoryTiming`, either counter also prices the memory system on block entry: the flash lines
+the block is fetched from, through the instruction cache, and the flash lines its `DataRead`s (the
+loads whose address is known on entry) read, through the data cache; each miss costs the flash wait
+states. The caches keep their contents across runs and calls until `reset_memory`.
+
 Either counter stops emulation and says why in `stop` (a `Stop`): the budget is spent, the deadline
 has passed (looked at every CLOCK_BLOCKS blocks), a multi-word access is unaligned (`fault`,
 `fault_pc`, `fault_address`), or a block must be translated again before it runs, its alignment
@@ -25,6 +30,8 @@ import time
 import warnings
 from dataclasses import dataclass
 from typing import Callable
+
+import numpy as np
 
 from unicorn import UC_HOOK_BLOCK, UC_HOOK_CODE, Uc
 from unicorn.unicorn_py3.arch.types import uc_hook_h
@@ -59,6 +66,54 @@ class AlignmentCheck:
 
 
 @dataclass(frozen=True)
+class DataRead:
+    """A load whose address is known on its block's entry: the base register's value (none when
+    `base` is -1) + the index register's value (none when -1) << shift + offset, mod 2^32; it reads
+    `size` bytes."""
+
+    base: int    # Unicorn register ids
+    index: int
+    shift: int
+    offset: int  # 32-bit
+    size: int
+
+
+@dataclass(frozen=True)
+class CacheGeometry:
+    """`sets` x `ways` lines, least recently used replaced (mcusim.boards.Cache as the counter sees it)."""
+
+    sets: int  # a power of two
+    ways: int
+
+
+@dataclass(frozen=True)
+class MemoryTiming:
+    """The memory system a counter prices: flash at [flash_base, flash_base + flash_size), read a
+    line of 2^line_shift bytes at a time for `wait_states` extra cycles, behind an instruction and a
+    data cache (None: off, every access misses)."""
+
+    flash_base: int
+    flash_size: int
+    wait_states: int
+    line_shift: int
+    icache: CacheGeometry | None
+    dcache: CacheGeometry | None
+
+
+@dataclass(frozen=True)
+class MemoryStats:
+    """What the memory system did since the caches were reset: line lookups that hit and missed
+    per cache, and the stall cycles of instruction fetches and data reads."""
+
+    icache_hits: int
+    icache_misses: int
+    dcache_hits: int
+    dcache_misses: int
+    fetch_stall: int
+    data_stall: int
+
+
+@dataclass(frozen=True)
 class BlockCost:
     """Costs of one translated block, fixed at translation time.
 
@@ -70,6 +125,7 @@ class BlockCost:
     target: initial target prediction: the target of a direct branch, known at decode; 0 (none) for
         an indirect one, whose first taken exit therefore counts as mispredicted.
     checks: the block's multi-word accesses, whose alignment the counter checks.
+    reads: the block's loads whose address is known on entry, priced by the memory system.
     """
 
     instructions: int
@@ -80,6 +136,7 @@ class BlockCost:
     counter: int = 1
     target: int = 0
     checks: tuple[AlignmentCheck, ...] = ()
+    reads: tuple[DataRead, ...] = ()
 
 
 BlockCostFn = Callable[[bytes, int], BlockCost]
@@ -95,10 +152,11 @@ class BlockStats:
     cycles: int        # per entry, falling through
     hits: int
     exit_cycles: int   # branch-exit cycles charged to it in total
+    stall_cycles: int  # memory-system stalls charged to it in total
 
     @property
     def total_cycles(self) -> int:
-        return self.hits * self.cycles + self.exit_cycles
+        return self.hits * self.cycles + self.exit_cycles + self.stall_cycles
 
 
 class _Check(ctypes.Structure):
@@ -112,15 +170,46 @@ class _Check(ctypes.Structure):
         return cls(check.pc, check.reg, check.offset, check.mask)
 
 
+class _Read(ctypes.Structure):
+    """Mirror of mcusim_read in native/blockhook.c."""
+
+    _fields_ = [("base", ctypes.c_int32), ("index", ctypes.c_int32), ("offset", ctypes.c_uint32),
+                ("shift", ctypes.c_uint8), ("reserved", ctypes.c_uint8), ("bytes", ctypes.c_uint16)]
+
+    @classmethod
+    def of(cls, read: DataRead) -> "_Read":
+        return cls(read.base, read.index, read.offset, read.shift, 0, read.size)
+
+
+MAX_READS = 255  # per block; loads beyond them (never seen in compiled code) go unpriced
+
+
 class _Block(ctypes.Structure):
     """Mirror of mcusim_block in native/blockhook.c."""
 
     _fields_ = [
         ("addr", ctypes.c_uint32), ("size", ctypes.c_uint32), ("insns", ctypes.c_uint32),
         ("cycles", ctypes.c_uint32), ("exit", ctypes.c_uint8 * 4), ("counter", ctypes.c_uint8),
-        ("n_checks", ctypes.c_uint8), ("reserved", ctypes.c_uint8 * 2), ("last_target", ctypes.c_uint32),
-        ("checks", ctypes.POINTER(_Check)), ("hits", ctypes.c_uint64), ("exit_cycles", ctypes.c_uint64),
+        ("n_checks", ctypes.c_uint8), ("n_reads", ctypes.c_uint8), ("reserved", ctypes.c_uint8),
+        ("last_target", ctypes.c_uint32), ("checks", ctypes.POINTER(_Check)), ("reads", ctypes.POINTER(_Read)),
+        ("hits", ctypes.c_uint64), ("exit_cycles", ctypes.c_uint64), ("stall_cycles", ctypes.c_uint64),
     ]
+
+
+class _CacheState(ctypes.Structure):
+    """Mirror of mcusim_cache in native/blockhook.c."""
+
+    _fields_ = [("lines", ctypes.POINTER(ctypes.c_uint32)), ("sets", ctypes.c_uint32), ("ways", ctypes.c_uint32),
+                ("hits", ctypes.c_uint64), ("misses", ctypes.c_uint64)]
+
+
+class _MemoryState(ctypes.Structure):
+    """Mirror of mcusim_memory in native/blockhook.c."""
+
+    _fields_ = [("flash_base", ctypes.c_uint32), ("flash_size", ctypes.c_uint32), ("wait_states", ctypes.c_uint32),
+                ("line_shift", ctypes.c_uint32), ("fetch_line", ctypes.c_uint32), ("reserved", ctypes.c_uint32),
+                ("icache", _CacheState), ("dcache", _CacheState), ("fetch_stall", ctypes.c_uint64),
+                ("data_stall", ctypes.c_uint64)]
 
 
 _MISS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(_Block))
@@ -138,6 +227,7 @@ class _CounterState(ctypes.Structure):
         ("fault_pc", ctypes.c_uint32), ("fault_address", ctypes.c_uint32), ("clock_countdown", ctypes.c_uint32),
         ("capacity", ctypes.c_uint32), ("used", ctypes.c_uint32), ("prev", ctypes.POINTER(_Block)),
         ("table", ctypes.POINTER(_Block)), ("miss", _MISS), ("stop_fn", _STOP), ("reg_read", _REG_READ),
+        ("memory", ctypes.POINTER(_MemoryState)),
     ]
 
 
@@ -163,6 +253,74 @@ def _fill(block, cost: BlockCost) -> None:
     block.insns, block.cycles, block.counter, block.last_target = (
         cost.instructions, cost.cycles, cost.counter, cost.target)
     block.exit[:] = (0, cost.fall_miss, cost.taken_miss, cost.taken)
+
+
+class _Lru:
+    """A set-associative cache of line numbers, least recently used replaced (cache_access in
+    native/blockhook.c); `geometry` None: no cache, every access misses."""
+
+    def __init__(self, geometry: CacheGeometry | None):
+        self.geometry = geometry
+        self.sets = [[] for _ in range(geometry.sets)] if geometry else []
+        self.hits = self.misses = 0
+
+    def access(self, line: int) -> int:
+        """1 on a miss."""
+        if self.geometry is None:
+            self.misses += 1
+            return 1
+        ways = self.sets[line & (self.geometry.sets - 1)]
+        miss = line not in ways
+        if miss:
+            if len(ways) == self.geometry.ways:
+                ways.pop()
+        else:
+            ways.remove(line)
+        ways.insert(0, line)
+        self.hits += not miss
+        self.misses += miss
+        return int(miss)
+
+
+class _PythonMemory:
+    """memory_stall of native/blockhook.c, in Python."""
+
+    def __init__(self, timing: MemoryTiming):
+        self.timing = timing
+        self.reset()
+
+    def reset(self) -> None:
+        self.icache, self.dcache = _Lru(self.timing.icache), _Lru(self.timing.dcache)
+        self.fetch_line: int | None = None
+        self.fetch_stall = self.data_stall = 0
+
+    def _in_flash(self, address: int) -> bool:
+        return 0 <= address - self.timing.flash_base < self.timing.flash_size
+
+    def stall(self, uc: Uc, addr: int, size: int, reads: tuple[DataRead, ...], taken: bool) -> int:
+        t = self.timing
+        fetch = data = 0
+        if self._in_flash(addr):
+            first, last = addr >> t.line_shift, (addr + size - 1) >> t.line_shift
+            if not taken and first == self.fetch_line:
+                first += 1
+            fetch = sum(self.icache.access(line) for line in range(first, last + 1))
+            self.fetch_line = last
+        for r in reads:
+            base = uc.reg_read(r.base) if r.base >= 0 else 0
+            index = uc.reg_read(r.index) if r.index >= 0 else 0
+            address = (base + (index << r.shift) + r.offset) & 0xFFFF_FFFF
+            if self._in_flash(address):
+                data += sum(self.dcache.access(line) for line in
+                            range(address >> t.line_shift, ((address + r.size - 1) >> t.line_shift) + 1))
+        fetch, data = fetch * t.wait_states, data * t.wait_states
+        self.fetch_stall += fetch
+        self.data_stall += data
+        return fetch + data
+
+    def stats(self) -> MemoryStats:
+        return MemoryStats(self.icache.hits, self.icache.misses, self.dcache.hits, self.dcache.misses,
+                           self.fetch_stall, self.data_stall)
 
 
 class _Counter:
@@ -206,7 +364,7 @@ class _Counter:
 
 
 class NativeCounter(_Counter):
-    def __init__(self, uc: Uc, block_cost: BlockCostFn, budget: int):
+    def __init__(self, uc: Uc, block_cost: BlockCostFn, budget: int, memory: MemoryTiming | None = None):
         super().__init__(uc, block_cost)
         self.state = s = _CounterState()  # the native peripheral bus reads the cycle count from it
         s.budget = budget
@@ -214,7 +372,20 @@ class NativeCounter(_Counter):
         s.stop_fn = ctypes.cast(uclib.uc_emu_stop, _STOP)
         s.reg_read = ctypes.cast(uclib.uc_reg_read, _REG_READ)
         self._entry_checks: dict[tuple[int, int], ctypes.Array] = {}  # what the table's blocks point to
+        self._entry_reads: dict[tuple[int, int], ctypes.Array] = {}
         self._sites: list[_Site] = []  # the user data of the alignment hooks
+        self._memory = self._lines = None
+        if memory is not None:
+            self._memory = m = _MemoryState(memory.flash_base, memory.flash_size, memory.wait_states,
+                                            memory.line_shift)
+            self._lines = []  # the caches' slots, owned here
+            for state, geometry in ((m.icache, memory.icache), (m.dcache, memory.dcache)):
+                if geometry is not None:
+                    lines = np.zeros(geometry.sets * geometry.ways, np.uint32)
+                    self._lines.append(lines)
+                    state.lines = lines.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32))
+                    state.sets, state.ways = geometry.sets, geometry.ways
+            s.memory = ctypes.pointer(m)
         self._add_hook(UC_HOOK_BLOCK, NATIVE.mcusim_block_hook, s, 1, 0)
 
     def _add_hook(self, kind: int, fn, user: ctypes.Structure, begin: int, end: int) -> None:
@@ -239,7 +410,25 @@ class NativeCounter(_Counter):
         if entry:
             b.checks = self._entry_checks[address, size] = (_Check * len(entry))(*entry)
             b.n_checks = len(entry)
+        reads = [_Read.of(r) for r in cost.reads[:MAX_READS]]
+        if reads:
+            b.reads = self._entry_reads[address, size] = (_Read * len(reads))(*reads)
+            b.n_reads = len(reads)
         return MISS_OK
+
+    def reset_memory(self) -> None:
+        """Empty the caches and the fetch buffer, zero the memory statistics (a reset's state)."""
+        m = self._memory
+        if m is not None:
+            for lines in self._lines:
+                lines[:] = 0
+            m.fetch_line = m.fetch_stall = m.data_stall = 0
+            m.icache.hits = m.icache.misses = m.dcache.hits = m.dcache.misses = 0
+
+    def memory_stats(self) -> MemoryStats | None:
+        m = self._memory
+        return None if m is None else MemoryStats(m.icache.hits, m.icache.misses, m.dcache.hits, m.dcache.misses,
+                                                  m.fetch_stall, m.data_stall)
 
     instructions = property(lambda self: self.state.instructions)
     cycles = property(lambda self: self.state.cycles)
@@ -266,7 +455,7 @@ class NativeCounter(_Counter):
 
     def blocks(self) -> list[BlockStats]:
         s = self.state
-        return [BlockStats(b.addr, b.size, b.insns, b.cycles, b.hits, b.exit_cycles)
+        return [BlockStats(b.addr, b.size, b.insns, b.cycles, b.hits, b.exit_cycles, b.stall_cycles)
                 for b in (s.table[i] for i in range(s.capacity)) if b.size and b.hits]
 
     def __del__(self):
@@ -277,9 +466,10 @@ class NativeCounter(_Counter):
 class PythonCounter(_Counter):
     """The algorithm of native/blockhook.c, in Python."""
 
-    def __init__(self, uc: Uc, block_cost: BlockCostFn, budget: int):
+    def __init__(self, uc: Uc, block_cost: BlockCostFn, budget: int, memory: MemoryTiming | None = None):
         super().__init__(uc, block_cost)
-        self._blocks: dict[tuple[int, int], tuple[_Block, list[AlignmentCheck]]] = {}
+        self._memory = _PythonMemory(memory) if memory is not None else None
+        self._blocks: dict[tuple[int, int], tuple[_Block, list[AlignmentCheck], tuple[DataRead, ...]]] = {}
         self._prev: _Block | None = None
         self.instructions = self.cycles = self.last_block = self.fault_pc = self.fault_address = 0
         self.budget = budget
@@ -319,11 +509,12 @@ class PythonCounter(_Counter):
                 return
             b = _Block(addr=address, size=size)
             _fill(b, cost)
-            known = self._blocks[address, size] = (b, [c for c in cost.checks if c.at_entry])
-        b, checks = known
+            known = self._blocks[address, size] = (b, [c for c in cost.checks if c.at_entry],
+                                                   cost.reads[:MAX_READS])
+        b, checks, reads = known
         if any(self._misaligned(uc, c) for c in checks):
             return
-        p = self._prev
+        p, taken = self._prev, True
         if p is not None:
             taken = address != p.addr + p.size
             hit = (p.counter >> 1) & (not taken or address == p.last_target)
@@ -333,6 +524,10 @@ class PythonCounter(_Counter):
             p.counter = min(p.counter + 1, 3) if taken else max(p.counter - 1, 0)
             if taken:
                 p.last_target = address
+        if self._memory is not None:
+            stall = self._memory.stall(uc, address, size, reads, taken)
+            self.cycles += stall
+            b.stall_cycles += stall
         self._prev = b
         self.last_block = address
         b.hits += 1
@@ -347,12 +542,21 @@ class PythonCounter(_Counter):
                 self._stop(uc, Stop.DEADLINE)
 
     def blocks(self) -> list[BlockStats]:
-        return [BlockStats(b.addr, b.size, b.insns, b.cycles, b.hits, b.exit_cycles)
-                for b, _ in self._blocks.values() if b.hits]
+        return [BlockStats(b.addr, b.size, b.insns, b.cycles, b.hits, b.exit_cycles, b.stall_cycles)
+                for b, _, _ in self._blocks.values() if b.hits]
+
+    def reset_memory(self) -> None:
+        if self._memory is not None:
+            self._memory.reset()
+
+    def memory_stats(self) -> MemoryStats | None:
+        return None if self._memory is None else self._memory.stats()
 
 
-def make_counter(uc: Uc, block_cost: BlockCostFn, budget: int, native: bool | None = None):
-    """The native counter where it was built (or `native=True` demands it), else the Python one."""
+def make_counter(uc: Uc, block_cost: BlockCostFn, budget: int, native: bool | None = None,
+                 memory: MemoryTiming | None = None):
+    """The native counter where it was built (or `native=True` demands it), else the Python one;
+    `memory`: the memory system to price (None: flash costs nothing)."""
     if native is None:
         native = NATIVE is not None
         if not native:
@@ -361,5 +565,5 @@ def make_counter(uc: Uc, block_cost: BlockCostFn, budget: int, native: bool | No
     if native:
         if NATIVE is None:
             raise RuntimeError("native block hook requested but mcusim._blockhook was not built")
-        return NativeCounter(uc, block_cost, budget)
-    return PythonCounter(uc, block_cost, budget)
+        return NativeCounter(uc, block_cost, budget, memory)
+    return PythonCounter(uc, block_cost, budget, memory)

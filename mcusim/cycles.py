@@ -18,8 +18,8 @@ from capstone import CS_ARCH_ARM, CS_MODE_MCLASS, CS_MODE_THUMB, Cs
 from capstone import arm as cs_arm
 from unicorn import arm_const
 
-from .boards import Board
-from .counting import AlignmentCheck, BlockCost
+from .boards import Board, Cache
+from .counting import AlignmentCheck, BlockCost, CacheGeometry, DataRead, MemoryTiming
 
 
 class Kind(enum.Enum):
@@ -111,6 +111,8 @@ class Insn:
     core_fp_move: bool  # VMOV between a core and an FP register
     narrow_load: bool  # byte or halfword load
     alignment: AlignmentCheck | None  # a multi-word access: faults when unaligned
+    read: DataRead | None  # a load whose address is known on the block's entry
+    sets_flags: bool   # writes the condition flags (an S suffix, CMP, CMN, TST, TEQ)
 
 
 def _reg_class(i, reg: int) -> str:
@@ -131,11 +133,90 @@ def _alignment(i, name: str, mems: list, regs: list, transfers: int, written: se
                           at_entry=not predicated and base not in written)
 
 
+# Bytes each load reads (LDM, VLDM: 4 per word moved); pld and pli are hints that read nothing.
+READ_BYTES = {**dict.fromkeys("ldrb ldrsb ldrbt ldrsbt ldrexb".split(), 1),
+              **dict.fromkeys("ldrh ldrsh ldrht ldrsht ldrexh".split(), 2),
+              **dict.fromkeys("ldr ldrt ldrex".split(), 4), "ldrd": 8}
+MULTI_READS = {"ldm", "ldmdb", "vldmia", "vldmdb", "vldm"}
+
+
+class _EntryValues:
+    """What each register holds as a block's instructions go by, where it is known: a register's
+    value on the block's entry plus a constant (`(source, delta)`), or a constant (`(None, value)`).
+    Each register starts as its own entry value. An add or subtract of an immediate, a load's
+    writeback, ADR and MOV/MOVW/MOVT of an immediate keep the result known; any other write, or one
+    inside an IT block, makes it unknown (None)."""
+
+    def __init__(self):
+        self.known: dict[int, tuple[int | None, int] | None] = {}
+
+    def value(self, reg: int) -> tuple[int | None, int] | None:
+        return self.known.get(reg, (reg, 0))
+
+    def _result(self, i, name: str, step: tuple[int, int] | None) -> tuple[int, tuple[int | None, int] | None]:
+        """(destination, its value) of instruction `i`, or (0, None) when it makes nothing known."""
+        ops = i.operands
+        imm = ops[-1].imm if ops and ops[-1].type == cs_arm.ARM_OP_IMM else None
+        regs = [o.reg for o in ops if o.type == cs_arm.ARM_OP_REG]
+        if step is not None:
+            base = self.value(step[0])
+            return step[0], base and (base[0], base[1] + step[1])
+        if imm is None or not regs:
+            return 0, None
+        if name == "adr" or name in ("add", "addw") and regs[1:] == [cs_arm.ARM_REG_PC]:
+            return regs[0], (None, ((i.address + 4) & ~3) + imm)
+        if name in ("add", "sub", "addw", "subw") and len(regs) in (1, 2):
+            source = self.value(regs[-1])
+            return regs[0], source and (source[0], source[1] + (imm if name.startswith("add") else -imm))
+        if name == "mov" and len(regs) == 1:
+            return regs[0], (None, imm)
+        if name == "movt" and len(regs) == 1:
+            low = self.value(regs[0])
+            return regs[0], low and low[0] is None and (None, (low[1] & 0xFFFF) | imm << 16) or None
+        return 0, None
+
+    def after(self, i, name: str, writes: frozenset, step: tuple[int, int] | None) -> None:
+        """Account for instruction `i`'s writes; `step`: the (base, constant) of a load's writeback."""
+        dest, result = self._result(i, name, step)
+        if i.cc not in (cs_arm.ARM_CC_AL, cs_arm.ARM_CC_INVALID):
+            result = None
+        for reg in writes:
+            self.known[reg] = result if reg == dest else None
+
+
+def _data_read(i, name: str, mems: list, regs: list, transfers: int, double: bool,
+               values: _EntryValues) -> tuple[DataRead | None, tuple[int, int] | None]:
+    """The DataRead of capstone instruction `i` if it is a load whose address is known on the
+    block's entry (not SP-based, not inside an IT block), and the (base, constant) of its writeback."""
+    if name in MULTI_READS:
+        size, base, disp, index, shift = 4 * transfers, regs[0], -4 * transfers if name.endswith("db") else 0, 0, 0
+        step = (base, -size if name.endswith("db") else size) if i.writeback else None
+    elif (name in READ_BYTES or name == "vldr") and mems:
+        m = mems[0]
+        size = READ_BYTES.get(name) or (8 if double else 4)
+        base, index, shift = m.base, m.index, next(o.shift.value for o in i.operands if o.type == cs_arm.ARM_OP_MEM)
+        post = [o.imm for o in i.operands if o.type == cs_arm.ARM_OP_IMM] if i.writeback else []
+        disp = 0 if post else m.disp
+        step = (base, post[0] if post else m.disp) if i.writeback else None
+    else:
+        return None, None
+    if base == cs_arm.ARM_REG_SP or i.cc not in (cs_arm.ARM_CC_AL, cs_arm.ARM_CC_INVALID):
+        return None, step
+    if base == cs_arm.ARM_REG_PC:  # a literal: Align(PC, 4) + disp, PC reading 4 ahead
+        return DataRead(-1, -1, 0, ((i.address + 4) & ~3) + disp & 0xFFFF_FFFF, size), step
+    b, x = values.value(base), values.value(index) if index else (None, 0)
+    if b is None or x is None or any(r is not None and r not in _UNICORN_REG for r in (b[0], x[0])):
+        return None, step
+    return DataRead(-1 if b[0] is None else _UNICORN_REG[b[0]], -1 if x[0] is None else _UNICORN_REG[x[0]],
+                    shift, (disp + b[1] + (x[1] << shift)) & 0xFFFF_FFFF, size), step
+
+
 def decode(disasm: Cs, code: bytes, address: int) -> list[Insn]:
     """Decode a block. Raises Undecodable at bytes capstone cannot decode."""
     out = []
     end = address + len(code)
     written: set[int] = set()
+    values = _EntryValues()
     for i in disasm.disasm(code, address):
         reads, writes = (frozenset(r) for r in i.regs_access())
         name = i.insn_name()
@@ -150,6 +231,7 @@ def decode(disasm: Cs, code: bytes, address: int) -> list[Insn]:
         target = None
         if kind == Kind.BRANCH and i.operands and i.operands[-1].type == cs_arm.ARM_OP_IMM:
             target = i.operands[-1].imm
+        read, step = _data_read(i, name, mems, regs, transfers, "d" in classes, values)
         out.append(Insn(
             i.address, i.size, name, kind, reads, writes,
             frozenset(r for m in mems for r in (m.base, m.index) if r), any(m.index for m in mems), transfers,
@@ -161,28 +243,14 @@ def decode(disasm: Cs, code: bytes, address: int) -> list[Insn]:
             name == "vmov" and "r" in classes and bool(classes & {"s", "d"}),
             name in ("ldrb", "ldrh", "ldrsb", "ldrsh", "ldrbt", "ldrht", "ldrsbt", "ldrsht", "ldrexb", "ldrexh"),
             _alignment(i, name, mems, regs, transfers, written),
+            read,
+            bool(i.update_flags),
         ))
         written |= writes
+        values.after(i, name, writes, step)
     if not out or out[-1].address + out[-1].size != end:
         raise Undecodable(out[-1].address + out[-1].size if out else address)
     return out
-
-
-@dataclass(frozen=True)
-class FlashTiming:
-    """Instruction fetch from flash: wait states (CPU cycles) per line, and whether a cache or
-    accelerator hides them."""
-
-    wait_states: int
-    line_bytes: int
-    cached: bool
-
-    def fetch_extra(self, first: int, end: int) -> tuple[int, int]:
-        """(extra cycles to fetch [first, end) sequentially, extra cycles of a taken branch into it)."""
-        if self.cached or self.wait_states == 0:
-            return 0, 0
-        lines = (end - 1) // self.line_bytes - first // self.line_bytes + 1
-        return lines * self.wait_states, self.wait_states
 
 
 def _is_exit(last: Insn) -> bool:
@@ -240,7 +308,7 @@ class CortexM4:
             return True
         return prev is not None and prev.kind == Kind.LOAD and not insn.address_regs & prev.writes
 
-    def block_cost(self, insns: list[Insn], flash: FlashTiming | None) -> BlockCost:
+    def block_cost(self, insns: list[Insn]) -> BlockCost:
         cycles, prev = 0, None
         for insn in insns:
             cycles += self.insn_cycles(insn, prev)
@@ -250,10 +318,6 @@ class CortexM4:
         if _is_exit(last):
             blocking = last.kind in (Kind.LOAD, Kind.TABLE_BRANCH)
             taken = self.P_BLOCKING if blocking else self.P
-        if flash is not None:
-            fetch, refetch = flash.fetch_extra(insns[0].address, last.address + last.size)
-            cycles += fetch
-            taken += refetch if taken else 0
         return BlockCost(len(insns), cycles, taken, taken, 0)
 
 
@@ -264,10 +328,14 @@ class CortexM7:
 
     Per block: instructions issue in order, two per cycle when the pair is allowed and the younger
     does not read the older's result; an instruction waits until its operands are ready.
-    Latencies restart at each block (cross-block stalls are not modelled).
+    Latencies restart at each block (cross-block stalls are not modelled). A mispredicted B<cond>
+    costs EARLY_FLAGS_MISPREDICT instead of MISPREDICT when the flags it tests were set EARLY_FLAGS
+    or more cycles before it issues, or in an earlier block.
     """
 
-    MISPREDICT = 8  # measured on STM32H743: 8, or 6 when the flags were set 3+ cycles before
+    MISPREDICT = 8  # measured on STM32H743 [D]
+    EARLY_FLAGS_MISPREDICT = 6  # a B<cond> whose flags were set 3 or more cycles before it issues [D]
+    EARLY_FLAGS = 3
     DIV = 7         # SDIV/UDIV: LLVM's figure, issued alone and blocking
     ISB = MISPREDICT  # a pipeline flush
 
@@ -340,9 +408,10 @@ class CortexM7:
             earliest = max(earliest, cycle)
         return earliest
 
-    def block_cost(self, insns: list[Insn], flash: FlashTiming | None) -> BlockCost:
+    def block_cost(self, insns: list[Insn]) -> BlockCost:
         ready: dict[int, tuple[int, str]] = {}
         cycle, pending = 0, None  # pending: the single instruction issued in `cycle`, pairable
+        flags_at = None  # issue cycle of the block's last flag-setting instruction
         for n, insn in enumerate(insns):
             alone = self._alone(insn)
             earliest = self._operand_ready(insn, ready, insn.writes)
@@ -358,6 +427,8 @@ class CortexM7:
                 ready[reg] = (issue_at + latency, producer)
             if insn.kind in (Kind.BRANCH, Kind.IT):
                 pending = None
+            if insn.sets_flags and insn is not insns[-1]:
+                flags_at = issue_at
         cycles = cycle + 1
         last = insns[-1]
         taken = miss = fall_miss = 0
@@ -365,17 +436,13 @@ class CortexM7:
         if _is_exit(last):
             miss = self.MISPREDICT
             if last.conditional:
-                fall_miss = self.MISPREDICT
+                early = last.name == "b" and (flags_at is None or issue_at - flags_at >= self.EARLY_FLAGS)
+                miss = fall_miss = self.EARLY_FLAGS_MISPREDICT if early else self.MISPREDICT
                 backward = last.target is not None and last.target <= last.address
                 counter = 2 if backward else 1
             else:
                 counter = 3
             target = last.target or 0
-        if flash is not None:
-            fetch, refetch = flash.fetch_extra(insns[0].address, last.address + last.size)
-            cycles += fetch
-            if _is_exit(last):
-                taken, miss = taken + refetch, miss + refetch
         return BlockCost(len(insns), cycles, taken, miss, fall_miss, counter, target)
 
 
@@ -385,17 +452,17 @@ MODELS = {"cortex-m4": CortexM4, "cortex-m7": CortexM7}
 
 
 @functools.lru_cache(maxsize=None)
-def block_cost_fn(board: Board, *, flash_cache: bool = True) -> Callable[[bytes, int], BlockCost]:
+def block_cost_fn(board: Board) -> Callable[[bytes, int], BlockCost]:
     """The function the block counter calls once per new block: bytes and address -> BlockCost.
 
-    One function per board and option, shared by every emulator of that board: a block's cost
-    depends only on its bytes and address, so its decode (the slow part, capstone in detail mode)
-    is done once per process however many times the firmware is run.
+    One function per board, shared by every emulator of that board: a block's cost depends only on
+    its bytes and address, so its decode (the slow part, capstone in detail mode) is done once per
+    process however many times the firmware is run. The memory system's stalls are the counter's
+    (MemoryTiming): they depend on what ran before.
     """
     model = MODELS[board.core.name]()
     disasm = Cs(CS_ARCH_ARM, CS_MODE_THUMB | CS_MODE_MCLASS)
     disasm.detail = True
-    flash = FlashTiming(board.flash_wait_states, board.flash_line_bytes, flash_cache)
     costs: dict[tuple[int, bytes], BlockCost] = {}
 
     def cost(code: bytes, address: int) -> BlockCost:
@@ -403,8 +470,27 @@ def block_cost_fn(board: Board, *, flash_cache: bool = True) -> Callable[[bytes,
         if known is None:
             insns = decode(disasm, code, address)
             known = costs[address, code] = replace(
-                model.block_cost(insns, flash if board.flash.contains(address) else None),
-                checks=tuple(i.alignment for i in insns if i.alignment))
+                model.block_cost(insns), checks=tuple(i.alignment for i in insns if i.alignment),
+                reads=tuple(i.read for i in insns if i.read))
         return known
 
     return cost
+
+
+def memory_timing(board: Board, *, caches: bool = True) -> MemoryTiming | None:
+    """The board's flash as the counter prices it: its wait states per line, behind its
+    instruction and data caches (`caches` False: none, every line read pays them). None for a board
+    whose flash has no wait states."""
+    if board.flash_wait_states == 0:
+        return None
+    line_shift = board.flash_line_bytes.bit_length() - 1
+
+    def geometry(cache: Cache | None) -> CacheGeometry | None:
+        if cache is None or not caches:
+            return None
+        if cache.line_bytes != board.flash_line_bytes or cache.sets & (cache.sets - 1):
+            raise ValueError(f"{board.name}: {cache.name} lines must be the flash line and its sets a power of two")
+        return CacheGeometry(cache.sets, cache.ways)
+
+    return MemoryTiming(board.flash.base, board.flash.size, board.flash_wait_states, line_shift,
+                        geometry(board.icache), geometry(board.dcache))

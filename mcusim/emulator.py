@@ -36,8 +36,8 @@ from unicorn import (UC_ARCH_ARM, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_HOOK_MEM
                      UC_PROT_WRITE, Uc, UcError, arm_const)
 
 from .boards import Board, Region
-from .counting import NativeCounter, Stop, make_counter
-from .cycles import Undecodable, block_cost_fn
+from .counting import MemoryStats, NativeCounter, Stop, make_counter
+from .cycles import Undecodable, block_cost_fn, memory_timing
 from .elf import ElfImage, format_symbol
 from .errors import ElfError, McusimError
 from .faults import (EXCP_BKPT, UNDEFINED, Fault, FaultKind, FirmwareFault, engine_fault, exception_fault,
@@ -98,6 +98,7 @@ class RunResult:
     markers: list[Marker] = field(default_factory=list)
     fault: Fault | None = None
     notes: list[str] = field(default_factory=list)  # what the bounds on output left out
+    memory: MemoryStats | None = None  # the caches' hits and misses, the stall cycles
 
     def to_json(self) -> dict:
         return {
@@ -110,16 +111,19 @@ class RunResult:
             "markers": [asdict(m) for m in self.markers],
             **({"fault": self.fault.to_json()} if self.fault else {}),
             **({"notes": self.notes} if self.notes else {}),
+            **({"memory": asdict(self.memory)} if self.memory else {}),
         }
 
 
 @dataclass(frozen=True)
 class ProfileEntry:
-    """Cycles and instructions spent in one function (its own blocks, callees excluded)."""
+    """Cycles and instructions spent in one function (its own blocks, callees excluded); `stall`:
+    the part of the cycles the memory system added (flash wait states on cache misses)."""
 
     function: str
     cycles: int
     instructions: int
+    stall: int = 0
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,7 @@ class CallStats:
     instructions: int
     cycles: int
     stack_peak: int
+    stall: int = 0  # of the cycles, what the memory system added (flash wait states on cache misses)
 
 
 @dataclass(frozen=True)
@@ -226,7 +231,8 @@ class Emulator:
         self.layout = Layout.of(elf, board, self._vectors[0])
         if self.layout.has_guard:
             uc.mem_protect(self.layout.heap_limit, GUARD, UC_PROT_NONE)
-        self.counter = make_counter(uc, block_cost_fn(board, flash_cache=flash_cache), max_instructions, native)
+        self.counter = make_counter(uc, block_cost_fn(board), max_instructions, native,
+                                    memory_timing(board, caches=flash_cache))
         self.console = Console()
         self.itm = Itm(uc, self.counter, self.console)
         if isinstance(self.counter, NativeCounter):
@@ -452,15 +458,26 @@ class Emulator:
             name, offset = self.elf.symbolize(block.address)
             if name is None:  # code outside every symbol: one entry per address
                 name = format_symbol(None, offset)
-            entry = totals.setdefault(name, [0, 0])
+            entry = totals.setdefault(name, [0, 0, 0])
             entry[0] += block.total_cycles
             entry[1] += block.hits * block.instructions
-        return sorted((ProfileEntry(name, c, i) for name, (c, i) in totals.items()), key=lambda e: -e.cycles)
+            entry[2] += block.stall_cycles
+        return sorted((ProfileEntry(name, *figures) for name, figures in totals.items()), key=lambda e: -e.cycles)
+
+    def _stall(self) -> int:
+        stats = self.counter.memory_stats()
+        return stats.fetch_stall + stats.data_stall if stats else 0
+
+    def reset_caches(self) -> None:
+        """Empty the flash caches (as a reset does) and zero their statistics: the next call starts
+        cold. A run starts cold; calls otherwise find the caches as the one before left them."""
+        self.counter.reset_memory()
 
     def _result(self) -> RunResult:
         out, err = (b.decode("utf-8", "replace") for b in (self.console.stdout, self.console.stderr))
         return RunResult(self.semihosting.exit_code, out, err, self.instructions, self.cycles, self.sram(),
-                         self.flash(), list(self.markers), self._fault, self.console.notes() + self.itm.notes())
+                         self.flash(), list(self.markers), self._fault, self.console.notes() + self.itm.notes(),
+                         self.counter.memory_stats())
 
     def run(self) -> RunResult:
         """Run from reset until the firmware exits (semihosting SYS_EXIT[_EXTENDED]).
@@ -516,7 +533,7 @@ class Emulator:
         ret = self.elf.symbol("mcusim_call_return").address
         uc.reg_write(arm_const.UC_ARM_REG_SP, sp)
         uc.reg_write(arm_const.UC_ARM_REG_LR, ret | 1)
-        start_insns, start_cycles = self.instructions, self.cycles
+        start_insns, start_cycles, start_stall = self.instructions, self.cycles, self._stall()
         self.counter.budget = start_insns + self.max_instructions
         self._fault = None
         self.semihosting.exit_code = None  # an exit() of an earlier call does not end this one
@@ -526,5 +543,6 @@ class Emulator:
         exit_code = self.semihosting.exit_code
         if exit_code is not None:
             raise McusimError(f"{self._symbol(address)} called exit({exit_code}) instead of returning")
-        self.last_call = CallStats(self.instructions - start_insns, self.cycles - start_cycles, self.stack_peak())
+        self.last_call = CallStats(self.instructions - start_insns, self.cycles - start_cycles, self.stack_peak(),
+                                   self._stall() - start_stall)
         return struct.unpack("<i", struct.pack("<I", self._reg("R0")))[0]

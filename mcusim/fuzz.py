@@ -9,7 +9,8 @@ build_fuzzer builds call-only firmware (toolchain.build(..., call_only=True)) th
 `mcusim fuzz` (cli.py) and the pytest plugin (pytest_plugin.py) are its two front ends.
 
 One firmware and one Emulator serve every example. Before each call the host restores the firmware's
-static data (.data and .bss as startup left them), lays the arguments out afresh in the heap region
+static data (.data and .bss as startup left them) and empties the flash caches (so an example's cycles
+do not depend on the examples before it), lays the arguments out afresh in the heap region
 (each array between two guards of GUARD_PATTERN), and fills the Out arrays with OUT_FILL. The
 reference runs before the call (its assume() rejects an example outside the C function's contract).
 After the call, an example fails when an output differs from the reference's, a guard byte or an
@@ -313,6 +314,7 @@ class Fuzzer:
         expected = self._reference(example)
         emu, values, drawn = self.emu, example["values"], example["sizes"]
         emu.write(*self._static)
+        emu.reset_caches()  # every example's cycles its own, whatever ran before it
         with emu.scratch():
             placed, args = {}, []
             for pname, a in self.sig.params:

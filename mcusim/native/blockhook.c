@@ -12,7 +12,15 @@
  *      saturating counter for the direction and the last taken target (a branch target cache), so
  *      a taken exit counts as predicted only when the counter says taken and the target repeats.
  *      On a core without a predictor the table holds equal costs for both predictions.
- *   2. adds this block's instruction and cycle counts.
+ *   2. adds this block's instruction and cycle counts, and the stalls of the memory system:
+ *      a. instruction fetch: each flash line the block spans, unless it is the line last fetched
+ *         and the block follows on without a taken branch, is looked up in the instruction cache;
+ *         a miss costs the flash wait states;
+ *      b. data reads: the block's loads whose address is known on entry (`reads`, from `miss`:
+ *         base register + index register << shift + offset, the registers as they are on entry)
+ *         that read flash are looked up in the data cache, a miss per line costing the wait states.
+ *      Caches are set associative with least-recently-used replacement; one with no sets is off
+ *      and every access misses. There is nothing per access: loads are looked at on block entry.
  * On a miss it calls `miss` (a Python function, once per distinct block), which decodes the block
  * with capstone and fills in the costs. Per-block hit counts and exit cycles feed the profile.
  *
@@ -43,6 +51,16 @@ typedef struct {
     uint32_t mask;    /* bits that must be clear in the address: 3 (words), 1 (halfwords) */
 } mcusim_check;
 
+/* A load whose address is known on its block's entry. */
+typedef struct {
+    int32_t base;     /* Unicorn id of the base register; -1: none, the address is `offset` */
+    int32_t index;    /* Unicorn id of the index register; -1: none */
+    uint32_t offset;
+    uint8_t shift;    /* of the index */
+    uint8_t reserved;
+    uint16_t bytes;   /* bytes read */
+} mcusim_read;
+
 typedef struct {
     uint32_t addr;
     uint32_t size;         /* 0 marks an empty slot: Unicorn never reports empty blocks */
@@ -53,12 +71,36 @@ typedef struct {
                               taken, [2] taken predicted not taken, [3] taken as predicted */
     uint8_t counter;       /* 2-bit saturating predictor state: >= 2 predicts taken */
     uint8_t n_checks;
-    uint8_t reserved[2];
+    uint8_t n_reads;
+    uint8_t reserved;
     uint32_t last_target;  /* where the last taken exit went */
     const mcusim_check *checks;  /* made on entry; owned by the caller of `miss` */
+    const mcusim_read *reads;    /* looked at on entry; owned by the caller of `miss` */
     uint64_t hits;         /* times entered */
     uint64_t exit_cycles;  /* extra exit cycles charged to this block */
+    uint64_t stall_cycles; /* memory stalls charged to this block */
 } mcusim_block;
+
+typedef struct {
+    uint32_t *lines;       /* sets * ways slots, each set most recently used first: line number + 1, 0 empty */
+    uint32_t sets;         /* a power of two; 0: no cache, every access misses */
+    uint32_t ways;
+    uint64_t hits;
+    uint64_t misses;
+} mcusim_cache;
+
+typedef struct {
+    uint32_t flash_base;
+    uint32_t flash_size;
+    uint32_t wait_states;  /* cycles a line read from flash adds */
+    uint32_t line_shift;   /* log2 of the flash line, which is the caches' line */
+    uint32_t fetch_line;   /* line number + 1 of the instruction line fetched last; 0: none */
+    uint32_t reserved;
+    mcusim_cache icache;
+    mcusim_cache dcache;
+    uint64_t fetch_stall;  /* cycles */
+    uint64_t data_stall;
+} mcusim_memory;
 
 enum { MISS_OK, MISS_FAILED, MISS_RETRANSLATE };
 enum { STOP_NONE, STOP_BUDGET, STOP_DEADLINE, STOP_UNALIGNED, STOP_RETRANSLATE, STOP_MISS_FAILED };
@@ -85,6 +127,7 @@ typedef struct {
     mcusim_miss_fn miss;
     mcusim_stop_fn stop_fn;
     mcusim_reg_read_fn reg_read;
+    mcusim_memory *memory; /* NULL: flash costs nothing */
 } mcusim_counter;
 
 /* The user data of an alignment UC_HOOK_CODE: the access it checks each time it runs. */
@@ -182,6 +225,76 @@ __attribute__((noinline)) static int check_entry(mcusim_counter *c, void *uc, co
     return 0;
 }
 
+/* Look `line` up in `k`, making it the most recently used line of its set; 1 on a miss. */
+static uint32_t cache_access(mcusim_cache *k, uint32_t line)
+{
+    if (k->sets == 0) {
+        k->misses++;
+        return 1;
+    }
+    uint32_t *set = k->lines + (line & (k->sets - 1)) * k->ways;
+    if (set[0] == line + 1) { /* the line used last in its set: most lookups of a loop */
+        k->hits++;
+        return 0;
+    }
+    uint32_t i = 1;
+    while (i < k->ways && set[i] != line + 1) {
+        i++;
+    }
+    uint32_t miss = i == k->ways;
+    i -= miss;
+    memmove(set + 1, set, i * sizeof *set);
+    set[0] = line + 1;
+    k->hits += !miss;
+    k->misses += miss;
+    return miss;
+}
+
+/* Stall cycles of fetching block `b` (entered by a taken branch or not; `again`: from itself, a
+ * one-block loop) and of its flash reads. */
+__attribute__((noinline)) static uint32_t memory_stall(mcusim_counter *c, void *uc, mcusim_block *b, uint32_t taken,
+                                                       uint32_t again)
+{
+    mcusim_memory *m = c->memory;
+    uint32_t fetch = 0, data = 0;
+    if (b->addr - m->flash_base < m->flash_size) {
+        uint32_t line = b->addr >> m->line_shift, last = (b->addr + b->size - 1) >> m->line_shift;
+        line += !taken && line + 1 == m->fetch_line;
+        if (again && m->icache.sets != 0) {
+            /* its lines were just looked up, in this order: all hit and the cache is left as it is */
+            m->icache.hits += last + 1 - line;
+        } else {
+            for (; line <= last; line++) {
+                fetch += cache_access(&m->icache, line);
+            }
+        }
+        m->fetch_line = last + 1;
+    }
+    for (uint32_t i = 0; i < b->n_reads; i++) {
+        const mcusim_read *r = &b->reads[i];
+        uint64_t base = 0, index = 0;
+        if (r->base >= 0) {
+            c->reg_read(uc, r->base, &base);
+        }
+        if (r->index >= 0) {
+            c->reg_read(uc, r->index, &index);
+        }
+        uint32_t address = (uint32_t)base + ((uint32_t)index << r->shift) + r->offset;
+        if (address - m->flash_base < m->flash_size) {
+            uint32_t last = (address + r->bytes - 1) >> m->line_shift;
+            for (uint32_t line = address >> m->line_shift; line <= last; line++) {
+                data += cache_access(&m->dcache, line);
+            }
+        }
+    }
+    fetch *= m->wait_states;
+    data *= m->wait_states;
+    m->fetch_stall += fetch;
+    m->data_stall += data;
+    b->stall_cycles += fetch + data;
+    return fetch + data;
+}
+
 __attribute__((noinline, cold)) static void check_clock(mcusim_counter *c, void *uc)
 {
     struct timespec now;
@@ -209,15 +322,18 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
     if (__builtin_expect(b->n_checks != 0, 0) && check_entry(c, uc, b)) {
         return;
     }
-    uint32_t extra = 0;
+    uint32_t extra = 0, taken = 1;
     mcusim_block *p = c->prev;
     if (p != NULL) {
-        uint32_t taken = addr != p->addr + p->size;
+        taken = addr != p->addr + p->size;
         uint32_t hit = (p->counter >> 1) & (!taken | (addr == p->last_target));
         extra = p->exit[taken << 1 | hit];
         p->exit_cycles += extra;
         p->counter = next_state[taken][p->counter];
         p->last_target = taken ? addr : p->last_target;
+    }
+    if (c->memory != NULL) {
+        extra += memory_stall(c, uc, b, taken, p == b);
     }
     c->prev = b;
     c->last_block = addr;

@@ -196,6 +196,21 @@ def test_profile_attributes_every_cycle(matmul_bench, capsys):
     top = profile[0]
     assert top["function"] == "matmul_s8" and top["cycles"] > 0.9 * report["cycles"]
     assert "memchr" in {e["function"] for e in profile}  # sizeless assembly functions are named too
+    memory = report["memory"]
+    assert sum(e["stall"] for e in profile) == memory["fetch_stall"] + memory["data_stall"] > 0
+    assert memory["icache_misses"] > 0 and memory["icache_hits"] > 100 * memory["icache_misses"]
+
+
+@needs_gcc
+def test_the_report_and_profile_show_the_flash_caches(matmul_bench, capsys):
+    assert main(["run", matmul_bench, "--board", "stm32f746", "--profile"]) == 0
+    out = capsys.readouterr().out
+    caches = next(line for line in out.splitlines() if line.startswith("flash caches  I "))
+    assert " misses; D " in caches and "wait states" in caches and "(fetch " in caches
+    assert "wait states" in next(line for line in out.splitlines() if line.startswith("function"))
+    assert main(["run", matmul_bench, "--board", "stm32f746", "--json", "--no-flash-cache"]) == 0
+    off = json.loads(capsys.readouterr().out)["memory"]
+    assert off["icache_hits"] == off["dcache_hits"] == 0 and off["fetch_stall"] > 0
 
 
 @needs_gcc

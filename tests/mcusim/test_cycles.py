@@ -7,6 +7,7 @@ counted (emulation stops at the return address, before the next block is entered
 """
 import numpy as np
 import pytest
+from unicorn import arm_const
 
 from mcusim.boards import get_board
 from mcusim.emulator import Emulator
@@ -34,6 +35,11 @@ M4_PER_ITERATION = {
 M4_P = 2
 
 
+def _core(emu: Emulator) -> int:
+    """The last call's cycles without the memory system's stalls (priced and tested on their own)."""
+    return emu.last_call.cycles - emu.last_call.stall
+
+
 def _loop(body: int, tail: int, p: int) -> int:
     return N * (body + tail) + (N - 1) * p + 1  # + the final bx lr
 
@@ -54,31 +60,36 @@ def _self_pointer(emu: Emulator) -> int:
 def test_cortex_m4_microbenchmarks(m4, function):
     body, tail = M4_PER_ITERATION[function]
     m4.call(function, N, _self_pointer(m4))
-    assert m4.last_call.cycles == _loop(body, tail, M4_P)
+    assert _core(m4) == _loop(body, tail, M4_P)
 
 
 def test_cortex_m4_multiple_transfers(m4):
     m4.call("mb_ldm", N, _self_pointer(m4))
     # push {r4,r5} 3; per iteration ldm 1+4, stm 1+4, subs+bne 2; pop {r4,r5} 3; bx lr 1
-    assert m4.last_call.cycles == 3 + N * (5 + 5 + 2) + (N - 1) * M4_P + 3 + 1
+    assert _core(m4) == 3 + N * (5 + 5 + 2) + (N - 1) * M4_P + 3 + 1
 
 
 def test_cortex_m4_calls(m4):
     m4.call("mb_call", N)
     # push 3, mov 1; per iteration bl 1+P, leaf bx lr 1+P, subs+bne 2 (+P taken); pop {r4,pc} 3
-    assert m4.last_call.cycles == 3 + 1 + N * (2 * (1 + M4_P) + 2) + (N - 1) * M4_P + 3
+    assert _core(m4) == 3 + 1 + N * (2 * (1 + M4_P) + 2) + (N - 1) * M4_P + 3
 
 
 def test_cortex_m4_flash_wait_states(firmware):
-    """Cache off: each 16-byte line costs 5 wait states (F427 at 180 MHz) and a taken branch
-    refetches its target line. The loop is exactly one line; the bx lr block one more."""
+    """F427 at 180 MHz: 5 wait states per 16-byte line read from flash. mb_flash's loop is exactly
+    one line and its bx lr the next. ART on: the first call misses both lines once, a second finds
+    them cached. ART off: every taken back-branch reads the loop's line again (it stays in the
+    fetch buffer only for code that runs on into it) and the bx lr's line is read once."""
     board = get_board("stm32f427")
     elf = firmware("microbench.S", "stm32f427")
     cached, uncached = Emulator(board, elf), Emulator(board, elf, flash_cache=False)
-    for emu in (cached, uncached):
-        emu.call("mb_flash", N)
-    assert cached.last_call.cycles == _loop(6, 2, M4_P)
-    assert uncached.last_call.cycles == N * (8 + 5) + (N - 1) * (M4_P + 5) + 1 + 5
+    core = _loop(6, 2, M4_P)
+    cached.call("mb_flash", N)
+    assert (cached.last_call.cycles, cached.last_call.stall) == (core + 2 * 5, 2 * 5)
+    cached.call("mb_flash", N)
+    assert cached.last_call.cycles == core
+    uncached.call("mb_flash", N)
+    assert uncached.last_call.cycles == core + N * 5 + 5
 
 
 @pytest.mark.parametrize("board", ["stm32f427", "stm32f746"])
@@ -119,26 +130,128 @@ def m7(firmware):
 @pytest.mark.parametrize("function", sorted(M7_PER_ITERATION))
 def test_cortex_m7_microbenchmarks(m7, function):
     m7.call(function, N, _self_pointer(m7))
-    assert m7.last_call.cycles == N * M7_PER_ITERATION[function] + M7_MISPREDICT + 1
+    assert _core(m7) == N * M7_PER_ITERATION[function] + M7_MISPREDICT + 1
 
 
 def test_cortex_m7_branch_prediction(m7):
     # A forward bne, always taken: predicted not taken the first time (8), then learnt.
     m7.call("mb_forward_branch", N)
-    assert m7.last_call.cycles == N * (1 + 1) + M7_MISPREDICT + M7_MISPREDICT + 1
+    assert _core(m7) == N * (1 + 1) + M7_MISPREDICT + M7_MISPREDICT + 1
     # bl (direct, predicted) and the leaf's bx lr (indirect: its target is learnt after one miss).
     # Blocks: push (alone) / mov+bl = 2 cycles once; bl 1 (n-1 times); bx lr 1; subs+bne 1; pop 1.
     m7.call("mb_call", N)
-    assert m7.last_call.cycles == 2 + (N - 1) + N + N + 1 + 2 * M7_MISPREDICT
+    assert _core(m7) == 2 + (N - 1) + N + N + 1 + 2 * M7_MISPREDICT
+
+
+def test_cortex_m7_mispredict_costs_less_when_the_flags_were_set_early(m7):
+    """[D]: a mispredicted B<cond> costs 6, not 8, when its flags were set 3 or more cycles before.
+    mb_early_flags: subs pairs with the first of four dependent adds (cycle 0), the bne with the
+    last (cycle 3): 4 cycles a pass; the loop's exit, predicted taken, mispredicts once."""
+    m7.call("mb_early_flags", N)
+    assert _core(m7) == N * 4 + 6 + 1
 
 
 def test_cortex_m7_flash_wait_states(firmware):
-    """F746 at 216 MHz: 7 wait states per 32-byte line when the cache is off."""
+    """F746 at 216 MHz: 7 wait states per 32-byte line; mb_flash's loop and bx lr share one line.
+    L1 I-cache on: one miss on the first call. Off: a line read per pass of the loop."""
     board = get_board("stm32f746")
     elf = firmware("microbench.S", "stm32f746")
     cached, uncached = Emulator(board, elf), Emulator(board, elf, flash_cache=False)
-    for emu in (cached, uncached):
-        emu.call("mb_flash", N)
-    assert cached.last_call.cycles == N * 4 + M7_MISPREDICT + 1
-    # Each pass fetches its line (+7), each taken back-branch refetches it (+7); bx lr 1 + 7.
-    assert uncached.last_call.cycles == N * (4 + 7) + (N - 1) * 7 + M7_MISPREDICT + 1 + 7
+    core = N * 4 + M7_MISPREDICT + 1
+    cached.call("mb_flash", N)
+    assert cached.last_call.cycles == core + 7
+    cached.call("mb_flash", N)
+    assert cached.last_call.cycles == core
+    uncached.call("mb_flash", N)
+    assert uncached.last_call.cycles == core + N * 7
+
+
+# (board, ways its data cache holds flash_table: D-cache misses of the first pass, of each later pass)
+FLASH_READS = {"stm32f427": (16, 16),  # ART: 8 lines of 16 bytes, 16 lines streamed: every line misses
+               "stm32f746": (8, 0),    # L1 D-cache 4 KB, 32-byte lines: the table stays cached
+               "stm32h743": (8, 0)}
+
+
+@pytest.mark.parametrize("board", sorted(FLASH_READS))
+def test_data_reads_from_flash_pay_wait_states_on_cache_misses(firmware, board):
+    """mb_flash_read streams a 256-byte table from flash 3 times: each line missing in the data
+    cache costs the board's flash wait states, the first pass's and every pass's on the F427, the
+    first pass's only where the table fits the cache. Cache off: every word read pays them."""
+    b = get_board(board)
+    elf = firmware("microbench.S", board)
+    first, later = FLASH_READS[board]
+    emu = Emulator(b, elf)
+    emu.call("main")  # startup copies .data from flash: its reads are not the benchmark's
+    emu.reset_caches()
+    emu.call("mb_flash_read", 3)
+    stats = emu.counter.memory_stats()
+    assert (stats.dcache_misses, stats.dcache_hits) == (first + 2 * later, 3 * 64 - first - 2 * later)
+    assert stats.data_stall == (first + 2 * later) * b.flash_wait_states
+    assert emu.last_call.stall == stats.data_stall + stats.fetch_stall
+    off = Emulator(b, elf, flash_cache=False)
+    off.call("main")
+    off.reset_caches()
+    off.call("mb_flash_read", 3)
+    assert off.counter.memory_stats().data_stall == 3 * 64 * b.flash_wait_states
+
+
+@pytest.mark.parametrize("board", ["stm32f427", "stm32f746"])
+def test_the_python_counter_prices_memory_like_the_native_one(firmware, board):
+    b = get_board(board)
+    elf = firmware("microbench.S", board)
+    results = []
+    for native in (True, False):
+        emu = Emulator(b, elf, native=native)
+        emu.call("mb_flash_read", 2)
+        emu.call("mb_flash", 3)
+        results.append((emu.cycles, emu.counter.memory_stats(), [(e.function, e.cycles, e.stall) for e in emu.profile()]))
+    assert results[0] == results[1]
+    assert results[0][1].data_stall > 0 and results[0][1].fetch_stall > 0
+
+
+# ---- which loads the memory system sees: their addresses as known on a block's entry -------------
+
+BASE = 0x0800_0000
+R = {n: getattr(arm_const, f"UC_ARM_REG_R{n}") for n in range(13)}
+LOADS = {  # block (Thumb-2 assembly at BASE) -> the DataRead of each instruction: (base, index, shift, offset, size)
+    "ldr r0, [r1], #4; ldr r2, [r1, #8]": [(R[1], -1, 0, 0, 4), (R[1], -1, 0, 12, 4)],
+    "ldr r0, [r1, #4]!; ldrsh r2, [r1, #-2]": [(R[1], -1, 0, 4, 4), (R[1], -1, 0, 2, 2)],
+    "ldrb.w r2, [r3, r4, lsl #1]": [(R[3], R[4], 1, 0, 1)],
+    "ldmia r5!, {r0-r3}; ldrd r6, r7, [r5]": [(R[5], -1, 0, 0, 16), (R[5], -1, 0, 16, 8)],
+    "ldmdb r5, {r0, r1}": [(R[5], -1, 0, 0xFFFF_FFF8, 8)],
+    "ldr r0, [pc, #8]": [(-1, -1, 0, BASE + 4 + 8, 4)],
+    "adr r1, 1f; ldr r0, [r1, #4]; 1: .word 0": [None, (-1, -1, 0, BASE + 4 + 4, 4)],
+    "movw r3, #0x1234; movt r3, #0x0800; ldr r0, [r3]": [None, None, (-1, -1, 0, 0x0800_1234, 4)],
+    "adds r1, #4; subs r1, r1, #1; ldrh r0, [r1, #2]": [None, None, (R[1], -1, 0, 5, 2)],
+    "add r1, r2, #8; ldr r0, [r1]": [None, (R[2], -1, 0, 8, 4)],
+    "vldr s0, [r3, #12]; vldmia r3!, {s1-s4}": [(R[3], -1, 0, 12, 4), (R[3], -1, 0, 0, 16)],
+    # not seen: the stack, a base loaded or computed in the block, a load inside an IT block
+    "ldr r0, [sp, #4]; pop {r4, pc}": [None, None],
+    "ldr r1, [r2]; ldr r0, [r1]": [(R[2], -1, 0, 0, 4), None],
+    "add r1, r1, r2; ldr r0, [r1]": [None, None],
+    "cmp r0, #0; it eq; ldreq r0, [r1]": [None, None, None],
+}
+
+
+@pytest.mark.parametrize("asm", LOADS)
+def test_a_loads_address_is_followed_through_its_block(asm, tmp_path):
+    import subprocess
+
+    from capstone import CS_ARCH_ARM, CS_MODE_MCLASS, CS_MODE_THUMB, Cs
+
+    from mcusim.cycles import decode
+    from mcusim.toolchain import find_compiler
+
+    source = tmp_path / "block.s"
+    source.write_text(".syntax unified\n.thumb\n" + asm.replace("; ", "\n") + "\n")
+    cc = find_compiler()
+    subprocess.run([cc, "-c", "-mcpu=cortex-m7", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard", "-o",
+                    tmp_path / "block.o", source], check=True)
+    subprocess.run([cc.replace("gcc", "objcopy"), "-O", "binary", "-j", ".text", tmp_path / "block.o",
+                    tmp_path / "block.bin"], check=True)
+    code = (tmp_path / "block.bin").read_bytes()
+    disasm = Cs(CS_ARCH_ARM, CS_MODE_THUMB | CS_MODE_MCLASS)
+    disasm.detail = True
+    insns = decode(disasm, code[:len(code) - 4] if ".word" in asm else code, BASE)
+    seen = [i.read and (i.read.base, i.read.index, i.read.shift, i.read.offset, i.read.size) for i in insns]
+    assert seen == LOADS[asm]

@@ -173,6 +173,29 @@ FUNC mb_flash               /* a loop of exactly one 16-byte line (8 16-bit inst
     bne 1b
     bx lr
 
+FUNC mb_early_flags         /* the loop counter's flags set 3 cycles before the bne that tests them */
+1:  subs r0, r0, #1
+    add.w r1, r1, #1
+    add.w r1, r1, #1
+    add.w r1, r1, #1
+    add.w r1, r1, #1
+    bne 1b
+    bx lr
+
+    .p2align 5
+FUNC mb_flash_read          /* r0 passes over flash_table, a word per ldr: reads from flash */
+    adr r1, flash_table
+    movs r2, #64
+1:  ldr r3, [r1], #4
+    subs r2, r2, #1
+    bne 1b
+    subs r0, r0, #1
+    bne mb_flash_read
+    bx lr
+    .p2align 5
+flash_table:                /* 256 bytes, 32-byte aligned: 16 ART lines, 8 L1 lines */
+    .space 256
+
 FUNC mb_dwt                 /* returns DWT->CYCCNT after minus before mb_alu_chain(r0) */
     push {r4, lr}
     ldr r2, =0xE0001004
