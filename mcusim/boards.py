@@ -90,6 +90,7 @@ class Board:
     flash_line_bytes: int = 16   # bytes one flash read returns
     icache: Cache | None = None  # what serves instruction fetches from flash, as vendor startup enables it
     dcache: Cache | None = None  # what serves data reads from flash
+    flash_prefetch: bool = False  # the next sequential instruction line is read ahead (ST's ART)
 
     @property
     def regions(self) -> tuple[Region, ...]:
@@ -119,6 +120,7 @@ BOARDS: dict[str, Board] = {
             flash_wait_states=5, flash_line_bytes=16,  # RM0090 table 12: 5 WS at 180 MHz, 2.7-3.6 V
             # RM0090 3.5.2, the ART accelerator: 64 lines of 128 bits for instructions, 8 for data
             icache=Cache("ART I-cache", 1 * KB, 16, 64), dcache=Cache("ART D-cache", 128, 16, 8),
+            flash_prefetch=True,  # RM0090 3.5.2: the prefetch buffer reads the next sequential line
         ),
         Board(
             "stm32f746", "STM32F746NG", CORTEX_M7_SP, 216_000_000,

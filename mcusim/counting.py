@@ -90,7 +90,8 @@ class CacheGeometry:
 class MemoryTiming:
     """The memory system a counter prices: flash at [flash_base, flash_base + flash_size), read a
     line of 2^line_shift bytes at a time for `wait_states` extra cycles, behind an instruction and a
-    data cache (None: off, every access misses)."""
+    data cache (None: off, every access misses); `prefetch`: the instruction line after the one
+    fetched last is read ahead, so reaching it without a taken branch never stalls."""
 
     flash_base: int
     flash_size: int
@@ -98,6 +99,7 @@ class MemoryTiming:
     line_shift: int
     icache: CacheGeometry | None
     dcache: CacheGeometry | None
+    prefetch: bool = False
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ class _MemoryState(ctypes.Structure):
     """Mirror of mcusim_memory in native/blockhook.c."""
 
     _fields_ = [("flash_base", ctypes.c_uint32), ("flash_size", ctypes.c_uint32), ("wait_states", ctypes.c_uint32),
-                ("line_shift", ctypes.c_uint32), ("fetch_line", ctypes.c_uint32), ("reserved", ctypes.c_uint32),
+                ("line_shift", ctypes.c_uint32), ("fetch_line", ctypes.c_uint32), ("prefetch", ctypes.c_uint32),
                 ("icache", _CacheState), ("dcache", _CacheState), ("fetch_stall", ctypes.c_uint64),
                 ("data_stall", ctypes.c_uint64)]
 
@@ -304,7 +306,10 @@ class _PythonMemory:
             first, last = addr >> t.line_shift, (addr + size - 1) >> t.line_shift
             if not taken and first == self.fetch_line:
                 first += 1
-            fetch = sum(self.icache.access(line) for line in range(first, last + 1))
+            ahead = t.prefetch and not taken and self.fetch_line is not None and first == self.fetch_line + 1
+            for line in range(first, last + 1):
+                fetch += self.icache.access(line) and not ahead
+                ahead = t.prefetch
             self.fetch_line = last
         for r in reads:
             base = uc.reg_read(r.base) if r.base >= 0 else 0
@@ -377,7 +382,7 @@ class NativeCounter(_Counter):
         self._memory = self._lines = None
         if memory is not None:
             self._memory = m = _MemoryState(memory.flash_base, memory.flash_size, memory.wait_states,
-                                            memory.line_shift)
+                                            memory.line_shift, 0, int(memory.prefetch))
             self._lines = []  # the caches' slots, owned here
             for state, geometry in ((m.icache, memory.icache), (m.dcache, memory.dcache)):
                 if geometry is not None:

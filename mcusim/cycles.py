@@ -479,8 +479,8 @@ def block_cost_fn(board: Board) -> Callable[[bytes, int], BlockCost]:
 
 def memory_timing(board: Board, *, caches: bool = True) -> MemoryTiming | None:
     """The board's flash as the counter prices it: its wait states per line, behind its
-    instruction and data caches (`caches` False: none, every line read pays them). None for a board
-    whose flash has no wait states."""
+    instruction and data caches and prefetcher (`caches` False: none of them, every line read pays
+    the wait states). None for a board whose flash has no wait states."""
     if board.flash_wait_states == 0:
         return None
     line_shift = board.flash_line_bytes.bit_length() - 1
@@ -493,4 +493,4 @@ def memory_timing(board: Board, *, caches: bool = True) -> MemoryTiming | None:
         return CacheGeometry(cache.sets, cache.ways)
 
     return MemoryTiming(board.flash.base, board.flash.size, board.flash_wait_states, line_shift,
-                        geometry(board.icache), geometry(board.dcache))
+                        geometry(board.icache), geometry(board.dcache), board.flash_prefetch and caches)

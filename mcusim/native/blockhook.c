@@ -15,7 +15,8 @@
  *   2. adds this block's instruction and cycle counts, and the stalls of the memory system:
  *      a. instruction fetch: each flash line the block spans, unless it is the line last fetched
  *         and the block follows on without a taken branch, is looked up in the instruction cache;
- *         a miss costs the flash wait states;
+ *         a miss costs the flash wait states, unless a prefetcher read the line ahead (the line
+ *         after the one fetched last, reached without a taken branch);
  *      b. data reads: the block's loads whose address is known on entry (`reads`, from `miss`:
  *         base register + index register << shift + offset, the registers as they are on entry)
  *         that read flash are looked up in the data cache, a miss per line costing the wait states.
@@ -95,7 +96,7 @@ typedef struct {
     uint32_t wait_states;  /* cycles a line read from flash adds */
     uint32_t line_shift;   /* log2 of the flash line, which is the caches' line */
     uint32_t fetch_line;   /* line number + 1 of the instruction line fetched last; 0: none */
-    uint32_t reserved;
+    uint32_t prefetch;     /* 1: the line after the one fetched last has been read ahead (ST's ART) */
     mcusim_cache icache;
     mcusim_cache dcache;
     uint64_t fetch_stall;  /* cycles */
@@ -264,8 +265,12 @@ __attribute__((noinline)) static uint32_t memory_stall(mcusim_counter *c, void *
             /* its lines were just looked up, in this order: all hit and the cache is left as it is */
             m->icache.hits += last + 1 - line;
         } else {
+            /* a miss on the line that follows the one fetched last, reached without a taken branch,
+             * was read ahead by the prefetcher: no stall */
+            uint32_t ahead = m->prefetch && !taken && line == m->fetch_line;
             for (; line <= last; line++) {
-                fetch += cache_access(&m->icache, line);
+                fetch += cache_access(&m->icache, line) & !ahead;
+                ahead = m->prefetch;
             }
         }
         m->fetch_line = last + 1;
