@@ -144,8 +144,8 @@ class _EntryValues:
     """What each register holds as a block's instructions go by, where it is known: a register's
     value on the block's entry plus a constant (`(source, delta)`), or a constant (`(None, value)`).
     Each register starts as its own entry value. An add or subtract of an immediate, a load's
-    writeback, ADR and MOV/MOVW/MOVT of an immediate keep the result known; any other write, or one
-    inside an IT block, makes it unknown (None)."""
+    writeback, a register copy, ADR and MOV/MOVW/MOVT of an immediate keep the result known; any
+    other write, or one inside an IT block, makes it unknown (None)."""
 
     def __init__(self):
         self.known: dict[int, tuple[int | None, int] | None] = {}
@@ -161,6 +161,8 @@ class _EntryValues:
         if step is not None:
             base = self.value(step[0])
             return step[0], base and (base[0], base[1] + step[1])
+        if name == "mov" and len(ops) == 2 and len(regs) == 2 and not ops[1].shift.type:
+            return regs[0], self.value(regs[1])  # a copy
         if imm is None or not regs:
             return 0, None
         if name == "adr" or name in ("add", "addw") and regs[1:] == [cs_arm.ARM_REG_PC]:

@@ -227,6 +227,7 @@ LOADS = {  # block (Thumb-2 assembly at BASE) -> the DataRead of each instructio
     "movw r3, #0x1234; movt r3, #0x0800; ldr r0, [r3]": [None, None, (-1, -1, 0, 0x0800_1234, 4)],
     "adds r1, #4; subs r1, r1, #1; ldrh r0, [r1, #2]": [None, None, (R[1], -1, 0, 5, 2)],
     "add r1, r2, #8; ldr r0, [r1]": [None, (R[2], -1, 0, 8, 4)],
+    "mov r1, r2; ldr r0, [r1, #4]; mov r1, r2, lsl #1; ldr r0, [r1]": [None, (R[2], -1, 0, 4, 4), None, None],
     "vldr s0, [r3, #12]; vldmia r3!, {s1-s4}": [(R[3], -1, 0, 12, 4), (R[3], -1, 0, 0, 16)],
     # not seen: the stack, a base loaded or computed in the block, a load inside an IT block
     "ldr r0, [sp, #4]; pop {r4, pc}": [None, None],
