@@ -74,9 +74,14 @@ class Model:
         return self.serialize([inputs[0]], outputs)
 
 
+MIN_ARENA = 1 << 16  # bytes: TFLM's heuristic alone (ten times the model) fails a small model whose
+                     # output is large (a PAD of 120 bytes to 2,079: "TFLM failed to allocate tensors")
+
+
 def run(model: bytes, *xs: np.ndarray, arena_size: int | None = None) -> np.ndarray:
     """Run a model in TFLM on its inputs, in order; return its first output. arena_size: TFLM's tensor
-    arena in bytes (default: its heuristic, ten times the model's size)."""
+    arena in bytes (default: ten times the model's size, TFLM's heuristic, and at least MIN_ARENA)."""
+    arena_size = arena_size or max(10 * len(model), MIN_ARENA)
     interpreter = runtime.Interpreter.from_bytes(model, arena_size=arena_size)
     for k, x in enumerate(xs):
         interpreter.set_input(x, k)
