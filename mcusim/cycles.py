@@ -120,6 +120,11 @@ def _reg_class(i, reg: int) -> str:
     return "d" if name.startswith("d") else "s" if name.startswith("s") and name != "sp" else "r"
 
 
+def _conditional(i) -> bool:
+    """Capstone instruction `i` has a condition: a B<cond>, or an instruction inside an IT block."""
+    return i.cc not in (cs_arm.ARM_CC_AL, cs_arm.ARM_CC_INVALID)
+
+
 def _alignment(i, name: str, mems: list, regs: list, transfers: int, written: set) -> AlignmentCheck | None:
     """The alignment check of capstone instruction `i`, if it needs one; `written`: the registers
     the earlier instructions of its block write."""
@@ -128,9 +133,8 @@ def _alignment(i, name: str, mems: list, regs: list, transfers: int, written: se
     if mask is None or base not in _UNICORN_REG:
         return None
     offset = mems[0].disp if mems else -4 * transfers if name.endswith("db") else 0
-    predicated = i.cc not in (cs_arm.ARM_CC_AL, cs_arm.ARM_CC_INVALID)  # inside an IT block
     return AlignmentCheck(i.address, name, _UNICORN_REG[base], offset & 0xFFFF_FFFF, mask,
-                          at_entry=not predicated and base not in written)
+                          at_entry=not _conditional(i) and base not in written)
 
 
 # Bytes each load reads (LDM, VLDM: 4 per word moved); pld and pli are hints that read nothing.
@@ -180,7 +184,7 @@ class _EntryValues:
     def after(self, i, name: str, writes: frozenset, step: tuple[int, int] | None) -> None:
         """Account for instruction `i`'s writes; `step`: the (base, constant) of a load's writeback."""
         dest, result = self._result(i, name, step)
-        if i.cc not in (cs_arm.ARM_CC_AL, cs_arm.ARM_CC_INVALID):
+        if _conditional(i):
             result = None
         for reg in writes:
             self.known[reg] = result if reg == dest else None
@@ -202,7 +206,7 @@ def _data_read(i, name: str, mems: list, regs: list, transfers: int, double: boo
         step = (base, post[0] if post else m.disp) if i.writeback else None
     else:
         return None, None
-    if base == cs_arm.ARM_REG_SP or i.cc not in (cs_arm.ARM_CC_AL, cs_arm.ARM_CC_INVALID):
+    if base == cs_arm.ARM_REG_SP or _conditional(i):
         return None, step
     if base == cs_arm.ARM_REG_PC:  # a literal: Align(PC, 4) + disp, PC reading 4 ahead
         return DataRead(-1, -1, 0, ((i.address + 4) & ~3) + disp & 0xFFFF_FFFF, size), step
@@ -238,7 +242,7 @@ def decode(disasm: Cs, code: bytes, address: int) -> list[Insn]:
             i.address, i.size, name, kind, reads, writes,
             frozenset(r for m in mems for r in (m.base, m.index) if r), any(m.index for m in mems), transfers,
             cs_arm.ARM_REG_PC in writes or (kind == Kind.BRANCH and name in ("b", "bl")),
-            (kind == Kind.BRANCH and i.cc not in (cs_arm.ARM_CC_AL, cs_arm.ARM_CC_INVALID)) or name in ("cbz", "cbnz"),
+            (kind == Kind.BRANCH and _conditional(i)) or name in ("cbz", "cbnz"),
             target,
             any(o.type == cs_arm.ARM_OP_REG and o.shift.type != 0 for o in i.operands),
             "d" in classes,

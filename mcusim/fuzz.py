@@ -54,15 +54,18 @@ ALIGN = 8  # every array starts 8-byte aligned
 
 # ---- the reference and its signature ------------------------------------------------------------
 
-def load_reference(spec: str, default_function: str | None = None) -> Callable:
+def load_reference(spec: str, default_function: str | None = None, folder: Path | None = None) -> Callable:
     """The function of `spec` ("REF.py:FUNC", or "REF.py" with default_function), imported as Python
-    imports a test file: its folder first on sys.path. Raises UsageError naming what is wrong."""
+    imports a test file: its folder first on sys.path. A relative REF.py is taken from `folder`
+    (default: the working directory). Raises UsageError naming what is wrong."""
     path_text, colon, name = spec.rpartition(":")
     if not colon or "/" in name or name.endswith(".py"):
         path_text, name = spec, default_function
     if not name:
         raise UsageError(f"--reference {spec}: name the function: --reference {spec}:FUNC")
     path = Path(path_text)
+    if folder is not None and not path.is_absolute():
+        path = folder / path
     if not path.is_file():
         raise UsageError(f"--reference {spec}: no such file {path}")
     module_name = f"mcusim_reference_{path.stem}"

@@ -103,10 +103,7 @@ def mcusim_kernel(request, mcusim_board):
         if key not in fuzzers:
             try:
                 if isinstance(reference, (str, Path)):
-                    text = str(reference)
-                    path, colon, name = text.rpartition(":")
-                    reference = fuzz.load_reference(f"{_resolve(folder, path)}:{name}" if colon else
-                                                    str(_resolve(folder, text)), function)
+                    reference = fuzz.load_reference(str(reference), function, folder)
                 fuzzers[key] = fuzz.build_fuzzer(
                     list(sources), mcusim_board, reference, function=function, include_dirs=list(include_dirs),
                     defines=list(defines), dsp=dsp, opt=opt, budgets=fuzz.Budgets(max_cycles, max_stack),

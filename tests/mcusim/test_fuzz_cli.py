@@ -35,6 +35,14 @@ def fuzz(capsys, *argv: str) -> tuple[int, dict, str]:
     return status, json.loads(out), err
 
 
+def fuzz_own(capsys, tmp_path, kernel: str, reference: str, function: str, board: str, *argv: str):
+    """`fuzz` of a test's own C source against its own reference module, written as k.c and ref.py."""
+    (tmp_path / "k.c").write_text(kernel)
+    (tmp_path / "ref.py").write_text(reference)
+    return fuzz(capsys, str(tmp_path / "k.c"), "--reference", f"{tmp_path / 'ref.py'}:{function}", "--board", board,
+                *argv)
+
+
 # ---- the shipped examples ------------------------------------------------------------------------
 
 @needs_gcc
@@ -149,11 +157,9 @@ BROKEN_COPIES = {  # C body -> (the failure kind, the reference's return stateme
 @pytest.mark.parametrize("body", BROKEN_COPIES)
 def test_each_kind_of_failure_is_a_counterexample(build_dir, tmp_path, capsys, body):
     kind, ret = BROKEN_COPIES[body]
-    (tmp_path / "copy.c").write_text(f"#include <stdint.h>\nint32_t copy_s8(const int8_t *x, int8_t *y, int32_t n) "
-                                     f"{{ {body} }}\n")
-    (tmp_path / "ref.py").write_text(COPY_REF.format(ret=ret))
-    status, report, err = fuzz(capsys, str(tmp_path / "copy.c"), "--reference", f"{tmp_path / 'ref.py'}:copy_s8",
-                               "--board", "stm32f427", "--examples", "200")
+    status, report, err = fuzz_own(
+        capsys, tmp_path, f"#include <stdint.h>\nint32_t copy_s8(const int8_t *x, int8_t *y, int32_t n) {{ {body} }}\n",
+        COPY_REF.format(ret=ret), "copy_s8", "stm32f427", "--examples", "200")
     c = report["counterexample"]
     assert status == 1 and c["kind"] == kind, c
     assert err.count("\n") == 1
@@ -164,29 +170,27 @@ def test_each_kind_of_failure_is_a_counterexample(build_dir, tmp_path, capsys, b
 @needs_gcc
 def test_the_output_holds_fill_bytes_on_both_sides(build_dir, tmp_path, capsys):
     """A reference that leaves an element alone expects the C function to leave it alone too."""
-    (tmp_path / "k.c").write_text("#include <stdint.h>\nvoid half(const int8_t *x, int8_t *y, int32_t n) "
-                                  "{ for (int32_t i = 0; i < n; i += 2) y[i] = x[i]; }\n")
-    (tmp_path / "ref.py").write_text("import numpy as np\nfrom mcusim.testing import In, Int, Out\n"
-                                     "def half(x: In[np.int8, 'n'], y: Out[np.int8, 'n'], n: Int['n', 0, 9]):\n"
-                                     "    y[::2] = x[::2]\n")
-    status, report, _ = fuzz(capsys, str(tmp_path / "k.c"), "--reference", f"{tmp_path / 'ref.py'}:half", "--board",
-                             "stm32f746", "--examples", "100")
+    status, report, _ = fuzz_own(
+        capsys, tmp_path, "#include <stdint.h>\nvoid half(const int8_t *x, int8_t *y, int32_t n) "
+        "{ for (int32_t i = 0; i < n; i += 2) y[i] = x[i]; }\n",
+        "import numpy as np\nfrom mcusim.testing import In, Int, Out\n"
+        "def half(x: In[np.int8, 'n'], y: Out[np.int8, 'n'], n: Int['n', 0, 9]):\n    y[::2] = x[::2]\n",
+        "half", "stm32f746", "--examples", "100")
     assert status == 0 and report["passed"]
 
 
 @needs_gcc
 def test_shapes_named_by_two_sizes_and_fixed_dims(build_dir, tmp_path, capsys):
-    (tmp_path / "k.c").write_text(
+    status, report, _ = fuzz_own(
+        capsys, tmp_path,
         "#include <stdint.h>\nvoid row_sums(const int8_t *x, int32_t *y, const int16_t *bias, int32_t rows, "
         "int32_t cols) { for (int32_t r = 0; r < rows; r++) { int32_t s = bias[0] + bias[1]; "
-        "for (int32_t c = 0; c < cols; c++) s += x[r * cols + c]; y[r] = s; } }\n")
-    (tmp_path / "ref.py").write_text(
+        "for (int32_t c = 0; c < cols; c++) s += x[r * cols + c]; y[r] = s; } }\n",
         "import numpy as np\nfrom mcusim.testing import In, Int, Out\n"
         "def row_sums(x: In[np.int8, 'rows', 'cols'], y: Out[np.int32, 'rows'], bias: In[np.int16, 2],\n"
         "             rows: Int['rows', 1, 7], cols: Int['cols', 1, 9]):\n"
-        "    y[:] = x.astype(np.int32).sum(axis=1) + int(bias[0]) + int(bias[1])\n")
-    status, report, _ = fuzz(capsys, str(tmp_path / "k.c"), "--reference", f"{tmp_path / 'ref.py'}:row_sums",
-                             "--board", "stm32f427", "--examples", "150")
+        "    y[:] = x.astype(np.int32).sum(axis=1) + int(bias[0]) + int(bias[1])\n",
+        "row_sums", "stm32f427", "--examples", "150")
     assert status == 0 and report["examples"] == 150
 
 
@@ -194,21 +198,20 @@ def test_shapes_named_by_two_sizes_and_fixed_dims(build_dir, tmp_path, capsys):
 def test_structs_carry_sizes_and_params_and_assume_keeps_the_contract(build_dir, tmp_path, capsys):
     """A dims struct that binds the sizes, a params struct of drawn fields, and a reference that
     rejects lo > hi (outside the contract: the C function would clamp in the wrong order)."""
-    (tmp_path / "k.c").write_text(
+    status, report, _ = fuzz_own(
+        capsys, tmp_path,
         "#include <stdint.h>\ntypedef struct { int32_t n, h, w, c; } dims;\n"
         "typedef struct { int32_t lo, hi, offset; } range;\n"
         "int32_t clamp_s8(const range *p, const dims *d, const int8_t *x, int8_t *y) {\n"
         "  const int32_t count = d->n * d->h * d->w * d->c;\n"
         "  for (int32_t i = 0; i < count; i++) { int32_t v = x[i] + p->offset;\n"
-        "    y[i] = (int8_t)(v < p->lo ? p->lo : v > p->hi ? p->hi : v); }\n  return count; }\n")
-    (tmp_path / "ref.py").write_text(
+        "    y[i] = (int8_t)(v < p->lo ? p->lo : v > p->hi ? p->hi : v); }\n  return count; }\n",
         "import numpy as np\nfrom hypothesis import assume\nfrom mcusim.testing import In, Int, Out, Struct, ZeroPoint\n"
         "def clamp_s8(p: Struct[ZeroPoint, ZeroPoint, ZeroPoint[-64, 64]], d: Struct[1, Int['h', 1, 5], 1, Int['c', 1, 9]],\n"
         "             x: In[np.int8, 'h', 'c'], y: Out[np.int8, 'h', 'c']):\n"
         "    lo, hi, offset = map(int, p)\n    assume(lo <= hi)\n"
-        "    y[:] = np.clip(x.astype(np.int32) + offset, lo, hi)\n    return int(d[1] * d[3])\n")
-    status, report, _ = fuzz(capsys, str(tmp_path / "k.c"), "--reference", f"{tmp_path / 'ref.py'}:clamp_s8",
-                             "--board", "stm32f746", "--examples", "150")
+        "    y[:] = np.clip(x.astype(np.int32) + offset, lo, hi)\n    return int(d[1] * d[3])\n",
+        "clamp_s8", "stm32f746", "--examples", "150")
     assert status == 0 and report["examples"] == 150, report
 
 
@@ -221,12 +224,11 @@ INPLACE_BODIES = {  # C body of shift_left(int8_t *x, int32_t n): x[i] = x[i + 1
 @needs_gcc
 @pytest.mark.parametrize("body", INPLACE_BODIES)
 def test_an_inout_array_is_compared_after_the_call(build_dir, tmp_path, capsys, body):
-    (tmp_path / "k.c").write_text(f"#include <stdint.h>\nvoid shift_left(int8_t *x, int32_t n) {{ {body} }}\n")
-    (tmp_path / "ref.py").write_text(
+    status, report, _ = fuzz_own(
+        capsys, tmp_path, f"#include <stdint.h>\nvoid shift_left(int8_t *x, int32_t n) {{ {body} }}\n",
         "import numpy as np\nfrom mcusim.testing import InOut, Int\n"
-        "def shift_left(x: InOut[np.int8, 'n'], n: Int['n', 1, 40]):\n    x[:-1] = x[1:].copy()\n    x[-1] = 0\n")
-    status, report, _ = fuzz(capsys, str(tmp_path / "k.c"), "--reference", f"{tmp_path / 'ref.py'}:shift_left",
-                             "--board", "stm32f427", "--examples", "100")
+        "def shift_left(x: InOut[np.int8, 'n'], n: Int['n', 1, 40]):\n    x[:-1] = x[1:].copy()\n    x[-1] = 0\n",
+        "shift_left", "stm32f427", "--examples", "100")
     if INPLACE_BODIES[body]:
         assert status == 0 and report["passed"], report
     else:
@@ -274,11 +276,10 @@ BAD_REFERENCES = {
 @pytest.mark.parametrize("case", BAD_REFERENCES)
 def test_a_bad_reference_is_one_line_exit_64(build_dir, tmp_path, capsys, case):
     source, message = BAD_REFERENCES[case]
-    (tmp_path / "ref.py").write_text("import numpy as np\nfrom hypothesis import assume\n"
-                                     f"from mcusim.testing import In, Int, Out, Struct\n{source}\n")
-    (tmp_path / "k.c").write_text("void f(void) {}\n")
-    status, report, err = fuzz(capsys, str(tmp_path / "k.c"), "--reference", f"{tmp_path / 'ref.py'}:f",
-                               "--board", "stm32f746")
+    status, report, err = fuzz_own(
+        capsys, tmp_path, "void f(void) {}\n",
+        f"import numpy as np\nfrom hypothesis import assume\nfrom mcusim.testing import In, Int, Out, Struct\n{source}\n",
+        "f", "stm32f746")
     assert status == 64 and err.count("\n") == 1 and err.startswith("mcusim: ") and message in err, err
     assert report == {"error": err[len("mcusim: "):-1]}
 
