@@ -15,6 +15,14 @@ the block is fetched from, through the instruction cache, and the flash lines it
 loads whose address is known on entry) read, through the data cache; each miss costs the flash wait
 states. The caches keep their contents across runs and calls until `reset_memory`.
 
+Two prices of a dual-issue core depend on more than the block's bytes. Loads that pair only when
+they read different banks: the BlockCost lists up to MAX_BANK_PAIRS pairs of its `reads` and a cycle
+count for each outcome (`bank_cycles`), chosen by their addresses on entry. And a block entered
+right behind another, with no exit cycles between them (a fall-through, or a predicted branch):
+`edge_cost(before, code, address) -> cycles` prices what the blocks `before` it (the one or two
+run last, each as (code, address), oldest first) leave in flight for it: stalls on their latencies,
+an issue slot shared. The block before the last counts when it too was left with no exit cycles.
+
 Either counter stops emulation and says why in `stop` (a `Stop`): the budget is spent, the deadline
 has passed (looked at every CLOCK_BLOCKS blocks), a multi-word access is unaligned (`fault`,
 `fault_pc`, `fault_address`), or a block must be translated again before it runs, its alignment
@@ -128,6 +136,10 @@ class BlockCost:
         an indirect one, whose first taken exit therefore counts as mispredicted.
     checks: the block's multi-word accesses, whose alignment the counter checks.
     reads: the block's loads whose address is known on entry, priced by the memory system.
+    banks: pairs of indices in `reads`: loads that pair when their addresses on entry differ in
+        bit 2 (at most MAX_BANK_PAIRS).
+    bank_cycles: the block's cycles for each outcome, indexed by a mask whose bit k says that
+        pair k differs (bank_cycles[0] == cycles); empty without banks.
     """
 
     instructions: int
@@ -139,9 +151,12 @@ class BlockCost:
     target: int = 0
     checks: tuple[AlignmentCheck, ...] = ()
     reads: tuple[DataRead, ...] = ()
+    banks: tuple[tuple[int, int], ...] = ()
+    bank_cycles: tuple[int, ...] = ()
 
 
 BlockCostFn = Callable[[bytes, int], BlockCost]
+EdgeCostFn = Callable[[tuple[tuple[bytes, int], ...], bytes, int], int]
 
 
 @dataclass(frozen=True)
@@ -155,10 +170,11 @@ class BlockStats:
     hits: int
     exit_cycles: int   # branch-exit cycles charged to it in total
     stall_cycles: int  # memory-system stalls charged to it in total
+    pipeline_cycles: int  # bank and edge cycles charged to it in total (signed)
 
     @property
     def total_cycles(self) -> int:
-        return self.hits * self.cycles + self.exit_cycles + self.stall_cycles
+        return self.hits * self.cycles + self.exit_cycles + self.stall_cycles + self.pipeline_cycles
 
 
 class _Check(ctypes.Structure):
@@ -184,6 +200,14 @@ class _Read(ctypes.Structure):
 
 
 MAX_READS = 255  # per block; loads beyond them (never seen in compiled code) go unpriced
+MAX_BANK_PAIRS = 3  # per block; loads after them never pair
+
+
+class _Successor(ctypes.Structure):
+    """Mirror of mcusim_successor in native/blockhook.c."""
+
+    _fields_ = [("addr", ctypes.c_uint32), ("size", ctypes.c_uint32), ("from_addr", ctypes.c_uint32),
+                ("from_size", ctypes.c_uint32), ("adjust", ctypes.c_int32)]
 
 
 class _Block(ctypes.Structure):
@@ -192,9 +216,12 @@ class _Block(ctypes.Structure):
     _fields_ = [
         ("addr", ctypes.c_uint32), ("size", ctypes.c_uint32), ("insns", ctypes.c_uint32),
         ("cycles", ctypes.c_uint32), ("exit", ctypes.c_uint8 * 4), ("counter", ctypes.c_uint8),
-        ("n_checks", ctypes.c_uint8), ("n_reads", ctypes.c_uint8), ("reserved", ctypes.c_uint8),
-        ("last_target", ctypes.c_uint32), ("checks", ctypes.POINTER(_Check)), ("reads", ctypes.POINTER(_Read)),
+        ("n_checks", ctypes.c_uint8), ("n_reads", ctypes.c_uint8), ("n_banks", ctypes.c_uint8),
+        ("last_target", ctypes.c_uint32), ("banks", (ctypes.c_uint8 * 2) * MAX_BANK_PAIRS),
+        ("bank_delta", ctypes.c_int8 * (1 << MAX_BANK_PAIRS)), ("reserved", ctypes.c_uint8 * 2),
+        ("next", _Successor * 2), ("checks", ctypes.POINTER(_Check)), ("reads", ctypes.POINTER(_Read)),
         ("hits", ctypes.c_uint64), ("exit_cycles", ctypes.c_uint64), ("stall_cycles", ctypes.c_uint64),
+        ("pipeline_cycles", ctypes.c_int64),
     ]
 
 
@@ -217,6 +244,7 @@ class _MemoryState(ctypes.Structure):
 _MISS = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32, ctypes.POINTER(_Block))
 _STOP = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
 _REG_READ = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
+_EDGE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, *[ctypes.c_uint32] * 6, ctypes.POINTER(ctypes.c_int32))
 MISS_OK, MISS_FAILED, MISS_RETRANSLATE = 0, 1, 2
 
 
@@ -228,8 +256,9 @@ class _CounterState(ctypes.Structure):
         ("deadline_ns", ctypes.c_uint64), ("stop", ctypes.c_uint32), ("last_block", ctypes.c_uint32),
         ("fault_pc", ctypes.c_uint32), ("fault_address", ctypes.c_uint32), ("clock_countdown", ctypes.c_uint32),
         ("capacity", ctypes.c_uint32), ("used", ctypes.c_uint32), ("prev", ctypes.POINTER(_Block)),
+        ("from_addr", ctypes.c_uint32), ("from_size", ctypes.c_uint32),
         ("table", ctypes.POINTER(_Block)), ("miss", _MISS), ("stop_fn", _STOP), ("reg_read", _REG_READ),
-        ("memory", ctypes.POINTER(_MemoryState)),
+        ("memory", ctypes.POINTER(_MemoryState)), ("edge", _EDGE),
     ]
 
 
@@ -255,6 +284,17 @@ def _fill(block, cost: BlockCost) -> None:
     block.insns, block.cycles, block.counter, block.last_target = (
         cost.instructions, cost.cycles, cost.counter, cost.target)
     block.exit[:] = (0, cost.fall_miss, cost.taken_miss, cost.taken)
+    block.n_banks = len(cost.banks)
+    for k, pair in enumerate(cost.banks):
+        block.banks[k][:] = pair
+    for mask, cycles in enumerate(cost.bank_cycles):
+        block.bank_delta[mask] = cycles - cost.cycles
+
+
+def _read_addresses(uc: Uc, reads: tuple[DataRead, ...]) -> list[int]:
+    """read_addresses of native/blockhook.c."""
+    return [((uc.reg_read(r.base) if r.base >= 0 else 0) + ((uc.reg_read(r.index) if r.index >= 0 else 0) << r.shift)
+             + r.offset) & 0xFFFF_FFFF for r in reads]
 
 
 class _Lru:
@@ -299,7 +339,7 @@ class _PythonMemory:
     def _in_flash(self, address: int) -> bool:
         return 0 <= address - self.timing.flash_base < self.timing.flash_size
 
-    def stall(self, uc: Uc, addr: int, size: int, reads: tuple[DataRead, ...], taken: bool) -> int:
+    def stall(self, addr: int, size: int, reads: tuple[DataRead, ...], addresses: list[int], taken: bool) -> int:
         t = self.timing
         fetch = data = 0
         if self._in_flash(addr):
@@ -311,10 +351,7 @@ class _PythonMemory:
                 fetch += self.icache.access(line) and not ahead
                 ahead = t.prefetch
             self.fetch_line = last
-        for r in reads:
-            base = uc.reg_read(r.base) if r.base >= 0 else 0
-            index = uc.reg_read(r.index) if r.index >= 0 else 0
-            address = (base + (index << r.shift) + r.offset) & 0xFFFF_FFFF
+        for r, address in zip(reads, addresses):
             if self._in_flash(address):
                 data += sum(self.dcache.access(line) for line in
                             range(address >> t.line_shift, ((address + r.size - 1) >> t.line_shift) + 1))
@@ -329,11 +366,12 @@ class _PythonMemory:
 
 
 class _Counter:
-    """What both counters share: a new block's decode, with its alignment hooks."""
+    """What both counters share: a new block's decode, with its alignment hooks, and a new edge's."""
 
-    def __init__(self, uc: Uc, block_cost: BlockCostFn):
+    def __init__(self, uc: Uc, block_cost: BlockCostFn, edge_cost: EdgeCostFn | None):
         self._uc = uc
         self._block_cost = block_cost
+        self._edge_cost = edge_cost
         self.error: BaseException | None = None
         self._checks: dict[int, AlignmentCheck] = {}  # pc -> the check of every access decoded
         self._hooked: set[int] = set()  # pcs with an alignment hook
@@ -358,6 +396,17 @@ class _Counter:
             return None
         return cost
 
+    def _edge(self, before: tuple[tuple[int, int], ...], address: int, size: int) -> int | None:
+        """edge_cost of the block at `address` behind the blocks `before` ((address, size), oldest
+        first); None after an exception (kept in `error`)."""
+        try:
+            read = self._uc.mem_read
+            return self._edge_cost(tuple((bytes(read(a, n)), a) for a, n in before), bytes(read(address, size)),
+                                   address)
+        except BaseException as e:  # never let an exception cross the C boundary
+            self.error = e
+            return None
+
     def _hook(self, check: AlignmentCheck) -> None:
         """Have `check` made each time its instruction runs (a UC_HOOK_CODE on its pc)."""
         raise NotImplementedError
@@ -369,13 +418,16 @@ class _Counter:
 
 
 class NativeCounter(_Counter):
-    def __init__(self, uc: Uc, block_cost: BlockCostFn, budget: int, memory: MemoryTiming | None = None):
-        super().__init__(uc, block_cost)
+    def __init__(self, uc: Uc, block_cost: BlockCostFn, budget: int, memory: MemoryTiming | None = None,
+                 edge_cost: EdgeCostFn | None = None):
+        super().__init__(uc, block_cost, edge_cost)
         self.state = s = _CounterState()  # the native peripheral bus reads the cycle count from it
         s.budget = budget
         self._miss = s.miss = _MISS(self._on_miss)  # keep the ctypes thunk alive as long as the hook
         s.stop_fn = ctypes.cast(uclib.uc_emu_stop, _STOP)
         s.reg_read = ctypes.cast(uclib.uc_reg_read, _REG_READ)
+        if edge_cost is not None:
+            self._edge_thunk = s.edge = _EDGE(self._on_edge)
         self._entry_checks: dict[tuple[int, int], ctypes.Array] = {}  # what the table's blocks point to
         self._entry_reads: dict[tuple[int, int], ctypes.Array] = {}
         self._sites: list[_Site] = []  # the user data of the alignment hooks
@@ -421,6 +473,14 @@ class NativeCounter(_Counter):
             b.n_reads = len(reads)
         return MISS_OK
 
+    def _on_edge(self, _uc, from_address, from_size, address, size, next_address, next_size, adjust) -> int:
+        before = ((from_address, from_size),) * bool(from_size) + ((address, size),)
+        cycles = self._edge(before, next_address, next_size)
+        if cycles is None:
+            return MISS_FAILED
+        adjust[0] = cycles
+        return MISS_OK
+
     def reset_memory(self) -> None:
         """Empty the caches and the fetch buffer, zero the memory statistics (a reset's state)."""
         m = self._memory
@@ -456,12 +516,12 @@ class NativeCounter(_Counter):
         s = self.state
         s.stop, s.deadline_ns, s.clock_countdown, self.error = Stop.NONE, deadline_ns or 0, CLOCK_BLOCKS, None
         if fresh:
-            s.prev = None
+            s.prev, s.from_addr, s.from_size = None, 0, 0
 
     def blocks(self) -> list[BlockStats]:
         s = self.state
-        return [BlockStats(b.addr, b.size, b.insns, b.cycles, b.hits, b.exit_cycles, b.stall_cycles)
-                for b in (s.table[i] for i in range(s.capacity)) if b.size and b.hits]
+        return [BlockStats(b.addr, b.size, b.insns, b.cycles, b.hits, b.exit_cycles, b.stall_cycles,
+                           b.pipeline_cycles) for b in (s.table[i] for i in range(s.capacity)) if b.size and b.hits]
 
     def __del__(self):
         if NATIVE is not None and getattr(self, "state", None) is not None:
@@ -471,11 +531,13 @@ class NativeCounter(_Counter):
 class PythonCounter(_Counter):
     """The algorithm of native/blockhook.c, in Python."""
 
-    def __init__(self, uc: Uc, block_cost: BlockCostFn, budget: int, memory: MemoryTiming | None = None):
-        super().__init__(uc, block_cost)
+    def __init__(self, uc: Uc, block_cost: BlockCostFn, budget: int, memory: MemoryTiming | None = None,
+                 edge_cost: EdgeCostFn | None = None):
+        super().__init__(uc, block_cost, edge_cost)
         self._memory = _PythonMemory(memory) if memory is not None else None
         self._blocks: dict[tuple[int, int], tuple[_Block, list[AlignmentCheck], tuple[DataRead, ...]]] = {}
         self._prev: _Block | None = None
+        self._from: tuple[int, int] | None = None  # the block before _prev, when _prev was entered with no exit cycles
         self.instructions = self.cycles = self.last_block = self.fault_pc = self.fault_address = 0
         self.budget = budget
         self.stop = Stop.NONE
@@ -486,7 +548,7 @@ class PythonCounter(_Counter):
     def start(self, deadline_ns: int | None, fresh: bool = True) -> None:
         self.stop, self._deadline_ns, self._countdown, self.error = Stop.NONE, deadline_ns, CLOCK_BLOCKS, None
         if fresh:
-            self._prev = None
+            self._prev = self._from = None
 
     def _stop(self, uc: Uc, why: Stop) -> None:
         self.stop = why
@@ -519,7 +581,7 @@ class PythonCounter(_Counter):
         b, checks, reads = known
         if any(self._misaligned(uc, c) for c in checks):
             return
-        p, taken = self._prev, True
+        p, taken, pipeline = self._prev, True, 0
         if p is not None:
             taken = address != p.addr + p.size
             hit = (p.counter >> 1) & (not taken or address == p.last_target)
@@ -529,10 +591,23 @@ class PythonCounter(_Counter):
             p.counter = min(p.counter + 1, 3) if taken else max(p.counter - 1, 0)
             if taken:
                 p.last_target = address
-        if self._memory is not None:
-            stall = self._memory.stall(uc, address, size, reads, taken)
-            self.cycles += stall
-            b.stall_cycles += stall
+            if extra == 0 and self._edge_cost is not None:
+                pipeline = self._edge((*[self._from] * bool(self._from), (p.addr, p.size)), address, size)
+                if pipeline is None:
+                    self.last_block = address
+                    self._stop(uc, Stop.MISS_FAILED)
+                    return
+            self._from = (p.addr, p.size) if extra == 0 else None
+        if self._memory is not None or b.n_banks:
+            addresses = _read_addresses(uc, reads)
+            if self._memory is not None:
+                stall = self._memory.stall(address, size, reads, addresses, taken)
+                self.cycles += stall
+                b.stall_cycles += stall
+            differ = sum(((addresses[i] ^ addresses[j]) >> 2 & 1) << k for k, (i, j) in enumerate(b.banks[:b.n_banks]))
+            pipeline += b.bank_delta[differ]
+        b.pipeline_cycles += pipeline
+        self.cycles += pipeline
         self._prev = b
         self.last_block = address
         b.hits += 1
@@ -547,8 +622,8 @@ class PythonCounter(_Counter):
                 self._stop(uc, Stop.DEADLINE)
 
     def blocks(self) -> list[BlockStats]:
-        return [BlockStats(b.addr, b.size, b.insns, b.cycles, b.hits, b.exit_cycles, b.stall_cycles)
-                for b, _, _ in self._blocks.values() if b.hits]
+        return [BlockStats(b.addr, b.size, b.insns, b.cycles, b.hits, b.exit_cycles, b.stall_cycles,
+                           b.pipeline_cycles) for b, _, _ in self._blocks.values() if b.hits]
 
     def reset_memory(self) -> None:
         if self._memory is not None:
@@ -559,9 +634,10 @@ class PythonCounter(_Counter):
 
 
 def make_counter(uc: Uc, block_cost: BlockCostFn, budget: int, native: bool | None = None,
-                 memory: MemoryTiming | None = None):
+                 memory: MemoryTiming | None = None, edge_cost: EdgeCostFn | None = None):
     """The native counter where it was built (or `native=True` demands it), else the Python one;
-    `memory`: the memory system to price (None: flash costs nothing)."""
+    `memory`: the memory system to price (None: flash costs nothing); `edge_cost`: the price of a
+    block run right behind others (None: each is priced alone)."""
     if native is None:
         native = NATIVE is not None
         if not native:
@@ -570,5 +646,5 @@ def make_counter(uc: Uc, block_cost: BlockCostFn, budget: int, native: bool | No
     if native:
         if NATIVE is None:
             raise RuntimeError("native block hook requested but mcusim._blockhook was not built")
-        return NativeCounter(uc, block_cost, budget, memory)
-    return PythonCounter(uc, block_cost, budget, memory)
+        return NativeCounter(uc, block_cost, budget, memory, edge_cost)
+    return PythonCounter(uc, block_cost, budget, memory, edge_cost)

@@ -12,14 +12,13 @@ from __future__ import annotations
 import enum
 import functools
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from capstone import CS_ARCH_ARM, CS_MODE_MCLASS, CS_MODE_THUMB, Cs
 from capstone import arm as cs_arm
 from unicorn import arm_const
 
 from .boards import Board, Cache
-from .counting import AlignmentCheck, BlockCost, CacheGeometry, DataRead, MemoryTiming
+from .counting import MAX_BANK_PAIRS, MAX_READS, AlignmentCheck, BlockCost, CacheGeometry, DataRead, MemoryTiming
 
 
 class Kind(enum.Enum):
@@ -75,6 +74,8 @@ ALIGNMENT_MASK = {**dict.fromkeys("ldrd strd ldm ldmdb stm stmdb ldrex strex vld
                                   "vstmdb".split(), 3), "ldrexh": 1, "strexh": 1}
 _UNICORN_REG = {getattr(cs_arm, f"ARM_REG_{r}"): getattr(arm_const, f"UC_ARM_REG_{r}")
                 for r in [f"R{n}" for n in range(13)] + ["LR"]}
+_SP = arm_const.UC_ARM_REG_SP
+_ADDRESS_REG = {**_UNICORN_REG, cs_arm.ARM_REG_SP: _SP}  # registers a DataRead may be based on
 
 
 class Undecodable(ValueError):
@@ -111,8 +112,14 @@ class Insn:
     core_fp_move: bool  # VMOV between a core and an FP register
     narrow_load: bool  # byte or halfword load
     alignment: AlignmentCheck | None  # a multi-word access: faults when unaligned
-    read: DataRead | None  # a load whose address is known on the block's entry
+    load_address: DataRead | None  # a load's address as known on the block's entry (SP-based included)
     sets_flags: bool   # writes the condition flags (an S suffix, CMP, CMN, TST, TEQ)
+
+    @property
+    def read(self) -> DataRead | None:
+        """The load as the memory system prices it: its address known on entry, not on the stack
+        (SRAM)."""
+        return self.load_address if self.load_address is not None and self.load_address.base != _SP else None
 
 
 def _reg_class(i, reg: int) -> str:
@@ -193,7 +200,7 @@ class _EntryValues:
 def _data_read(i, name: str, mems: list, regs: list, transfers: int, double: bool,
                values: _EntryValues) -> tuple[DataRead | None, tuple[int, int] | None]:
     """The DataRead of capstone instruction `i` if it is a load whose address is known on the
-    block's entry (not SP-based, not inside an IT block), and the (base, constant) of its writeback."""
+    block's entry (not inside an IT block), and the (base, constant) of its writeback."""
     if name in MULTI_READS:
         size, base, disp, index, shift = 4 * transfers, regs[0], -4 * transfers if name.endswith("db") else 0, 0, 0
         step = (base, -size if name.endswith("db") else size) if i.writeback else None
@@ -206,14 +213,14 @@ def _data_read(i, name: str, mems: list, regs: list, transfers: int, double: boo
         step = (base, post[0] if post else m.disp) if i.writeback else None
     else:
         return None, None
-    if base == cs_arm.ARM_REG_SP or _conditional(i):
+    if _conditional(i):
         return None, step
     if base == cs_arm.ARM_REG_PC:  # a literal: Align(PC, 4) + disp, PC reading 4 ahead
         return DataRead(-1, -1, 0, ((i.address + 4) & ~3) + disp & 0xFFFF_FFFF, size), step
     b, x = values.value(base), values.value(index) if index else (None, 0)
-    if b is None or x is None or any(r is not None and r not in _UNICORN_REG for r in (b[0], x[0])):
+    if b is None or x is None or any(r is not None and r not in _ADDRESS_REG for r in (b[0], x[0])):
         return None, step
-    return DataRead(-1 if b[0] is None else _UNICORN_REG[b[0]], -1 if x[0] is None else _UNICORN_REG[x[0]],
+    return DataRead(-1 if b[0] is None else _ADDRESS_REG[b[0]], -1 if x[0] is None else _ADDRESS_REG[x[0]],
                     shift, (disp + b[1] + (x[1] << shift)) & 0xFFFF_FFFF, size), step
 
 
@@ -314,17 +321,21 @@ class CortexM4:
             return True
         return prev is not None and prev.kind == Kind.LOAD and not insn.address_regs & prev.writes
 
-    def block_cost(self, insns: list[Insn]) -> BlockCost:
-        cycles, prev = 0, None
-        for insn in insns:
-            cycles += self.insn_cycles(insn, prev)
-            prev = insn
+    def cycles(self, insns: list[Insn], pairs: frozenset = frozenset()) -> int:
+        """Cycles of `insns` run in order, falling through at the end (`pairs`: for the M7)."""
+        return sum(self.insn_cycles(insn, prev) for prev, insn in zip([None, *insns], insns))
+
+    def block_cost(self, insns: list[Insn], pairs: frozenset = frozenset()) -> BlockCost:
         last = insns[-1]
         taken = 0
         if _is_exit(last):
             blocking = last.kind in (Kind.LOAD, Kind.TABLE_BRANCH)
             taken = self.P_BLOCKING if blocking else self.P
-        return BlockCost(len(insns), cycles, taken, taken, 0)
+        return BlockCost(len(insns), self.cycles(insns), taken, taken, 0)
+
+    def load_pairs(self, insns: list[Insn]) -> tuple[frozenset, list[int]]:
+        """Single issue: no two loads pair."""
+        return frozenset(), []
 
 
 class CortexM7:
@@ -333,10 +344,12 @@ class CortexM7:
     scheduling model and third-party measurements on STM32H7 (docs/cycle-model.md lists them).
 
     Per block: instructions issue in order, two per cycle when the pair is allowed and the younger
-    does not read the older's result; an instruction waits until its operands are ready.
-    Latencies restart at each block (cross-block stalls are not modelled). A mispredicted B<cond>
-    costs EARLY_FLAGS_MISPREDICT instead of MISPREDICT when the flags it tests were set EARLY_FLAGS
-    or more cycles before it issues, or in an earlier block.
+    does not read the older's result; an instruction waits until its operands are ready. Two
+    adjacent loads pair only when they read different 32-bit banks (address bit 2): `pairs` holds
+    the index of each younger load known to; `load_pairs` finds them. Across blocks, the counter
+    adds what scheduling a block behind the blocks run before it changes (`_Pricer.edge`). A
+    mispredicted B<cond> costs EARLY_FLAGS_MISPREDICT instead of MISPREDICT when the
+    flags it tests were set EARLY_FLAGS or more cycles before it issues, or in an earlier block.
     """
 
     MISPREDICT = 8  # measured on STM32H743 [D]
@@ -344,6 +357,8 @@ class CortexM7:
     EARLY_FLAGS = 3
     DIV = 7         # SDIV/UDIV: LLVM's figure, issued alone and blocking
     ISB = MISPREDICT  # a pipeline flush
+    # Latency of a MAC's result into the accumulator of the next MAC of its kind [D].
+    ACCUMULATE = {Kind.MUL: 1, Kind.FP_MAC: 3}
 
     # (issue cycles, result latency) of instructions that issue alone.
     ALONE = {Kind.DIV: (DIV, DIV), Kind.FP_DIV: (16, 16), Kind.ISB: (ISB, 1), Kind.BARRIER: (1, 1),
@@ -388,40 +403,71 @@ class CortexM7:
             return "fp"
         return "alu"
 
-    def _can_pair(self, older: Insn, younger: Insn) -> bool:
+    @staticmethod
+    def _constant(older: Insn, younger: Insn) -> bool:
+        """MOVW then MOVT of one register: they pair, the MOVT's read of the MOVW's result
+        notwithstanding [D]."""
+        return older.name == "mov" and not older.reads and younger.name == "movt" and older.writes == younger.writes
+
+    def _can_pair(self, older: Insn, younger: Insn, banked: bool) -> bool:
+        """`banked`: the two are loads known to read different banks."""
         if younger.kind in (Kind.BRANCH, Kind.IT):
             return True  # branches and IT pair with the instruction before (flags are forwarded)
+        if self._constant(older, younger):
+            return True
         if younger.name in self.SLOT0_ONLY or (older.shifted and younger.shifted):
             return False
         if younger.reads & older.writes:
             return False
         a, b = self._slot_class(older), self._slot_class(younger)
-        return {a, b} not in ({"load"}, {"store"}, {"mac"}, {"fp"}, {"mac", "store"})
+        return {a, b} not in ({"store"}, {"mac"}, {"fp"}, {"mac", "store"}) and ({a, b} != {"load"} or banked)
 
-    def _operand_ready(self, insn: Insn, ready: dict[int, tuple[int, str]], mac_acc: frozenset) -> int:
-        """Earliest issue cycle allowed by the operands. `ready[reg]` = (cycle, producer class)."""
+    def load_pairs(self, insns: list[Insn]) -> tuple[frozenset, list[int]]:
+        """The younger loads of adjacent single loads that pair [D]: those whose banks are known to
+        differ from the decode alone (`pairs` of `cycles`), and those whose banks the counter
+        compares on the block's entry, both addresses known then (at most MAX_BANK_PAIRS, the
+        first; loads after them never pair)."""
+        static, runtime = set(), []
+        for n in range(1, len(insns)):
+            older, younger = insns[n - 1], insns[n]
+            if not (self._slot_class(older) == self._slot_class(younger) == "load"
+                    and self._alone(older) is None and self._alone(younger) is None):
+                continue
+            differ = _banks_differ(older.load_address, younger.load_address)
+            if differ:
+                static.add(n)
+            elif differ is None and older.read and younger.read and len(runtime) < MAX_BANK_PAIRS:
+                runtime.append(n)
+        return frozenset(static), runtime
+
+    def _operand_ready(self, insn: Insn, ready: dict[int, tuple[int, str, int]], mac_acc: frozenset) -> int:
+        """Earliest issue cycle allowed by the operands. `ready[reg]` = (cycle, producer class,
+        cycle for a MAC of the producer's class accumulating into it)."""
         earliest = 0
         for reg in insn.reads:
             if reg not in ready:
                 continue
-            cycle, producer = ready[reg]
+            cycle, producer, accumulate = ready[reg]
             if reg in insn.address_regs or insn.shifted:
                 cycle += 2 if producer == "load" else 1  # needed one stage early, load data later still
-            elif insn.kind == Kind.MUL and producer == "mac" and reg in mac_acc:
-                cycle -= 1  # accumulator forwarding between MACs
+            elif insn.kind in self.ACCUMULATE and reg in mac_acc and producer == self._slot_class(insn):
+                cycle = accumulate  # accumulator forwarding between MACs
             elif insn.kind == Kind.MUL and producer == "load":
                 cycle += 1  # a MAC cannot take a load result from the cycle before
             earliest = max(earliest, cycle)
         return earliest
 
-    def block_cost(self, insns: list[Insn]) -> BlockCost:
-        ready: dict[int, tuple[int, str]] = {}
+    def _schedule(self, insns: list[Insn], pairs: frozenset) -> tuple[int, int, int | None]:
+        """(cycles to the end of `insns`, issue cycle of the last one, issue cycle of the last flag
+        setter before it or None)."""
+        ready: dict[int, tuple[int, str, int]] = {}
         cycle, pending = 0, None  # pending: the single instruction issued in `cycle`, pairable
-        flags_at = None  # issue cycle of the block's last flag-setting instruction
+        flags_at = issue_at = None  # issue cycles of the last flag setter before the last, and of the last
         for n, insn in enumerate(insns):
             alone = self._alone(insn)
             earliest = self._operand_ready(insn, ready, insn.writes)
-            if alone is None and pending is not None and earliest <= cycle and self._can_pair(pending, insn):
+            if (alone is None and pending is not None and (earliest <= cycle or self._constant(pending, insn))
+                    and self._can_pair(pending, insn, n in pairs)):
                 issue_at, pending = cycle, None
             else:
                 issue_at = max(cycle + (1 if n else 0), earliest)
@@ -429,13 +475,22 @@ class CortexM7:
             issue_cycles, latency = alone or (1, self._latency(insn))
             cycle = issue_at + issue_cycles - 1
             producer = self._slot_class(insn)
+            accumulate = issue_at + self.ACCUMULATE.get(insn.kind, latency)
             for reg in insn.writes:
-                ready[reg] = (issue_at + latency, producer)
+                ready[reg] = (issue_at + latency, producer, accumulate)
             if insn.kind in (Kind.BRANCH, Kind.IT):
                 pending = None
-            if insn.sets_flags and insn is not insns[-1]:
+            if insn.sets_flags and n < len(insns) - 1:
                 flags_at = issue_at
-        cycles = cycle + 1
+        return cycle + 1, issue_at, flags_at
+
+    def cycles(self, insns: list[Insn], pairs: frozenset = frozenset()) -> int:
+        """Cycles of `insns` issued in order, falling through at the end; `pairs`: the indices of
+        the younger loads of adjacent loads that read different banks."""
+        return self._schedule(insns, pairs)[0]
+
+    def block_cost(self, insns: list[Insn], pairs: frozenset = frozenset()) -> BlockCost:
+        cycles, issue_at, flags_at = self._schedule(insns, pairs)
         last = insns[-1]
         taken = miss = fall_miss = 0
         counter, target = 1, 0
@@ -452,35 +507,88 @@ class CortexM7:
         return BlockCost(len(insns), cycles, taken, miss, fall_miss, counter, target)
 
 
+def _banks_differ(a: DataRead | None, b: DataRead | None) -> bool | None:
+    """Whether two loads read different 32-bit banks (address bit 2) of the M7's memories, from
+    their addresses as known on their block's entry: on the same registers, offsets 4 apart (mod 8)
+    always do and 0 apart never; None when it depends on the registers' values (or an address is
+    unknown)."""
+    if a is None or b is None or (a.base, a.index, a.shift) != (b.base, b.index, b.shift):
+        return None
+    if a.base < 0 and a.index < 0:
+        return bool((a.offset ^ b.offset) & 4)
+    return {0: False, 4: True}.get((b.offset - a.offset) & 7)
+
+
 _CORE_REGS = frozenset(getattr(cs_arm, f"ARM_REG_R{i}") for i in range(13)) | {
     cs_arm.ARM_REG_SP, cs_arm.ARM_REG_LR, cs_arm.ARM_REG_PC}
 MODELS = {"cortex-m4": CortexM4, "cortex-m7": CortexM7}
 
 
-@functools.lru_cache(maxsize=None)
-def block_cost_fn(board: Board) -> Callable[[bytes, int], BlockCost]:
-    """The function the block counter calls once per new block: bytes and address -> BlockCost.
+class _Pricer:
+    """A board's block and edge prices, each worked out once per process: a block's price depends
+    only on its bytes and address (an edge's on its blocks'), however many emulators of the board
+    run the firmware, however many times. The memory system's stalls are the counter's
+    (MemoryTiming): they depend on what ran before."""
 
-    One function per board, shared by every emulator of that board: a block's cost depends only on
-    its bytes and address, so its decode (the slow part, capstone in detail mode) is done once per
-    process however many times the firmware is run. The memory system's stalls are the counter's
-    (MemoryTiming): they depend on what ran before.
-    """
-    model = MODELS[board.core.name]()
-    disasm = Cs(CS_ARCH_ARM, CS_MODE_THUMB | CS_MODE_MCLASS)
-    disasm.detail = True
-    costs: dict[tuple[int, bytes], BlockCost] = {}
+    def __init__(self, board: Board):
+        self.model = MODELS[board.core.name]()
+        self.disasm = Cs(CS_ARCH_ARM, CS_MODE_THUMB | CS_MODE_MCLASS)
+        self.disasm.detail = True
+        self.decoded: dict[tuple[int, bytes], tuple[list[Insn], frozenset, list[int]]] = {}
+        self.costs: dict[tuple[int, bytes], BlockCost] = {}
+        self.edges: dict[tuple, int] = {}
 
-    def cost(code: bytes, address: int) -> BlockCost:
-        known = costs.get((address, code))
+    def _decode(self, code: bytes, address: int) -> tuple[list[Insn], frozenset, list[int]]:
+        """The block's instructions and its `load_pairs`."""
+        known = self.decoded.get((address, code))
         if known is None:
-            insns = decode(disasm, code, address)
-            known = costs[address, code] = replace(
-                model.block_cost(insns), checks=tuple(i.alignment for i in insns if i.alignment),
-                reads=tuple(i.read for i in insns if i.read))
+            insns = decode(self.disasm, code, address)
+            known = self.decoded[address, code] = (insns, *self.model.load_pairs(insns))
         return known
 
-    return cost
+    def block(self, code: bytes, address: int) -> BlockCost:
+        known = self.costs.get((address, code))
+        if known is None:
+            insns, pairs, runtime = self._decode(code, address)
+            slot, reads = {}, []  # instruction -> its index in `reads`
+            for n, insn in enumerate(insns):
+                if insn.read and len(reads) < MAX_READS:
+                    slot[n] = len(reads)
+                    reads.append(insn.read)
+            runtime = [n for n in runtime if n in slot and n - 1 in slot]
+            variants = tuple(self.model.cycles(insns, pairs | {n for k, n in enumerate(runtime) if mask >> k & 1})
+                             for mask in range(1 << len(runtime))) if runtime else ()
+            known = self.costs[address, code] = replace(
+                self.model.block_cost(insns, pairs), checks=tuple(i.alignment for i in insns if i.alignment),
+                reads=tuple(reads), banks=tuple((slot[n - 1], slot[n]) for n in runtime), bank_cycles=variants)
+        return known
+
+    def edge(self, before: tuple[tuple[bytes, int], ...], code: bytes, address: int) -> int:
+        """The cycles that entering block (`code`, `address`) right behind the blocks `before`
+        ((code, address), oldest first, run back to back with no exit cycles between them: a
+        fall-through, or on the M7 a predicted branch) adds to it priced alone: the latencies and
+        issue slots carried across, with the loads that pair whatever the registers hold (a pair
+        decided on entry counts as not pairing here)."""
+        key = (before, code, address)
+        known = self.edges.get(key)
+        if known is None:
+            insns, pairs = [], set()
+            for block_code, block_address in before:
+                block, block_pairs, _ = self._decode(block_code, block_address)
+                pairs |= {n + len(insns) for n in block_pairs}
+                insns += block
+            history = self.model.cycles(insns, frozenset(pairs))
+            last, last_pairs, _ = self._decode(code, address)
+            both = frozenset(pairs | {n + len(insns) for n in last_pairs})
+            known = self.edges[key] = self.model.cycles(insns + last, both) - history - self.model.cycles(last, last_pairs)
+        return known
+
+
+@functools.lru_cache(maxsize=None)
+def pricer(board: Board) -> _Pricer:
+    """The one pricer of `board` in this process: the counter calls its `block` once per new block
+    (bytes and address -> BlockCost) and its `edge` for blocks run back to back."""
+    return _Pricer(board)
 
 
 def memory_timing(board: Board, *, caches: bool = True) -> MemoryTiming | None:

@@ -37,7 +37,7 @@ from unicorn import (UC_ARCH_ARM, UC_HOOK_INTR, UC_HOOK_MEM_INVALID, UC_HOOK_MEM
 
 from .boards import Board, Region
 from .counting import MemoryStats, NativeCounter, Stop, make_counter
-from .cycles import Undecodable, block_cost_fn, memory_timing
+from .cycles import Undecodable, memory_timing, pricer
 from .elf import ElfImage, format_symbol
 from .errors import ElfError, McusimError
 from .faults import (EXCP_BKPT, UNDEFINED, Fault, FaultKind, FirmwareFault, engine_fault, exception_fault,
@@ -231,8 +231,9 @@ class Emulator:
         self.layout = Layout.of(elf, board, self._vectors[0])
         if self.layout.has_guard:
             uc.mem_protect(self.layout.heap_limit, GUARD, UC_PROT_NONE)
-        self.counter = make_counter(uc, block_cost_fn(board), max_instructions, native,
-                                    memory_timing(board, caches=flash_cache))
+        prices = pricer(board)
+        self.counter = make_counter(uc, prices.block, max_instructions, native,
+                                    memory_timing(board, caches=flash_cache), prices.edge)
         self.console = Console()
         self.itm = Itm(uc, self.counter, self.console)
         if isinstance(self.counter, NativeCounter):

@@ -22,6 +22,17 @@
  *         that read flash are looked up in the data cache, a miss per line costing the wait states.
  *      Caches are set associative with least-recently-used replacement; one with no sets is off
  *      and every access misses. There is nothing per access: loads are looked at on block entry.
+ *   3. prices what depends on the registers and on the block before (dual issue, Cortex-M7):
+ *      a. loads that pair when they read different 32-bit banks: for each of up to MAX_BANK_PAIRS
+ *         pairs of `reads`, whether their addresses on entry differ in bit 2 selects one of the
+ *         block's cycle counts (`bank_delta`);
+ *      b. a block entered right behind another, with no exit cycles between them (a fall-through,
+ *         or a predicted branch), can stall on, or pair with, what the blocks before left in
+ *         flight: `edge` (a Python function) prices it behind its predecessor, and behind the
+ *         block before that when that one too was left with no exit cycles (a window of three
+ *         blocks, so that a latency reaches across a short block, such as the one instruction
+ *         that straddles a page boundary). Each block keeps the price of its last such successor
+ *         per exit (fall-through, taken) with the window it was priced in.
  * On a miss it calls `miss` (a Python function, once per distinct block), which decodes the block
  * with capstone and fills in the costs. Per-block hit counts and exit cycles feed the profile.
  *
@@ -62,6 +73,18 @@ typedef struct {
     uint16_t bytes;   /* bytes read */
 } mcusim_read;
 
+#define MAX_BANK_PAIRS 3
+
+/* A block entered right behind another with no exit cycles, the block before that one (`from`, when
+ * it too was left with no exit cycles; size 0: none), and what that adds to its cycles. */
+typedef struct {
+    uint32_t addr;
+    uint32_t size;         /* 0: none yet */
+    uint32_t from_addr;
+    uint32_t from_size;
+    int32_t adjust;
+} mcusim_successor;
+
 typedef struct {
     uint32_t addr;
     uint32_t size;         /* 0 marks an empty slot: Unicorn never reports empty blocks */
@@ -73,13 +96,18 @@ typedef struct {
     uint8_t counter;       /* 2-bit saturating predictor state: >= 2 predicts taken */
     uint8_t n_checks;
     uint8_t n_reads;
-    uint8_t reserved;
+    uint8_t n_banks;       /* pairs of loads that pair when their banks differ */
     uint32_t last_target;  /* where the last taken exit went */
+    uint8_t banks[MAX_BANK_PAIRS][2];  /* each pair's indices in `reads` */
+    int8_t bank_delta[1 << MAX_BANK_PAIRS];  /* cycles added when the pairs whose bits are set pair */
+    uint8_t reserved[2];
+    mcusim_successor next[2];  /* [taken]: the last block entered behind this one with no exit cycles */
     const mcusim_check *checks;  /* made on entry; owned by the caller of `miss` */
     const mcusim_read *reads;    /* looked at on entry; owned by the caller of `miss` */
     uint64_t hits;         /* times entered */
     uint64_t exit_cycles;  /* extra exit cycles charged to this block */
     uint64_t stall_cycles; /* memory stalls charged to this block */
+    int64_t pipeline_cycles; /* bank and edge cycles charged to this block */
 } mcusim_block;
 
 typedef struct {
@@ -110,6 +138,8 @@ enum { STOP_NONE, STOP_BUDGET, STOP_DEADLINE, STOP_UNALIGNED, STOP_RETRANSLATE, 
 typedef int (*mcusim_miss_fn)(void *uc, uint32_t addr, uint32_t size, mcusim_block *block);
 typedef int (*mcusim_stop_fn)(void *uc);
 typedef int (*mcusim_reg_read_fn)(void *uc, int regid, void *value);
+typedef int (*mcusim_edge_fn)(void *uc, uint32_t from_addr, uint32_t from_size, uint32_t addr, uint32_t size,
+                              uint32_t next_addr, uint32_t next_size, int32_t *adjust);
 
 typedef struct {
     uint64_t instructions;
@@ -124,11 +154,14 @@ typedef struct {
     uint32_t capacity;     /* power of two */
     uint32_t used;
     mcusim_block *prev;    /* the block entered last; NULL after a reset */
+    uint32_t from_addr;    /* the block before `prev`, when `prev` was entered with no exit cycles */
+    uint32_t from_size;    /* 0: none */
     mcusim_block *table;
     mcusim_miss_fn miss;
     mcusim_stop_fn stop_fn;
     mcusim_reg_read_fn reg_read;
     mcusim_memory *memory; /* NULL: flash costs nothing */
+    mcusim_edge_fn edge;   /* NULL: blocks are priced alone */
 } mcusim_counter;
 
 /* The user data of an alignment UC_HOOK_CODE: the access it checks each time it runs. */
@@ -251,10 +284,27 @@ static uint32_t cache_access(mcusim_cache *k, uint32_t line)
     return miss;
 }
 
+/* The addresses of block `b`'s reads, from the registers on entry. */
+__attribute__((noinline)) static void read_addresses(mcusim_counter *c, void *uc, const mcusim_block *b,
+                                                     uint32_t *addresses)
+{
+    for (uint32_t i = 0; i < b->n_reads; i++) {
+        const mcusim_read *r = &b->reads[i];
+        uint64_t base = 0, index = 0;
+        if (r->base >= 0) {
+            c->reg_read(uc, r->base, &base);
+        }
+        if (r->index >= 0) {
+            c->reg_read(uc, r->index, &index);
+        }
+        addresses[i] = (uint32_t)base + ((uint32_t)index << r->shift) + r->offset;
+    }
+}
+
 /* Stall cycles of fetching block `b` (entered by a taken branch or not; `again`: from itself, a
- * one-block loop) and of its flash reads. */
-__attribute__((noinline)) static uint32_t memory_stall(mcusim_counter *c, void *uc, mcusim_block *b, uint32_t taken,
-                                                       uint32_t again)
+ * one-block loop) and of its flash reads, at `addresses`. */
+__attribute__((noinline)) static uint32_t memory_stall(mcusim_counter *c, mcusim_block *b, uint32_t taken,
+                                                       uint32_t again, const uint32_t *addresses)
 {
     mcusim_memory *m = c->memory;
     uint32_t fetch = 0, data = 0;
@@ -276,17 +326,9 @@ __attribute__((noinline)) static uint32_t memory_stall(mcusim_counter *c, void *
         m->fetch_line = last + 1;
     }
     for (uint32_t i = 0; i < b->n_reads; i++) {
-        const mcusim_read *r = &b->reads[i];
-        uint64_t base = 0, index = 0;
-        if (r->base >= 0) {
-            c->reg_read(uc, r->base, &base);
-        }
-        if (r->index >= 0) {
-            c->reg_read(uc, r->index, &index);
-        }
-        uint32_t address = (uint32_t)base + ((uint32_t)index << r->shift) + r->offset;
+        uint32_t address = addresses[i];
         if (address - m->flash_base < m->flash_size) {
-            uint32_t last = (address + r->bytes - 1) >> m->line_shift;
+            uint32_t last = (address + b->reads[i].bytes - 1) >> m->line_shift;
             for (uint32_t line = address >> m->line_shift; line <= last; line++) {
                 data += cache_access(&m->dcache, line);
             }
@@ -298,6 +340,25 @@ __attribute__((noinline)) static uint32_t memory_stall(mcusim_counter *c, void *
     m->data_stall += data;
     b->stall_cycles += fetch + data;
     return fetch + data;
+}
+
+/* Price entering block `b` right behind `p` (and the counter's `from` before it) into `s`, p's
+ * successor slot; nonzero, with emulation stopped, when `edge` failed. */
+__attribute__((noinline, cold)) static int learn_edge(mcusim_counter *c, void *uc, const mcusim_block *p,
+                                                      const mcusim_block *b, mcusim_successor *s)
+{
+    int32_t adjust = 0;
+    if (c->edge(uc, c->from_addr, c->from_size, p->addr, p->size, b->addr, b->size, &adjust) != MISS_OK) {
+        c->last_block = b->addr;
+        stop(c, uc, STOP_MISS_FAILED);
+        return 1;
+    }
+    s->addr = b->addr;
+    s->size = b->size;
+    s->from_addr = c->from_addr;
+    s->from_size = c->from_size;
+    s->adjust = adjust;
+    return 0;
 }
 
 __attribute__((noinline, cold)) static void check_clock(mcusim_counter *c, void *uc)
@@ -328,6 +389,7 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
         return;
     }
     uint32_t extra = 0, taken = 1;
+    int32_t pipeline = 0;
     mcusim_block *p = c->prev;
     if (p != NULL) {
         taken = addr != p->addr + p->size;
@@ -336,17 +398,37 @@ void mcusim_block_hook(void *uc, uint64_t address, uint32_t size, void *user_dat
         p->exit_cycles += extra;
         p->counter = next_state[taken][p->counter];
         p->last_target = taken ? addr : p->last_target;
+        mcusim_successor *s = &p->next[taken];
+        if (extra == 0 && c->edge != NULL) {
+            if ((s->addr != addr || s->size != size || s->from_addr != c->from_addr || s->from_size != c->from_size)
+                && learn_edge(c, uc, p, b, s)) {
+                return;
+            }
+            pipeline = s->adjust;
+        }
+        c->from_addr = extra == 0 ? p->addr : 0;
+        c->from_size = extra == 0 ? p->size : 0;
     }
-    if (c->memory != NULL) {
-        extra += memory_stall(c, uc, b, taken, p == b);
+    if (c->memory != NULL || b->n_banks != 0) {
+        uint32_t addresses[256];
+        read_addresses(c, uc, b, addresses);
+        if (c->memory != NULL) {
+            extra += memory_stall(c, b, taken, p == b, addresses);
+        }
+        uint32_t differ = 0;
+        for (uint32_t i = 0; i < b->n_banks; i++) {
+            differ |= ((addresses[b->banks[i][0]] ^ addresses[b->banks[i][1]]) >> 2 & 1) << i;
+        }
+        pipeline += b->bank_delta[differ];
     }
+    b->pipeline_cycles += pipeline;
     c->prev = b;
     c->last_block = addr;
     b->hits++;
     /* One update of each total per block: a narrow store followed by the wide (vectorized) load
      * of both totals would defeat store-to-load forwarding. */
     c->instructions += b->insns;
-    c->cycles += b->cycles + extra;
+    c->cycles += b->cycles + extra + (int64_t)pipeline;
     if (__builtin_expect(c->instructions > c->budget, 0) && c->stop == STOP_NONE) {
         stop(c, uc, STOP_BUDGET);
     }

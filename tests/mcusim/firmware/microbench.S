@@ -50,6 +50,48 @@ FUNC mb_load                /* 4 independent loads, back to back */
     bne 1b
     bx lr
 
+FUNC mb_load_pairs          /* 4 loads of consecutive words: neighbours read different banks */
+1:  ldr r2, [r1]
+    ldr r3, [r1, #4]
+    ldr r12, [r1, #8]
+    ldr r2, [r1, #12]
+    subs r0, r0, #1
+    bne 1b
+    bx lr
+
+FUNC mb_load_banks          /* loads from r1 and from r2, alternately: banks known only at run time */
+1:  ldr r3, [r1]
+    ldr r12, [r2]
+    ldr r3, [r1]
+    ldr r12, [r2]
+    subs r0, r0, #1
+    bne 1b
+    bx lr
+
+FUNC mb_const               /* 4 constants built by movw/movt */
+1:  movw r1, #0x1234
+    movt r1, #0x5678
+    movw r2, #0x1234
+    movt r2, #0x5678
+    movw r3, #0x1234
+    movt r3, #0x5678
+    movw r12, #0x1234
+    movt r12, #0x5678
+    subs r0, r0, #1
+    bne 1b
+    bx lr
+
+FUNC mb_pipetest            /* the loop of [D]'s CM7_pipetest_tmpl.S: 40 nop.w, subs 10 before bne */
+1:  .rept 28
+    nop.w
+    .endr
+    subs.w r0, #1
+    .rept 10
+    nop.w
+    .endr
+    bne.w 1b
+    bx lr
+
 FUNC mb_load_chase          /* 4 loads, each address the previous load's result */
 1:  ldr r1, [r1]
     ldr r1, [r1]
@@ -205,3 +247,14 @@ FUNC mb_dwt                 /* returns DWT->CYCCNT after minus before mb_alu_cha
     subs r0, r0, r4
     pop {r4, pc}
     .ltorg
+
+    .p2align 10
+    .space 1020
+FUNC mb_straddle            /* a pointer chase across a 1 KB page boundary (where the emulator ends a
+                               block), the add.w straddling it a block of its own */
+1:  ldr r1, [r1]            /* the last halfword before the boundary */
+    add.w r3, r3, #1        /* across it */
+    ldr r1, [r1]
+    subs r0, r0, #1
+    bne 1b
+    bx lr
