@@ -163,12 +163,15 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_trai
                 x_test: torch.Tensor, y_test: torch.Tensor, epoch: int, options, lr_at: Callable[[int], float], *,
                 flip: bool, desc: str, progress: bool, before_step: Callable[[int], None] | None = None,
                 after_step: Callable[[], None] | None = None,
-                evaluate: Callable[[], dict] | None = None) -> dict:
+                evaluate: Callable[[], dict] | None = None,
+                backward: Callable[[torch.Tensor, torch.Tensor], tuple[float, torch.Tensor]] | None = None) -> dict:
     """One epoch over the training images in a seeded order, augmented (flip: mirrored too), at the
     learning rate lr_at(global step) with `options`' batch size, seed and label smoothing, on the
     device of the model's parameters; the hooks run around each optimizer step (pruning masks, a
-    supernet's sampled subnet). Returns and prints the epoch's record: loss, train accuracy, and
-    test accuracy, or what `evaluate()` returns instead (a supernet's subnets)."""
+    supernet's sampled subnet). `backward(x, y)`, where given, computes a step's gradients instead
+    of the model's cross-entropy on the batch (a supernet's several subnets) and returns (the loss
+    to report, the logits to score). Returns and prints the epoch's record: loss, train accuracy,
+    and test accuracy, or what `evaluate()` returns instead (a supernet's subnets)."""
     on = next(model.parameters()).device
     steps = math.ceil(len(x_train) / options.batch_size)
     generator = torch.Generator().manual_seed(options.seed * 1000 + epoch)
@@ -182,14 +185,18 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x_trai
         x, y = augment(x_train[index], generator, flip).to(on), y_train[index].to(on)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(epoch * steps + step)
-        logits = model(x)
-        loss = F.cross_entropy(logits, y, label_smoothing=options.label_smoothing)
         optimizer.zero_grad()
-        loss.backward()
+        if backward is None:
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=options.label_smoothing)
+            loss.backward()
+            value = loss.item()
+        else:
+            value, logits = backward(x, y)
         optimizer.step()
         if after_step is not None:
             after_step()
-        total_loss += loss.item() * len(y)
+        total_loss += value * len(y)
         correct += int((logits.argmax(1) == y).sum())
     record = {"epoch": epoch + 1, "loss": total_loss / len(x_train), "train_accuracy": correct / len(x_train),
               **(evaluate() if evaluate is not None else {"test_accuracy": accuracy(model, x_test, y_test)})}

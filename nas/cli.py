@@ -1,9 +1,10 @@
 """The `mcusim` commands of the architecture search, registered through the `mcusim.commands` entry
 point; their options follow mcusim/cli.py's one vocabulary, and every command takes --json:
 
-    mcusim supernet --space NAME --dataset DS [--epochs E] [--val-images N] [--train-images N] -o CKPT [--resume]
+    mcusim supernet --space NAME --dataset DS [--epochs E] [--val-images N] [--train-images N]
+                    [--random N] [--teacher CKPT] [--single-path] -o CKPT [--resume]
     mcusim search --space NAME --board B [--sram KB] [--flash KB] [--latency-ms MS] [--budget N]
-                  [--workers W] [--backend local|ray] [--supernet CKPT] -o DIR [--resume | --force]
+                  [--like MODEL] [--workers W] [--backend local|ray] [--supernet CKPT] -o DIR [--resume | --force]
     mcusim search --list-spaces
     mcusim evolve-space --space mcuformer --dataset DS --board B [--candidates N] -o DIR [--force]
     mcusim supernas --space tinyformer --dataset DS --board B [--params MIN:MAX] [--candidates N] -o DIR [--force]
@@ -29,14 +30,15 @@ from mcusim.models.cli import add_dataset, add_deploy_options, add_training_opti
 def cmd_supernet(args) -> int:
     from mcusim.models.train import TrainOptions
 
-    from .supernet import VALIDATION, train_supernet
+    from .supernet import VALIDATION, SupernetTraining, train_supernet
 
     output_file(args.output, "-o")
     options = TrainOptions(**{k: v for k, v in (("epochs", args.epochs), ("batch_size", args.batch_size),
                                                  ("lr", args.lr), ("seed", args.seed)) if v is not None})
+    training = SupernetTraining(sandwich=not args.single_path, random=args.random, teacher=args.teacher)
     meta = train_supernet(_supernet_space(args), args.dataset, args.output, options, resume=args.resume,
                           command=shlex.join(["mcusim", *sys.argv[1:]]), validation=args.val_images or VALIDATION,
-                          train_images=args.train_images, progress=not args.json)
+                          train_images=args.train_images, progress=not args.json, training=training)
     last = meta["history"][-1] if meta["history"] else {}
     largest, smallest = last.get("largest_accuracy"), last.get("smallest_accuracy")
     if args.json:
@@ -144,7 +146,8 @@ def cmd_search(args) -> int:
         raise UsageError("mcusim search needs --space, --board and -o DIR (or --list-spaces)")
     from mcusim.models.train import read_checkpoint_file
 
-    from .evaluate import EvalSpec, Evaluator
+    from .evaluate import EvalSpec, Evaluator, reference_figures, shipped_graph
+    from .measure import Budget
     from .report import write_results
     from .search import JOURNAL, SearchOptions, search
     from .supernet import SHIPPED
@@ -157,9 +160,20 @@ def cmd_search(args) -> int:
     meta = read_checkpoint_file(supernet)[0]
     if meta.get("supernet") != space.name:
         raise UsageError(f"{supernet} is not a supernet of the {space.name} space")
+    if args.like is not None:
+        given = [flag for flag, value in (("--sram", args.sram), ("--flash", args.flash),
+                                          ("--latency-ms", args.latency_ms)) if value is not None]
+        if given:
+            raise UsageError(f"--like {args.like} sets the budget: drop {', '.join(given)}")
+        shipped_graph(args.like, meta["dataset"])  # a usage error before any work
     _results_folder(args, JOURNAL, inputs=[supernet])
-    spec = EvalSpec(str(supernet), target.name, _budget(target, args), meta["dataset"], args.memory_opts, args.dsp,
-                    args.val_images, args.int8_val_images)
+    if args.like is not None:
+        f = reference_figures(args.like, target, meta["dataset"], args.memory_opts, args.dsp)
+        budget = Budget(f.sram_peak, f.flash, f.latency_ms)
+    else:
+        budget = _budget(target, args)
+    spec = EvalSpec(str(supernet), target.name, budget, meta["dataset"], args.memory_opts, args.dsp,
+                    args.val_images, args.int8_val_images, like=args.like)
     options = SearchOptions(budget=args.budget, population=args.population, seed=args.seed)
     start = time.perf_counter()
     journal = search(spec, options, args.output, args.workers, args.backend, args.resume, progress=not args.json,
@@ -199,6 +213,13 @@ def _add_supernet(sub) -> None:
     add_images(p, "val", "training images held out for the search to score candidates on (default: 5000)",
                aliases=("--validation",))
     add_images(p, "train", "train on the first N training images only (default: all but the validation set)")
+    p.add_argument("--random", type=int, default=2, metavar="N",
+                   help="candidates drawn per step beside the largest and the smallest (sandwich rule; default: 2)")
+    p.add_argument("--teacher", metavar="CKPT", help="a trained model's checkpoint on the same dataset: the largest "
+                                                     "candidate learns its predictions too (knowledge distillation)")
+    p.add_argument("--single-path", action="store_true",
+                   help="one candidate drawn per step, on the labels (AutoFormer, SPOS) instead of the sandwich rule "
+                        "with in-place distillation")
     add_output(p, "CKPT", help="the supernet's checkpoint, written after every epoch")
     p.add_argument("--resume", action="store_true", help="continue the unfinished run in CKPT")
     add_json(p)
@@ -218,6 +239,9 @@ def _add_search(sub) -> None:
     p.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="local processes, or Ray actors (a local Ray, or the cluster RAY_ADDRESS names)")
     p.add_argument("--supernet", metavar="CKPT", help="default: the space's shipped supernet")
+    p.add_argument("--like", metavar="MODEL", help="the budget is a shipped model's measured SRAM peak, flash and "
+                                                   "latency on the board (instead of --sram, --flash, --latency-ms); "
+                                                   "the report sets the best candidate beside it")
     add_deploy_options(p)
     add_images(p, "val", "validation images each candidate is scored on (default: all of the supernet's)")
     add_images(p, "int8-val", "of those, the ones the int8 graph is scored on too (default: %(default)s)",

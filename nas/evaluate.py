@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mcusim.boards import get_board
+from mcusim.boards import Board, get_board
+from mcusim.errors import UsageError
 from mcusim.models import datasets
 from mcusim.models.deploy import Deployment, MemoryOptions, deploy
 from mcusim.models.evaluate import DEFAULT_PREPROCESS, accuracy as int8_accuracy, differing_values, graph_inputs
@@ -56,9 +57,32 @@ class EvalSpec:
     val_images: int | None = None   # None: the supernet's whole validation set
     int8_images: int = 500
     calibration: int = 256
+    like: str | None = None         # the shipped model whose measured figures are the budget (search --like)
 
     def to_json(self) -> dict:
         return {**self.__dict__, "budget": self.budget.to_json()}
+
+
+def shipped_graph(name: str, dataset: str) -> Graph:
+    """The int8 graph of the registered model `name`, which must be of `dataset`."""
+    from mcusim.models import zoo
+
+    entry = zoo.get(name)
+    if entry.graph is None:
+        raise UsageError(f"model {name} ships no graph (make graphs)")
+    if entry.dataset != dataset:
+        raise UsageError(f"model {name} is a {entry.dataset} model; the search is on {dataset}")
+    return Graph.load(entry.graph)
+
+
+def reference_figures(name: str, board: Board, dataset: str, memory_opts: str = "none", dsp: bool = True) -> Figures:
+    """A shipped model's figures measured as the search measures a candidate's (deployed with the
+    search's memory options, one sample run on `board`, the dataset's first test image): the budget
+    `search --like` gives its candidates."""
+    graph = shipped_graph(name, dataset)
+    x, _ = datasets.load(dataset, "test")
+    deployment = deploy(graph, MemoryOptions.parse(memory_opts))
+    return measure(deployment, board, [graph_inputs(graph, x[:1])], dsp)[0]
 
 
 def layer_io(graph: Graph) -> int:

@@ -1,8 +1,10 @@
 """The results folder of a search, written from its journal:
 
     best.graph      the most accurate candidate within budget, the int8 graph that was measured
-    best.json       its journal record, with its int8 accuracy on the test split
-    report.md       summary, best candidates, Pareto front, residual summary
+    best.json       its journal record, with its int8 accuracy on the test split (and under
+                    search --like, the reference model's beside it)
+    report.md       summary, best candidates, the reference model beside the best (--like), Pareto
+                    front, residual summary
     residuals.md    analytic estimate vs measured SRAM peak for every measured candidate (and .csv)
     pareto.png      accuracy against measured SRAM peak and latency, the front marked
     residuals.png   each analytic estimate against the measured peak
@@ -22,7 +24,7 @@ from mcusim.files import atomic_path, atomic_writer, write_text_atomic
 from mcusim.models import datasets
 from mcusim.models.evaluate import accuracy
 
-from .evaluate import Evaluator
+from .evaluate import Evaluator, shipped_graph
 from .search import Journal
 
 
@@ -65,7 +67,15 @@ def write_results(journal: Journal, out: str | Path, evaluator: Evaluator, test_
     out = Path(out)
     records = journal.records
     ranked = scored(records)
-    best = None
+    best = reference = None
+    x, y = datasets.load(evaluator.spec.dataset, "test")
+    x, y = x[:test_images], y[:test_images]
+    like = evaluator.spec.like
+    if like is not None:
+        budget = evaluator.spec.budget
+        reference = {"model": like, "test_accuracy": accuracy(shipped_graph(like, evaluator.spec.dataset), x, y,
+                                                              progress=progress), "test_images": len(x),
+                     "measured": {"sram_peak": budget.sram, "flash": budget.flash, "latency_ms": budget.latency_ms}}
     if ranked:
         best = dict(ranked[0])
         arch = evaluator.space.check(best["arch"])
@@ -80,15 +90,15 @@ def write_results(journal: Journal, out: str | Path, evaluator: Evaluator, test_
             _, graph = evaluator.graph(arch)
         with atomic_path(out / "best.graph") as tmp:
             graph.save(tmp)
-        x, y = datasets.load(evaluator.spec.dataset, "test")
-        x, y = x[:test_images], y[:test_images]
         best["test_accuracy"] = accuracy(graph, x, y, progress=progress)
         best["test_images"] = len(x)
+        if reference is not None:
+            best["reference"] = reference
         write_text_atomic(out / "best.json", json.dumps(best, indent=1))
     rows = residual_rows(records)
     _write_residuals(rows, out)
     _plots(records, ranked, rows, out)
-    write_text_atomic(out / "report.md", _report(journal, ranked, best, rows))
+    write_text_atomic(out / "report.md", _report(journal, ranked, best, rows, reference))
     return best
 
 
@@ -134,7 +144,31 @@ def _row(r: dict) -> str:
             f"{m['latency_ms']:.1f} | {r['params']:,} | `{json.dumps(r['arch'])}` |")
 
 
-def _report(journal: Journal, ranked: list[dict], best: dict | None, rows: list[dict]) -> str:
+def _against(best: dict | None, reference: dict) -> list[str]:
+    """The report's side-by-side of the best candidate and the shipped model whose figures were the
+    budget (search --like)."""
+    r, name = reference["measured"], reference["model"]
+    lines = [f"## Against {name}, whose measured figures are the budget", "",
+             f"int8 test accuracy on the same {reference['test_images']:,} test images; SRAM, flash and latency "
+             "measured on the board.", "",
+             "| model | int8 test accuracy | SRAM peak | flash | latency ms |", "|---|---:|---:|---:|---:|"]
+    if best is not None:
+        m = best.get("finetuned", best)["measured"]
+        lines.append(f"| searched `{best['hash']}` | {best['test_accuracy']:.4f} | {m['sram_peak']:,} | "
+                     f"{m['flash']:,} | {m['latency_ms']:.1f} |")
+    lines += [f"| {name} | {reference['test_accuracy']:.4f} | {r['sram_peak']:,} | {r['flash']:,} | "
+              f"{r['latency_ms']:.1f} |", ""]
+    if best is not None:
+        points = 100 * (best["test_accuracy"] - reference["test_accuracy"])
+        lines += [f"The searched model is {abs(points):.2f} points {'more' if points >= 0 else 'less'} accurate "
+                  f"than {name}, within the budget {name} sets.", ""]
+    else:
+        lines += ["No candidate fits the budget.", ""]
+    return lines
+
+
+def _report(journal: Journal, ranked: list[dict], best: dict | None, rows: list[dict],
+            reference: dict | None = None) -> str:
     h, records = journal.header, journal.records
     ev = h["eval"]
     budget = ev["budget"]
@@ -166,6 +200,8 @@ def _report(journal: Journal, ranked: list[dict], best: dict | None, rows: list[
                       f"{'' if not f['violations'] else ' (' + '; '.join(f['violations']) + ')'}.", ""]
         lines += [f"The int8 test accuracy above is best.graph's (the fine-tuned model where there is one): "
                   f"`mcusim check best.graph --board {ev['board']}` runs it on the board.", ""]
+    if reference is not None:
+        lines += _against(best, reference)
     header = ["| candidate | accuracy | int8 | SRAM peak | flash | latency ms | params | arch |",
               "|---|---:|---:|---:|---:|---:|---:|---|"]
     lines += ["## The ten most accurate within budget", "", *header, *map(_row, ranked[:10]), "",

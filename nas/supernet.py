@@ -4,7 +4,7 @@ with inherited weights.
     supernet = Supernet(get("mcuformer"))
     supernet.arch = arch; logits = supernet(x)        # the candidate `arch`, computed with shared weights
     model = supernet.subnet(arch)                     # a standalone models.nn model: the same function
-    train_supernet(space, "fashion-mnist", "sn.npz")  # uniform single-path sampling, one arch per step
+    train_supernet(space, "fashion-mnist", "sn.npz")  # the sandwich rule with in-place distillation
 
 Sharing: the supernet holds the space's largest model (models/nn.py), and a candidate's parameter of
 a given name is the leading corner of the largest model's parameter of that name (AutoFormer's
@@ -17,17 +17,24 @@ choice blocks sit at fixed positions and share channels the same way; BatchNorm 
 corners too, written by every candidate in training, so a subnet's are re-estimated
 (`recalibrate`, SPOS) before it is scored.
 
-Training (AutoFormer, SPOS): each optimizer step trains one candidate drawn uniformly from the space,
-the draw a function of the seed and the global step, so a resumed run draws what an unbroken one
-would. Data: the training split less a held-out validation set (the last `validation` images of a
-seeded permutation), on which the search scores candidates; the test split is left for the final
-figures. A checkpoint is models/train.py's format, its config the space.
+Training (`SupernetTraining`): by default BigNAS's sandwich rule, each optimizer step training the
+largest candidate, the smallest and `random` ones drawn uniformly, their gradients summed; the
+largest learns the labels (and, given a `teacher`, a trained model's predictions: knowledge
+distillation), the others the largest's predictions on the same batch (in-place distillation), so
+that small candidates are trained towards what the supernet can do rather than each on its own
+(the single-path rule of AutoFormer and SPOS, one uniform candidate a step, ranks candidates on a
+flatter, noisier landscape). The draws are a function of the seed and the global step, so a
+resumed run draws what an unbroken one would. Data: the training split less a held-out validation
+set (the last `validation` images of a seeded permutation), on which the search scores candidates;
+the test split is left for the final figures. A checkpoint is models/train.py's format, its config the space.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -37,8 +44,9 @@ from torch.func import functional_call
 from mcusim.errors import UsageError
 from mcusim.models import datasets
 from mcusim.models.nn import Model, build
-from mcusim.models.train import (CheckpointError, TrainOptions, accuracy, config_images, learning_rate, load_state,
-                                 mirrors, read_checkpoint_file, save_checkpoint, train_epoch, training_device)
+from mcusim.models.train import (CheckpointError, TrainOptions, accuracy, config_images, learning_rate, load_checkpoint,
+                                 load_state, mirrors, read_checkpoint_file, save_checkpoint, train_epoch,
+                                 training_device)
 
 from .spaces import Arch, Space, from_json
 
@@ -47,6 +55,29 @@ SHIPPED = {name: CHECKPOINTS / f"{name}-fmnist.npz" for name in ("mcuformer", "t
 VALIDATION = 5000  # held-out training images the search scores candidates on
 SKELETONS = 64     # candidates' module code kept (a training run draws a new one every step)
 RECALIBRATION = 1000  # training images a candidate's BatchNorm statistics are re-estimated on
+
+
+@dataclass(frozen=True)
+class SupernetTraining:
+    """What each optimizer step trains (module docstring). sandwich False: one candidate drawn
+    uniformly, on the labels (AutoFormer, SPOS; the shipped supernets before the sandwich rule)."""
+
+    sandwich: bool = True
+    random: int = 2                # candidates drawn per step beside the largest and the smallest
+    inplace: bool = True           # the others learn the largest's predictions, not the labels
+    teacher: str | None = None     # a trained model's checkpoint on the same dataset
+    teacher_weight: float = 0.5    # the largest's loss: (1 - w) cross-entropy + w distillation
+
+    def __post_init__(self):
+        if self.random < 0 or not 0 <= self.teacher_weight <= 1:
+            raise UsageError(f"supernet training: {self.random} random candidates a step, teacher weight "
+                             f"{self.teacher_weight}: need >= 0 and a weight in [0, 1]")
+
+
+def distillation(student: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """KL(softmax(target) || softmax(student)), the batch mean: the student's logits towards the
+    target's predictions (no gradient flows into the target)."""
+    return F.kl_div(F.log_softmax(student, 1), F.softmax(target.detach(), 1), reduction="batchmean")
 
 
 class Supernet(torch.nn.Module):
@@ -118,7 +149,11 @@ def candidate_images(space: Space, arch: Arch, x: torch.Tensor) -> torch.Tensor:
     resized to its own resolution where it has one, as the supernet's forward resizes them, and as
     models.evaluate.graph_inputs resizes the dataset's images for its int8 graph (one bilinear
     resize from the originals either way)."""
-    size = space.config(arch).image_size
+    return resized(x, space.config(arch).image_size)
+
+
+def resized(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Images x (NHWC) resized to size x size (bilinear; as they are when the size is theirs)."""
     if x.shape[1] == size:
         return x
     return F.interpolate(x.permute(0, 3, 1, 2), size=(size, size), mode="bilinear",
@@ -146,18 +181,58 @@ def search_data(space: Space, dataset: str, validation: int):
             for xs, ys in validation_split(x, y, validation)]
 
 
+def load_teacher(path: str | Path, space: Space, dataset: str) -> Model:
+    """The model of checkpoint `path` (evaluation mode, frozen) as a teacher for `space` on
+    `dataset`: trained on that dataset, its images of the space's channels."""
+    model, meta = load_checkpoint(path)
+    if meta.get("dataset") != dataset:
+        raise UsageError(f"teacher {path}: trained on {meta.get('dataset')}, not on {dataset}")
+    if model.cfg.channels != space.channels or model.cfg.num_classes != space.num_classes:
+        raise UsageError(f"teacher {path}: takes {model.cfg.channels}-channel images to {model.cfg.num_classes} "
+                         f"classes; the {space.name} space {space.channels} to {space.num_classes}")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.eval()
+
+
+def sandwich_backward(supernet: Supernet, archs: list[Arch], training: SupernetTraining, label_smoothing: float,
+                      teacher: Model | None = None) -> Callable[[torch.Tensor, torch.Tensor], tuple[float, torch.Tensor]]:
+    """train_epoch's `backward` for the sandwich rule: the gradients of the candidates `archs`
+    (archs[0] the largest) on a batch, summed (module docstring). Returns (the largest's loss, its
+    logits)."""
+
+    def backward(x: torch.Tensor, y: torch.Tensor) -> tuple[float, torch.Tensor]:
+        supernet.arch = archs[0]
+        logits = supernet(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+        if teacher is not None:
+            with torch.no_grad():
+                target = teacher(resized(x, teacher.cfg.image_size))
+            loss = (1 - training.teacher_weight) * loss + training.teacher_weight * distillation(logits, target)
+        loss.backward()
+        for arch in archs[1:]:
+            supernet.arch = arch
+            out = supernet(x)
+            (distillation(out, logits) if training.inplace
+             else F.cross_entropy(out, y, label_smoothing=label_smoothing)).backward()
+        return loss.item(), logits.detach()
+
+    return backward
+
+
 def train_supernet(space: Space, dataset: str, out: str | Path, options: TrainOptions = TrainOptions(epochs=10),
                    resume: bool = False, command: str = "", progress: bool = True,
-                   validation: int = VALIDATION, train_images: int | None = None) -> dict:
-    """Train the supernet of `space` on `dataset`, writing the checkpoint `out` after every epoch;
-    returns its metadata. train_images: the first N training images only (None: all but the
-    validation set). Each epoch's record holds the validation accuracy of the largest and the
-    smallest candidate."""
+                   validation: int = VALIDATION, train_images: int | None = None,
+                   training: SupernetTraining = SupernetTraining()) -> dict:
+    """Train the supernet of `space` on `dataset` by `training`'s rule, writing the checkpoint `out`
+    after every epoch; returns its metadata. train_images: the first N training images only (None:
+    all but the validation set). Each epoch's record holds the validation accuracy of the largest
+    and the smallest candidate."""
     out = Path(out)
     if out.exists() and not resume:
         raise UsageError(f"{out} exists; pass --resume to continue that run, or choose another path")
     meta = {"supernet": space.name, "space": space.to_json(), "dataset": dataset, "epoch": 0,
-            "options": dataclasses.asdict(options),
+            "options": dataclasses.asdict(options), "training": dataclasses.asdict(training),
             "validation": validation, "train_images": train_images, "history": [], "command": command}
     optimizer_state = None
     if resume and out.exists():
@@ -168,6 +243,7 @@ def train_supernet(space: Space, dataset: str, out: str | Path, options: TrainOp
             raise UsageError(f"{out} is a {meta['supernet']} supernet on {meta['dataset']} with other choices; "
                              f"not the one asked for")
         options = TrainOptions(**meta["options"])
+        training = SupernetTraining(**meta.get("training", {"sandwich": False, "inplace": False}))
     else:
         torch.manual_seed(options.seed)
         supernet = Supernet(space)
@@ -179,9 +255,15 @@ def train_supernet(space: Space, dataset: str, out: str | Path, options: TrainOp
     if meta["train_images"] is not None:
         x_train, y_train = x_train[:meta["train_images"]], y_train[:meta["train_images"]]
     steps = math.ceil(len(x_train) / options.batch_size)
+    teacher = load_teacher(training.teacher, space, dataset).to(training_device()) if training.teacher else None
+    archs: list[Arch] = []  # the step's candidates (sandwich rule)
 
     def draw(step: int) -> None:
-        supernet.arch = space.sample(np.random.default_rng([options.seed, step]))
+        rng = np.random.default_rng([options.seed, step])
+        if training.sandwich:
+            archs[:] = [space.largest(), space.smallest(), *(space.sample(rng) for _ in range(training.random))]
+        else:
+            supernet.arch = space.sample(rng)
 
     def evaluate() -> dict:
         scores = {}
@@ -194,7 +276,9 @@ def train_supernet(space: Space, dataset: str, out: str | Path, options: TrainOp
         record = train_epoch(supernet, optimizer, x_train, y_train, x_val, y_val, epoch, options,
                              lambda step: learning_rate(options, step, steps), flip=mirrors(dataset),
                              desc=f"{space.name} supernet epoch {epoch + 1}/{options.epochs}", progress=progress,
-                             before_step=draw, evaluate=evaluate)
+                             before_step=draw, evaluate=evaluate,
+                             backward=sandwich_backward(supernet, archs, training, options.label_smoothing, teacher)
+                             if training.sandwich else None)
         meta["history"].append(record)
         meta["epoch"] = epoch + 1
         save_checkpoint(out, supernet, meta, optimizer if epoch + 1 < options.epochs else None)

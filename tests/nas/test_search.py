@@ -76,6 +76,41 @@ def _cli(supernet, out, *extra):
             "-o", str(out), *extra]
 
 
+def test_search_like_a_shipped_model_takes_its_measured_figures_as_the_budget(tiny_supernet, tmp_path):
+    """`search --like vit-digits`: the budget is vit-digits' SRAM peak, flash and latency measured on
+    the board, and the report sets the best candidate beside it on the same test images."""
+    from mcusim.nas.evaluate import reference_figures
+
+    figures = reference_figures("vit-digits", get_board(BOARD), "digits")
+    out = tmp_path / "like"
+    done = subprocess.run(_cli(tiny_supernet, out, "--like", "vit-digits"), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with Journal.open(out / "journal.jsonl") as journal:
+        assert journal.header["eval"]["budget"] == {"sram": figures.sram_peak, "flash": figures.flash,
+                                                    "latency_ms": figures.latency_ms}
+        assert journal.header["eval"]["like"] == "vit-digits"
+        fits = [r for r in journal.records if r["fits"]]
+    assert all(not Budget(figures.sram_peak, figures.flash, figures.latency_ms).violations(
+        type(figures)(**r["measured"])) for r in fits)
+    report = (out / "report.md").read_text()
+    assert "## Against vit-digits, whose measured figures are the budget" in report
+    assert "| vit-digits | " in report and f"{figures.sram_peak:,}" in report
+    assert fits  # the tiny space's candidates are smaller than vit-digits
+    best = json.loads((out / "best.json").read_text())
+    assert best["reference"]["model"] == "vit-digits" and best["reference"]["test_images"] == 20
+    assert best["reference"]["test_accuracy"] > 0.5 and "points less accurate than vit-digits" in report
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--like", "vit-digits", "--sram", "100"], "--like vit-digits sets the budget: drop --sram"),
+    (["--like", "vit-fmnist"], "model vit-fmnist is a fashion-mnist model; the search is on digits"),
+    (["--like", "nope"], "nope"),
+])
+def test_search_like_refuses_what_it_cannot_use(tiny_supernet, tmp_path, extra, message):
+    done = subprocess.run(_cli(tiny_supernet, tmp_path / "x", *extra), capture_output=True, text=True)
+    assert done.returncode == 64 and message in done.stderr and not (tmp_path / "x").exists()
+
+
 def test_a_killed_search_resumes_without_losing_a_finished_evaluation(unbroken, tiny_supernet, tmp_path):
     out = tmp_path / "killed"
     proc = subprocess.Popen(_cli(tiny_supernet, out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

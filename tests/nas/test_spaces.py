@@ -70,3 +70,39 @@ def test_bad_architectures_are_usage_errors():
         spaces.get("nope")
     with pytest.raises(TypeError, match="read-only"):
         TINY.largest()["dim"] = 8
+
+
+def _same_model(a, b) -> bool:
+    """Two configs build the same network: the same parameters, each of the same shape, and the same
+    function on an input (weights copied from one to the other)."""
+    import torch
+
+    torch.manual_seed(0)
+    first, second = build(a).eval(), build(b).eval()
+    shapes = {k: v.shape for k, v in first.state_dict().items()}
+    if shapes != {k: v.shape for k, v in second.state_dict().items()}:
+        return False
+    second.load_state_dict(first.state_dict())
+    x = torch.rand(2, a.image_size, a.image_size, a.channels)
+    with torch.no_grad():
+        return torch.equal(first(x), second(x))
+
+
+def test_the_hand_designs_are_points_of_their_spaces():
+    """The search can find what was designed by hand: vit-fmnist is a candidate of the mcuformer
+    space with a full-rank supernet (--rank-ratio 1), and cnn-fmnist with one more 64-channel block
+    (the mcunetv2 space's stages have two) a candidate of the mcunetv2 space."""
+    import dataclasses
+
+    from mcusim.models.zoo import MBConv, get
+
+    vit = dataclasses.replace(spaces.get("mcuformer"), rank_ratio=1.0)
+    arch = vit.check({"dim": 64, "depth": 4, "mlp_ratio": [2.0] * 4, "heads": [4] * 4, "qkv_dim": 64})
+    assert _same_model(vit.config(arch), get("vit-fmnist").config)
+
+    cnn = get("cnn-fmnist").config
+    like = dataclasses.replace(cnn, blocks=(*cnn.blocks, MBConv(64, 4, 1)))
+    v2 = spaces.get("mcunetv2")
+    arch = v2.check({"resolution": 28, "stem": 16, "width0": 24, "width1": 40, "width2": 64, "patches": 1,
+                     "patch_blocks": 1, **{f"expansion{k}.{j}": 4 for k in range(3) for j in range(2)}})
+    assert _same_model(v2.config(arch), like)

@@ -57,6 +57,79 @@ def test_training_a_candidate_updates_only_its_corner():
     assert torch.equal(before["largest.blocks.1.attn.q.weight"], after["largest.blocks.1.attn.q.weight"])
 
 
+def _batch(space, n=16, seed=0):
+    torch.manual_seed(seed)
+    return torch.rand(n, space.image_size, space.image_size, 1) * 2 - 1, torch.randint(0, 10, (n,))
+
+
+def test_a_sandwich_step_trains_the_largest_the_smallest_and_random_candidates(monkeypatch):
+    """One step of the sandwich rule runs its candidates in order (the largest first, whose
+    predictions the others learn), and its gradients reach both the corner only the largest has and
+    the corner every candidate shares."""
+    torch.manual_seed(0)
+    net = Supernet(TINY)
+    rng = np.random.default_rng(0)
+    archs = [TINY.largest(), TINY.smallest(), TINY.sample(rng), TINY.sample(rng)]
+    seen = []
+    forward = Supernet.forward
+    monkeypatch.setattr(Supernet, "forward", lambda self, x: seen.append(self.arch) or forward(self, x))
+    loss, logits = sn.sandwich_backward(net, archs, sn.SupernetTraining(), 0.1)(*_batch(TINY))
+    assert seen == archs and logits.shape == (16, 10) and loss > 0
+    only_largest = net.largest.blocks[1].attn.q.weight.grad  # depth 2: the smallest has one block
+    shared = net.largest.head.weight.grad[:, :16]              # dim 16: every candidate's
+    assert only_largest is not None and only_largest.abs().sum() > 0 and shared.abs().sum() > 0
+
+
+def test_inplace_distillation_brings_a_small_candidate_to_the_largest_predictions():
+    """On one toy batch: the largest candidate trained on its labels first, then the sandwich rule's
+    steps: the smallest candidate's distillation loss towards the largest's predictions falls."""
+    torch.manual_seed(0)
+    net = Supernet(TINY)
+    x, y = _batch(TINY)
+    largest, smallest = TINY.largest(), TINY.smallest()
+    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
+
+    def train(archs: list, steps: int) -> None:
+        step = sn.sandwich_backward(net, archs, sn.SupernetTraining(random=0), 0.0)
+        for _ in range(steps):
+            optimizer.zero_grad()
+            step(x, y)
+            optimizer.step()
+
+    def gap() -> float:
+        with torch.no_grad():
+            net.arch = largest
+            target = net(x)
+            net.arch = smallest
+            return float(sn.distillation(net(x), target))
+
+    train([largest], 40)
+    before = gap()
+    train([largest, smallest], 150)
+    assert gap() < 0.5 * before
+
+
+def test_a_teacher_is_a_model_of_the_same_dataset_and_takes_part_in_the_largest_loss():
+    from mcusim.models import zoo
+
+    with pytest.raises(UsageError, match="trained on digits, not on fashion-mnist"):
+        sn.load_teacher(zoo.get("vit-digits").checkpoint, TINY, "fashion-mnist")
+    teacher = sn.load_teacher(zoo.get("vit-digits").checkpoint, TINY, "digits")
+    assert not any(p.requires_grad for p in teacher.parameters())
+    x, y = _batch(TINY)
+    losses = []
+    for weight in (0.0, 1.0):
+        torch.manual_seed(0)
+        training = sn.SupernetTraining(random=0, teacher="vit-digits", teacher_weight=weight)
+        losses.append(sn.sandwich_backward(Supernet(TINY), [TINY.largest()], training, 0.0, teacher)(x, y)[0])
+    torch.manual_seed(0)
+    net = Supernet(TINY)
+    net.arch = TINY.largest()
+    with torch.no_grad():
+        expected = float(sn.distillation(net(x), teacher(x)))
+    assert losses[1] == pytest.approx(expected, rel=1e-5) and losses[0] != pytest.approx(losses[1])
+
+
 def test_validation_split_is_a_seeded_partition():
     x, y = np.arange(100)[:, None], np.arange(100)
     (xt, yt), (xv, yv) = validation_split(x, y, 20)
