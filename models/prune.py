@@ -272,9 +272,10 @@ def prune(model: str, dataset: str, out: str | Path, config: PruningConfig, chec
 
 def fine_tune(model: nn.Module, config: PruningConfig, x_train: torch.Tensor, y_train: torch.Tensor,
                x_test: torch.Tensor, y_test: torch.Tensor, options: PruneOptions, flip: bool, desc: str,
-               progress: bool) -> list[dict]:
+               progress: bool, backward=None) -> list[dict]:
     """Prune by the schedule while fine-tuning (the weights re-masked after every optimizer step);
-    with no steps, prune to the target only. Returns one history record per epoch."""
+    with no steps, prune to the target only. `backward`: train_epoch's, for a loss other than the
+    cross-entropy (distillation). Returns one history record per epoch."""
     steps_per_epoch = math.ceil(len(x_train) / options.batch_size)
     total = options.epochs * steps_per_epoch
     points = schedule_points(options.schedule, total, options.agp_updates)
@@ -291,7 +292,7 @@ def fine_tune(model: nn.Module, config: PruningConfig, x_train: torch.Tensor, y_
     history = [train_epoch(model, optimizer, x_train, y_train, x_test, y_test, epoch, options,
                            lambda step: learning_rate(rates, step, steps_per_epoch), flip=flip,
                            desc=f"{desc} epoch {epoch + 1}/{options.epochs}", progress=progress, before_step=update,
-                           after_step=lambda: apply_masks(model, masks))
+                           after_step=lambda: apply_masks(model, masks), backward=backward)
                for epoch in range(options.epochs)]
     update(total)
     model.eval()

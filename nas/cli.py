@@ -2,7 +2,7 @@
 point; their options follow mcusim/cli.py's one vocabulary, and every command takes --json:
 
     mcusim supernet --space NAME --dataset DS [--epochs E] [--val-images N] [--train-images N]
-                    [--random N] [--teacher CKPT] [--single-path] -o CKPT [--resume]
+                    [--random N] [--teacher MODEL] [--single-path] -o CKPT [--resume]
     mcusim search --space NAME --board B [--sram KB] [--flash KB] [--latency-ms MS] [--budget N]
                   [--like MODEL] [--workers W] [--backend local|ray] [--supernet CKPT] -o DIR [--resume | --force]
     mcusim search --list-spaces
@@ -215,8 +215,10 @@ def _add_supernet(sub) -> None:
     add_images(p, "train", "train on the first N training images only (default: all but the validation set)")
     p.add_argument("--random", type=int, default=2, metavar="N",
                    help="candidates drawn per step beside the largest and the smallest (sandwich rule; default: 2)")
-    p.add_argument("--teacher", metavar="CKPT", help="a trained model's checkpoint on the same dataset: the largest "
-                                                     "candidate learns its predictions too (knowledge distillation)")
+    p.add_argument("--teacher", metavar="MODEL", help="a trained model of the same dataset, a shipped model's name "
+                                                      "(vit-fmnist) or a checkpoint: the largest candidate learns its "
+                                                      "predictions too (knowledge distillation), and so does the "
+                                                      "search's fine-tuned best")
     p.add_argument("--single-path", action="store_true",
                    help="one candidate drawn per step, on the labels (AutoFormer, SPOS) instead of the sandwich rule "
                         "with in-place distillation")

@@ -41,7 +41,8 @@ from mcusim.models.train import accuracy, config_images, mirrors, training_devic
 
 from .measure import Budget, Figures, measure
 from .spaces import Arch, arch_hash
-from .supernet import RECALIBRATION, candidate_images, read_supernet, recalibrate, search_data, validation_split
+from .supernet import (RECALIBRATION, candidate_images, distilled_backward, load_teacher, read_supernet, recalibrate,
+                       search_data, validation_split)
 
 
 @dataclass(frozen=True)
@@ -146,13 +147,20 @@ class Evaluator:
     def finetune(self, arch: Arch, epochs: int, lr: float = 1e-3, progress: bool = True) -> torch.nn.Module:
         """The candidate's subnet trained on its own for `epochs` from the inherited weights (the
         search's training images; AdamW, cosine decay from `lr`, no warm-up), in evaluation mode; a
-        sparse candidate pruned meanwhile by AGP to its sparsity (SparseNAS's second stage)."""
+        sparse candidate pruned meanwhile by AGP to its sparsity (SparseNAS's second stage). Where
+        the supernet was trained with a teacher, the candidate learns from it as the supernet's
+        largest did (its images resized to the teacher's size where the candidate's differ)."""
         model = self.supernet.subnet(arch).to(training_device())
         (x_train, y_train), (x_val, y_val) = search_data(self.space, self.spec.dataset, self.meta["validation"])
         x_train, x_val = self.images(arch, x_train), self.images(arch, x_val)
-        fine_tune(model, self.pruning(arch, model), x_train, y_train, x_val, y_val,
-                  PruneOptions(schedule="agp", epochs=epochs, lr=lr), mirrors(self.spec.dataset), "fine-tune",
-                  progress)
+        options = PruneOptions(schedule="agp", epochs=epochs, lr=lr)
+        training = self.meta.get("training") or {}
+        backward = None
+        if training.get("teacher"):
+            teacher = load_teacher(training["teacher"], self.space, self.spec.dataset).to(training_device())
+            backward = distilled_backward(model, teacher, training["teacher_weight"], options.label_smoothing)
+        fine_tune(model, self.pruning(arch, model), x_train, y_train, x_val, y_val, options,
+                  mirrors(self.spec.dataset), "fine-tune", progress, backward)
         return model.cpu().eval()
 
     def measure(self, graph: Graph, arch: Arch) -> tuple[Figures, bool, Deployment]:

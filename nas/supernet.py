@@ -65,7 +65,7 @@ class SupernetTraining:
     sandwich: bool = True
     random: int = 2                # candidates drawn per step beside the largest and the smallest
     inplace: bool = True           # the others learn the largest's predictions, not the labels
-    teacher: str | None = None     # a trained model's checkpoint on the same dataset
+    teacher: str | None = None     # a trained model of the same dataset: a registered name or a checkpoint path
     teacher_weight: float = 0.5    # the largest's loss: (1 - w) cross-entropy + w distillation
 
     def __post_init__(self):
@@ -181,9 +181,13 @@ def search_data(space: Space, dataset: str, validation: int):
             for xs, ys in validation_split(x, y, validation)]
 
 
-def load_teacher(path: str | Path, space: Space, dataset: str) -> Model:
-    """The model of checkpoint `path` (evaluation mode, frozen) as a teacher for `space` on
-    `dataset`: trained on that dataset, its images of the space's channels."""
+def load_teacher(teacher: str | Path, space: Space, dataset: str) -> Model:
+    """The model `teacher` (a registered model's name, for its shipped checkpoint, or a checkpoint's
+    path) in evaluation mode, frozen, as a teacher for `space` on `dataset`: trained on that
+    dataset, its images of the space's channels."""
+    from mcusim.models import zoo
+
+    path = zoo.get(teacher).checkpoint if str(teacher) in zoo.names() else teacher
     model, meta = load_checkpoint(path)
     if meta.get("dataset") != dataset:
         raise UsageError(f"teacher {path}: trained on {meta.get('dataset')}, not on {dataset}")
@@ -195,6 +199,32 @@ def load_teacher(path: str | Path, space: Space, dataset: str) -> Model:
     return model.eval()
 
 
+def labels_loss(logits: torch.Tensor, x: torch.Tensor, y: torch.Tensor, label_smoothing: float,
+                teacher: Model | None = None, teacher_weight: float = 0.5) -> torch.Tensor:
+    """The cross-entropy of `logits` (a model's on images x) on the labels y, mixed with the
+    distillation from `teacher`'s predictions on x where there is a teacher: (1 - w) CE + w KD."""
+    loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+    if teacher is None:
+        return loss
+    with torch.no_grad():
+        target = teacher(resized(x, teacher.cfg.image_size))
+    return (1 - teacher_weight) * loss + teacher_weight * distillation(logits, target)
+
+
+def distilled_backward(model: torch.nn.Module, teacher: Model, teacher_weight: float, label_smoothing: float
+                       ) -> Callable[[torch.Tensor, torch.Tensor], tuple[float, torch.Tensor]]:
+    """train_epoch's `backward` for a model trained on its own with a teacher (a searched candidate
+    fine-tuned as its supernet's largest candidate was trained)."""
+
+    def backward(x: torch.Tensor, y: torch.Tensor) -> tuple[float, torch.Tensor]:
+        logits = model(x)
+        loss = labels_loss(logits, x, y, label_smoothing, teacher, teacher_weight)
+        loss.backward()
+        return loss.item(), logits.detach()
+
+    return backward
+
+
 def sandwich_backward(supernet: Supernet, archs: list[Arch], training: SupernetTraining, label_smoothing: float,
                       teacher: Model | None = None) -> Callable[[torch.Tensor, torch.Tensor], tuple[float, torch.Tensor]]:
     """train_epoch's `backward` for the sandwich rule: the gradients of the candidates `archs`
@@ -204,11 +234,7 @@ def sandwich_backward(supernet: Supernet, archs: list[Arch], training: SupernetT
     def backward(x: torch.Tensor, y: torch.Tensor) -> tuple[float, torch.Tensor]:
         supernet.arch = archs[0]
         logits = supernet(x)
-        loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
-        if teacher is not None:
-            with torch.no_grad():
-                target = teacher(resized(x, teacher.cfg.image_size))
-            loss = (1 - training.teacher_weight) * loss + training.teacher_weight * distillation(logits, target)
+        loss = labels_loss(logits, x, y, label_smoothing, teacher, training.teacher_weight)
         loss.backward()
         for arch in archs[1:]:
             supernet.arch = arch

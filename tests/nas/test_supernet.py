@@ -114,7 +114,7 @@ def test_a_teacher_is_a_model_of_the_same_dataset_and_takes_part_in_the_largest_
 
     with pytest.raises(UsageError, match="trained on digits, not on fashion-mnist"):
         sn.load_teacher(zoo.get("vit-digits").checkpoint, TINY, "fashion-mnist")
-    teacher = sn.load_teacher(zoo.get("vit-digits").checkpoint, TINY, "digits")
+    teacher = sn.load_teacher("vit-digits", TINY, "digits")  # a registered model: its shipped checkpoint
     assert not any(p.requires_grad for p in teacher.parameters())
     x, y = _batch(TINY)
     losses = []
@@ -189,3 +189,31 @@ def test_a_candidate_sees_the_images_its_int8_graph_is_fed():
     arch = Arch({**space.largest(), "resolution": 6})
     seen = candidate_images(space, arch, config_images(space, x, "test"))
     np.testing.assert_allclose(seen.numpy(), datasets.normalize(datasets.resize(x, 6)), atol=1e-5)
+
+
+def test_the_search_fine_tunes_its_best_with_the_supernet_teacher(tmp_path, monkeypatch):
+    """A supernet trained with a teacher records it; Evaluator.finetune trains a candidate with
+    that teacher's distillation (its forward runs on every batch), one trained without, on labels."""
+    from mcusim.boards import get_board
+    from mcusim.nas import evaluate
+    from mcusim.nas.measure import Budget
+
+    training = sn.SupernetTraining(random=1, teacher="vit-digits")
+    path = tmp_path / "taught.npz"
+    meta = train_supernet(TINY, "digits", path, TrainOptions(epochs=1, batch_size=128), validation=VALIDATION,
+                          progress=False, training=training, train_images=256)
+    assert meta["training"]["teacher"] == "vit-digits" and read_supernet(path)[1]["training"] == meta["training"]
+    batches = []
+    load = sn.load_teacher
+
+    def counting(*args):
+        teacher = load(*args)
+        teacher.register_forward_hook(lambda *_: batches.append(1))
+        return teacher
+
+    monkeypatch.setattr(evaluate, "load_teacher", counting)
+    board = get_board("stm32f746")
+    spec = evaluate.EvalSpec(str(path), board.name, Budget.of(board), "digits", int8_images=10)
+    evaluate.Evaluator(spec).finetune(TINY.smallest(), 1, progress=False)
+    steps = -(-(1438 - VALIDATION) // 128)  # the supernet's training images, all of them
+    assert len(batches) == steps
