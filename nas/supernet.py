@@ -211,10 +211,11 @@ def labels_loss(logits: torch.Tensor, x: torch.Tensor, y: torch.Tensor, label_sm
     return (1 - teacher_weight) * loss + teacher_weight * distillation(logits, target)
 
 
-def distilled_backward(model: torch.nn.Module, teacher: Model, teacher_weight: float, label_smoothing: float
+def distilled_backward(model: torch.nn.Module, teacher: Model | None, teacher_weight: float, label_smoothing: float
                        ) -> Callable[[torch.Tensor, torch.Tensor], tuple[float, torch.Tensor]]:
-    """train_epoch's `backward` for a model trained on its own with a teacher (a searched candidate
-    fine-tuned as its supernet's largest candidate was trained)."""
+    """train_epoch's `backward` for a model trained on the labels and its teacher's predictions
+    (labels_loss): a searched candidate fine-tuned as its supernet's largest candidate was trained,
+    or that largest candidate itself in a sandwich step."""
 
     def backward(x: torch.Tensor, y: torch.Tensor) -> tuple[float, torch.Tensor]:
         logits = model(x)
@@ -231,17 +232,17 @@ def sandwich_backward(supernet: Supernet, archs: list[Arch], training: SupernetT
     (archs[0] the largest) on a batch, summed (module docstring). Returns (the largest's loss, its
     logits)."""
 
+    largest = distilled_backward(supernet, teacher, training.teacher_weight, label_smoothing)
+
     def backward(x: torch.Tensor, y: torch.Tensor) -> tuple[float, torch.Tensor]:
         supernet.arch = archs[0]
-        logits = supernet(x)
-        loss = labels_loss(logits, x, y, label_smoothing, teacher, training.teacher_weight)
-        loss.backward()
+        loss, logits = largest(x, y)
         for arch in archs[1:]:
             supernet.arch = arch
             out = supernet(x)
             (distillation(out, logits) if training.inplace
              else F.cross_entropy(out, y, label_smoothing=label_smoothing)).backward()
-        return loss.item(), logits.detach()
+        return loss, logits
 
     return backward
 
